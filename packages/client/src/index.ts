@@ -1,0 +1,2 @@
+/** Public entry of @memkv/client. */
+export * from './protocol.js';

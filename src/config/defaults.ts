@@ -1,0 +1,43 @@
+/** Every configuration default, with its unit. The environment variable names are in load.ts. */
+
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** Log level (VERBOSE). */
+  readonly verbose: LogLevel;
+  /** Version segment of the API base path `/api/{apiVersion}` (API_VERSION). */
+  readonly apiVersion: string;
+  /** Interface both servers listen on (HOST). */
+  readonly host: string;
+  /** Port of the API (PORT); 0 picks a free port. */
+  readonly port: number;
+  /** Port of the health server (HEALTH_PORT); 0 picks a free port. */
+  readonly healthPort: number;
+  /** TTL of keys written without one, in ms; 0 = never expire (DEFAULT_TTL). */
+  readonly defaultTtlMs: number;
+  /** Period of the active-expiry tick, in ms (DEFAULT_CLEANUP_INTERVAL). */
+  readonly cleanupIntervalMs: number;
+  /** Whether writes are logged to disk and replayed at start (PERSISTENCE_ENABLED). */
+  readonly persistenceEnabled: boolean;
+  /** Directory of the database files (DB_PATH). */
+  readonly dbPath: string;
+  /** Largest key, in UTF-8 bytes (MAX_KEY_BYTES). */
+  readonly maxKeyBytes: number;
+  /** Largest request body, in bytes (MAX_BODY_BYTES). */
+  readonly maxBodyBytes: number;
+}
+
+export const DEFAULTS: Config = Object.freeze({
+  verbose: 'info',
+  apiVersion: 'v1',
+  host: '127.0.0.1', // loopback only, as Redis protects itself by default; 0.0.0.0 to listen everywhere
+  port: 8080,
+  healthPort: 8081,
+  defaultTtlMs: 0, // never expire (the seed design used 5 minutes: DEFAULT_TTL=5m)
+  cleanupIntervalMs: 100, // ten active-expiry cycles a second, as Redis
+  persistenceEnabled: false,
+  dbPath: './memkv-data',
+  maxKeyBytes: 1024, // 1 KiB
+  maxBodyBytes: 1024 * 1024, // 1 MiB
+});

@@ -1,0 +1,118 @@
+/**
+ * Loads the configuration: defaults ← environment ← overrides (CLI flags), each value validated
+ * where it enters, the result frozen. The only module that reads `process.env`.
+ */
+import { isIP } from 'node:net';
+import { ConfigError } from '../errors.js';
+import { MAX_DURATION_MS, parseBytes, parseDurationMs } from '../units.js';
+import { DEFAULTS, LOG_LEVELS, type Config, type LogLevel } from './defaults.js';
+
+type Parser<T> = (text: string, name: string) => T;
+
+/** Each option: its environment variable and the parser that validates it. */
+const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Config[K]> } } = {
+  verbose: { env: 'VERBOSE', parse: oneOf(LOG_LEVELS) },
+  apiVersion: { env: 'API_VERSION', parse: pathSegment },
+  host: { env: 'HOST', parse: host },
+  port: { env: 'PORT', parse: port },
+  healthPort: { env: 'HEALTH_PORT', parse: port },
+  defaultTtlMs: { env: 'DEFAULT_TTL', parse: duration({ allowZero: true }) },
+  cleanupIntervalMs: { env: 'DEFAULT_CLEANUP_INTERVAL', parse: duration({ allowZero: false }) },
+  persistenceEnabled: { env: 'PERSISTENCE_ENABLED', parse: boolean },
+  dbPath: { env: 'DB_PATH', parse: nonEmpty },
+  maxKeyBytes: { env: 'MAX_KEY_BYTES', parse: bytes(1, 64 * 1024) },
+  maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: bytes(64, 1024 ** 3) },
+};
+
+/** Environment variable name of each option, for messages and docs. */
+export const ENV_NAMES: { readonly [K in keyof Config]: string } = Object.freeze(
+  Object.fromEntries(Object.entries(OPTIONS).map(([key, option]) => [key, option.env])) as { [K in keyof Config]: string },
+);
+
+export interface LoadOptions {
+  /** Environment to read; default `process.env`. */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Values that win over the environment (command-line flags), as text in the environment's format. */
+  overrides?: Partial<Record<keyof Config, string>>;
+}
+
+/**
+ * Builds the configuration.
+ * @throws ConfigError naming the variable and what it accepts, at the first bad value.
+ */
+export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = {}): Config {
+  const config: Record<string, unknown> = { ...DEFAULTS };
+  for (const [key, option] of Object.entries(OPTIONS) as [keyof Config, (typeof OPTIONS)[keyof Config]][]) {
+    const text = overrides[key] ?? env[option.env];
+    if (text === undefined || text === '') continue;
+    config[key] = (option.parse as Parser<unknown>)(text.trim(), option.env);
+  }
+  const result = config as unknown as Config;
+  if (result.port !== 0 && result.port === result.healthPort) {
+    throw new ConfigError('HEALTH_PORT', `must differ from PORT (both are ${result.port})`);
+  }
+  return Object.freeze(result);
+}
+
+// ---- Parsers: each throws a ConfigError that says what the variable accepts ----
+
+function oneOf<T extends string>(values: readonly T[]): Parser<T> {
+  return (text, name) => {
+    const value = text.toLowerCase() as T;
+    if (!values.includes(value)) throw new ConfigError(name, `accepts ${values.join(', ')}; got ${JSON.stringify(text)}`);
+    return value;
+  };
+}
+
+function pathSegment(text: string, name: string): string {
+  if (!/^[A-Za-z0-9._-]{1,32}$/.test(text)) {
+    throw new ConfigError(name, `accepts a path segment of letters, digits, ".", "_" or "-" such as v1; got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+function host(text: string, name: string): string {
+  if (isIP(text) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9.-]{0,252})$/.test(text)) return text;
+  throw new ConfigError(name, `accepts an IP address or host name such as 127.0.0.1 or 0.0.0.0; got ${JSON.stringify(text)}`);
+}
+
+function port(text: string, name: string): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value > 65535) throw new ConfigError(name, `accepts a port number from 0 to 65535; got ${JSON.stringify(text)}`);
+  return value;
+}
+
+function duration({ allowZero }: { allowZero: boolean }): Parser<number> {
+  return (text, name) => {
+    const ms = parseDurationMs(text);
+    if (ms === undefined || (!allowZero && ms < 1)) {
+      const accepts = allowZero ? '0 (never) or a duration' : 'a duration of at least 1ms';
+      throw new ConfigError(name, `accepts ${accepts} such as 500ms, 90s, 5m or 1h30m (at most ${MAX_DURATION_MS} ms); got ${JSON.stringify(text)}`);
+    }
+    return Math.ceil(ms);
+  };
+}
+
+function boolean(text: string, name: string): boolean {
+  const value = text.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(name, `accepts true or false; got ${JSON.stringify(text)}`);
+}
+
+function nonEmpty(text: string, name: string): string {
+  if (text.length === 0) throw new ConfigError(name, 'must not be empty');
+  return text;
+}
+
+function bytes(min: number, max: number): Parser<number> {
+  return (text, name) => {
+    const value = parseBytes(text);
+    if (value === undefined || value < min || value > max) {
+      throw new ConfigError(name, `accepts a size from ${min} to ${max} bytes, as bytes or with a unit (64kb, 1mb); got ${JSON.stringify(text)}`);
+    }
+    return value;
+  };
+}
+
+export type { Config, LogLevel };

@@ -1,0 +1,75 @@
+/**
+ * The Mutation union: every change to the keyspace, fully resolved (absolute times, no defaults
+ * left to apply), as the store hands it to its journal and as replay feeds it back to `apply()`.
+ */
+import type { Value } from '@memkv/client/protocol';
+
+/** Creates or replaces `key`. `expiresAtMs` is epoch ms, `0` for never. */
+export interface SetMutation {
+  readonly type: 'set';
+  readonly key: string;
+  readonly value: Value;
+  readonly expiresAtMs: number;
+  readonly atMs: number;
+}
+
+/** Replaces the value of an existing `key`; `expiresAtMs` is the resolved expiry (`0` = never). */
+export interface UpdateMutation {
+  readonly type: 'update';
+  readonly key: string;
+  readonly value: Value;
+  readonly expiresAtMs: number;
+  readonly atMs: number;
+}
+
+/** Appends `values` to the list at `key`, creating it when missing. */
+export interface PushMutation {
+  readonly type: 'push';
+  readonly key: string;
+  readonly values: readonly string[];
+  readonly expiresAtMs: number;
+  readonly atMs: number;
+}
+
+/** Removes the last element of the list at `key`. */
+export interface PopMutation {
+  readonly type: 'pop';
+  readonly key: string;
+  readonly atMs: number;
+}
+
+/** Deletes `key` on request. */
+export interface RemoveMutation {
+  readonly type: 'remove';
+  readonly key: string;
+}
+
+/** Deletes `key` because its TTL passed (logged so that replay stays exact). */
+export interface ExpiredMutation {
+  readonly type: 'expired';
+  readonly key: string;
+}
+
+/** Sets (`expiresAtMs` > 0) or clears (`0`) the expiry of an existing `key`. */
+export interface TtlMutation {
+  readonly type: 'ttl';
+  readonly key: string;
+  readonly expiresAtMs: number;
+  readonly atMs: number;
+}
+
+export type Mutation =
+  | SetMutation
+  | UpdateMutation
+  | PushMutation
+  | PopMutation
+  | RemoveMutation
+  | ExpiredMutation
+  | TtlMutation;
+
+/**
+ * Receives every mutation after it has been validated and before it is applied to memory.
+ * Throwing aborts the write: memory stays as it was and the error reaches the caller.
+ * The mutation's arrays are shared with the store: consume (serialize) it before returning.
+ */
+export type Journal = (mutation: Mutation) => void;

@@ -1,0 +1,62 @@
+/** MemkvError and the one table of error codes: status and default message per code. */
+import type { ErrorCode } from '@memkv/client/protocol';
+
+export type { ErrorCode };
+
+interface ErrorSpec {
+  /** HTTP status the code maps to. */
+  status: number;
+  /** Message used when the thrower gives none. */
+  message: string;
+}
+
+/** The one table: every error code memkv can return, with its HTTP status. */
+export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
+  invalid_json: { status: 400, message: 'the request body is not valid JSON' },
+  invalid_request: { status: 400, message: 'the request is not valid' },
+  unsupported_media_type: { status: 415, message: 'the request body must be JSON (Content-Type: application/json)' },
+  payload_too_large: { status: 413, message: 'the request body is too large' },
+  route_not_found: { status: 404, message: 'no such route' },
+  item_not_found: { status: 404, message: 'no such key' },
+  wrong_type: { status: 409, message: 'the operation does not apply to the kind of value stored at this key' },
+  list_empty: { status: 409, message: 'the list is empty' },
+  internal_server_error: { status: 500, message: 'internal server error' },
+  service_unavailable: { status: 503, message: 'the service is not ready' },
+};
+
+/** An expected failure with a stable code. Anything that is not a MemkvError is a bug. */
+export class MemkvError extends Error {
+  override readonly name = 'MemkvError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string = ERRORS[code].message, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** HTTP status for this error's code. */
+  get status(): number {
+    return ERRORS[this.code].status;
+  }
+}
+
+/** Thrown for a bad configuration value; names the option and what it accepts. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly option: string;
+
+  constructor(option: string, message: string) {
+    super(`${option}: ${message}`);
+    this.option = option;
+  }
+}
+
+/** Quotes a key for an error message, shortening very long keys. */
+export function quoteKey(key: string): string {
+  return JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key);
+}
+
+/** The error for a missing or expired key. */
+export function itemNotFound(key: string): MemkvError {
+  return new MemkvError('item_not_found', `key ${quoteKey(key)} does not exist`);
+}

@@ -1,0 +1,78 @@
+/**
+ * buildApp(): the HTTP application (Fastify) over a store. It never listens; main.ts does, and
+ * tests use `app.inject()`.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Store } from '../engine/store.js';
+import { formatSchemaErrors, installErrorHandling } from './error-handler.js';
+import { dataRoutes } from './routes/data.js';
+import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
+
+export interface AppOptions {
+  store: Store;
+  /** Version segment of the base path `/api/{apiVersion}`; default `v1`. */
+  apiVersion?: string;
+  /** Largest request body in bytes; default 1 MiB. */
+  maxBodyBytes?: number;
+  /** Largest key in UTF-8 bytes, used to size the router's parameter limit; default 1024. */
+  maxKeyBytes?: number;
+  /** A pino logger; default none. */
+  logger?: Logger;
+}
+
+export const APP_DEFAULTS = {
+  apiVersion: 'v1',
+  maxBodyBytes: 1024 * 1024,
+  maxKeyBytes: 1024,
+} as const;
+
+/** Builds the application and waits until its plugins are loaded. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const {
+    store,
+    apiVersion = APP_DEFAULTS.apiVersion,
+    maxBodyBytes = APP_DEFAULTS.maxBodyBytes,
+    maxKeyBytes = APP_DEFAULTS.maxKeyBytes,
+    logger,
+  } = options;
+  if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
+
+  const app: FastifyInstance = Fastify({
+    ...(logger === undefined ? { logger: false } : { loggerInstance: logger as FastifyBaseLogger }),
+    // Per-request logs are memkv's own, at debug level (below), so the default level costs nothing.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: maxBodyBytes,
+    // A key is one path segment: percent-encoding makes it at most three times its byte length.
+    routerOptions: { maxParamLength: maxKeyBytes * 3 + 16 },
+    ajv: {
+      // Validation never changes the request: no coercion (5 must not become "5"), no stripping.
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false },
+    },
+    schemaErrorFormatter: formatSchemaErrors,
+  });
+
+  // Bodies are JSON or nothing: without the text parser, text/plain is a 415 like any other type.
+  app.removeContentTypeParser('text/plain');
+  // Handlers build exact rows, so the response schemas document them and JSON.stringify writes them.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installErrorHandling(app, { maxBodyBytes });
+
+  if (logger?.isLevelEnabled('debug') === true) {
+    app.addHook('onResponse', (request, reply, done) => {
+      request.log.debug(
+        { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+        'request',
+      );
+      done();
+    });
+  }
+
+  const basePath = `/api/${apiVersion}`;
+  await registerOpenApi(app);
+  await app.register(dataRoutes, { prefix: basePath, store });
+  await registerDocsRoutes(app, basePath);
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,150 @@
+/** The data routes: get, set, update, remove, push and pop, under `/api/{version}`. */
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { MessageJson } from '@memkv/client/protocol';
+import { MemkvError, itemNotFound } from '../../errors.js';
+import type { Store } from '../../engine/store.js';
+import { parseDurationMs } from '../../units.js';
+import { toPopRow, toRow } from '../row.js';
+import {
+  KeyParams,
+  Message,
+  PopRow,
+  PushBody,
+  Row,
+  SetBody,
+  UpdateBody,
+  errorResponses,
+} from '../schemas.js';
+
+export interface DataRoutesOptions {
+  store: Store;
+}
+
+const OK: MessageJson = { message: 'ok' };
+
+/** Parses an optional API duration into a TTL in ms; a zero duration is refused. */
+function ttlMs(ttl: string | undefined): number | undefined {
+  if (ttl === undefined) return undefined;
+  const ms = parseDurationMs(ttl);
+  if (ms === undefined || ms <= 0) {
+    throw new MemkvError('invalid_request', `ttl must be a positive duration such as "90s" or "1h30m", not ${JSON.stringify(ttl)}`);
+  }
+  return ms;
+}
+
+export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify, { store }) => {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  // POST /api/v1/set  {key, value, ttl?}
+  app.post(
+    '/set',
+    {
+      schema: {
+        summary: 'Create or replace a key',
+        description: 'Stores a string or a list of strings. Without `ttl`, the server\'s DEFAULT_TTL applies (0 = never expire).',
+        tags: ['data'],
+        body: SetBody,
+        response: { 200: Message, ...errorResponses(400, 413, 415) },
+      },
+    },
+    (request) => {
+      const { key, value, ttl } = request.body;
+      store.set(key, value, { ttlMs: ttlMs(ttl) });
+      return OK;
+    },
+  );
+
+  // GET /api/v1/:key
+  app.get(
+    '/:key',
+    {
+      schema: {
+        summary: 'Get a key',
+        tags: ['data'],
+        params: KeyParams,
+        response: { 200: Row, ...errorResponses(400, 404) },
+      },
+    },
+    (request) => {
+      const { key } = request.params;
+      const entry = store.get(key);
+      if (entry === undefined) throw itemNotFound(key);
+      return toRow(entry);
+    },
+  );
+
+  // DELETE /api/v1/:key
+  app.delete(
+    '/:key',
+    {
+      schema: {
+        summary: 'Remove a key',
+        tags: ['data'],
+        params: KeyParams,
+        response: { 200: Message, ...errorResponses(400, 404) },
+      },
+    },
+    (request) => {
+      const { key } = request.params;
+      if (!store.remove(key)) throw itemNotFound(key);
+      return OK;
+    },
+  );
+
+  // PATCH /api/v1/:key  {value, ttl?}
+  app.patch(
+    '/:key',
+    {
+      schema: {
+        summary: 'Update an existing key',
+        description: 'Replaces the value (of either kind). The TTL is kept unless `ttl` is given.',
+        tags: ['data'],
+        params: KeyParams,
+        body: UpdateBody,
+        response: { 200: Message, ...errorResponses(400, 404, 413, 415) },
+      },
+    },
+    (request) => {
+      const { value, ttl } = request.body;
+      store.update(request.params.key, value, { ttlMs: ttlMs(ttl) });
+      return OK;
+    },
+  );
+
+  // PATCH /api/v1/:key/push  {value, ttl?}
+  app.patch(
+    '/:key/push',
+    {
+      schema: {
+        summary: 'Append to a list',
+        description:
+          'Appends one string, or several in order, to the end of the list; creates the list when the key is missing. ' +
+          'The TTL of an existing list is kept unless `ttl` is given.',
+        tags: ['data'],
+        params: KeyParams,
+        body: PushBody,
+        response: { 200: Row, ...errorResponses(400, 409, 413, 415) },
+      },
+    },
+    (request) => {
+      const { value, ttl } = request.body;
+      return toRow(store.push(request.params.key, value, { ttlMs: ttlMs(ttl) }));
+    },
+  );
+
+  // PATCH /api/v1/:key/pop
+  app.patch(
+    '/:key/pop',
+    {
+      schema: {
+        summary: 'Remove the last element of a list',
+        description: 'Answers the list after the pop and the removed element. A list popped empty stays as `[]`.',
+        tags: ['data'],
+        params: KeyParams,
+        response: { 200: PopRow, ...errorResponses(400, 404, 409) },
+      },
+    },
+    (request) => toPopRow(store.pop(request.params.key)),
+  );
+};

@@ -1,0 +1,41 @@
+/**
+ * The API documentation: the OpenAPI 3 document generated from the route schemas, served as JSON
+ * and YAML, and Swagger UI. Registered before the routes so that it sees all of them.
+ */
+import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { VERSION } from '../../version.js';
+
+/** Starts collecting route schemas into the OpenAPI document. Call before registering routes. */
+export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'memkv',
+        version: VERSION,
+        description:
+          'An in-memory key-value database: strings and lists of strings with per-key TTL. ' +
+          'Keys are single path segments; percent-encode `/`, `?`, `#`, `%` and spaces.',
+      },
+      tags: [{ name: 'data', description: 'Reading and writing keys' }],
+    },
+  });
+}
+
+/** Serves the document at `{base}/docs/swagger.json` and `.yaml`, and Swagger UI at `{base}/docs/swagger/`. */
+export async function registerDocsRoutes(app: FastifyInstance, basePath: string): Promise<void> {
+  const docs = `${basePath}/docs`;
+  // GET /api/v1/docs/swagger.json
+  app.get(`${docs}/swagger.json`, { schema: { hide: true } }, () => app.swagger());
+  // GET /api/v1/docs/swagger.yaml
+  app.get(`${docs}/swagger.yaml`, { schema: { hide: true } }, (_request, reply) =>
+    reply.type('application/yaml; charset=utf-8').send(app.swagger({ yaml: true })),
+  );
+  await app.register(swaggerUi, { routePrefix: `${docs}/swagger` });
+  // GET /api/v1/docs/swagger/index.html: the address the seed design published.
+  app.get(`${docs}/swagger/index.html`, { schema: { hide: true } }, (_request, reply) =>
+    reply.redirect(`${docs}/swagger/`),
+  );
+}

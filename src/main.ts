@@ -1,0 +1,72 @@
+/**
+ * The memkv server process: configuration from the environment, start, and a clean stop on
+ * SIGINT/SIGTERM (stop accepting, finish requests in flight, close, exit 0).
+ */
+import { loadConfig } from './config/load.js';
+import { ConfigError } from './errors.js';
+import { createLogger, startServer, type RunningServer } from './server.js';
+
+/** Longest wait for requests in flight at shutdown before exiting anyway, in ms. */
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+/** Runs the server until a signal stops it. `overrides` are command-line values. */
+export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}): Promise<void> {
+  let config;
+  try {
+    config = loadConfig(overrides);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`memkv: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.verbose);
+
+  let server: RunningServer;
+  try {
+    server = await startServer(config, logger);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'EADDRINUSE'
+        ? `a port is already in use (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
+        : code === 'EACCES'
+          ? `no permission to listen on ${config.host} (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
+          : 'could not start';
+    logger.fatal({ err: error }, `memkv: ${message}`);
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing requests in flight');
+    const timer = setTimeout(() => {
+      logger.error(`requests still in flight after ${SHUTDOWN_TIMEOUT_MS} ms: exiting anyway`);
+      process.exit(1);
+    }, SHUTDOWN_TIMEOUT_MS);
+    timer.unref();
+    server.close().then(
+      () => {
+        logger.info('memkv stopped');
+        logger.flush?.();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await runServer();
+}

@@ -1,0 +1,73 @@
+/**
+ * startServer(): opens the store and starts both listeners from a Config. The composition root
+ * that main.ts and `memkv serve` share; signal handling stays with the caller.
+ */
+import type { AddressInfo } from 'node:net';
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/defaults.js';
+import { createStore, type Store } from './engine/store.js';
+import { buildApp } from './http/app.js';
+import { buildHealthApp } from './http/health.js';
+import { VERSION } from './version.js';
+
+export interface RunningServer {
+  readonly store: Store;
+  readonly logger: Logger;
+  /** Port the API listens on (useful when PORT=0). */
+  readonly port: number;
+  /** Port the health server listens on. */
+  readonly healthPort: number;
+  /** Stops accepting, finishes requests in flight, closes everything. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Creates the logger memkv writes with: JSON lines on stdout. */
+export function createLogger(level: Config['verbose']): Logger {
+  return pino({ level, base: { service: 'memkv' } });
+}
+
+/** Starts memkv with `config`. Rejects (after cleaning up) when a port cannot be bound. */
+export async function startServer(config: Config, logger: Logger = createLogger(config.verbose)): Promise<RunningServer> {
+  let ready = false;
+  if (config.persistenceEnabled) {
+    logger.warn({ dbPath: config.dbPath }, 'PERSISTENCE_ENABLED is set, but this build keeps data in memory only');
+  }
+  const store = createStore({
+    defaultTtlMs: config.defaultTtlMs,
+    cleanupIntervalMs: config.cleanupIntervalMs,
+    maxKeyBytes: config.maxKeyBytes,
+  });
+  const health = await buildHealthApp({ isReady: () => ready });
+  const app = await buildApp({
+    store,
+    apiVersion: config.apiVersion,
+    maxBodyBytes: config.maxBodyBytes,
+    maxKeyBytes: config.maxKeyBytes,
+    logger,
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      ready = false;
+      await app.close();
+      await health.close();
+      store.close();
+    })());
+
+  try {
+    await health.listen({ host: config.host, port: config.healthPort });
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  ready = true;
+  const port = (app.server.address() as AddressInfo).port;
+  const healthPort = (health.server.address() as AddressInfo).port;
+  logger.info(
+    { version: VERSION, host: config.host, port, healthPort, apiBase: `/api/${config.apiVersion}` },
+    `memkv ${VERSION} listening on http://${config.host}:${port}/api/${config.apiVersion}`,
+  );
+  return { store, logger, port, healthPort, close };
+}
