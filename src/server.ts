@@ -50,7 +50,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
-      await app.close();
+      // Connections that were busy when closing began become idle once answered: close those too.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await health.close();
       store.close();
     })());

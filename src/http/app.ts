@@ -5,7 +5,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
-import { formatSchemaErrors, installErrorHandling } from './error-handler.js';
+import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { dataRoutes } from './routes/data.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
 
@@ -51,13 +51,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false },
     },
     schemaErrorFormatter: formatSchemaErrors,
+    frameworkErrors: frameworkErrorHandler({ maxBodyBytes, maxKeyBytes }),
   });
 
   // Bodies are JSON or nothing: without the text parser, text/plain is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
   // Handlers build exact rows, so the response schemas document them and JSON.stringify writes them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
-  installErrorHandling(app, { maxBodyBytes });
+  installErrorHandling(app, { maxBodyBytes, maxKeyBytes });
 
   if (logger?.isLevelEnabled('debug') === true) {
     app.addHook('onResponse', (request, reply, done) => {

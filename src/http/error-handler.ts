@@ -15,6 +15,7 @@ const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
   FST_ERR_BAD_URL: 'invalid_request',
+  FST_ERR_MAX_PARAM_LENGTH: 'invalid_request',
   FST_ERR_VALIDATION: 'invalid_request',
 };
 
@@ -25,8 +26,21 @@ const FASTIFY_MESSAGES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the Content-Length header does not match the body',
 };
 
+export interface Limits {
+  maxBodyBytes: number;
+  maxKeyBytes: number;
+}
+
+/** Fastify's `frameworkErrors` option: errors raised before routing (bad URL, overlong key). */
+export function frameworkErrorHandler(limits: Limits) {
+  return (error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void => {
+    const { status, body } = toErrorAnswer(error, limits);
+    void reply.code(status).type('application/json').send(body);
+  };
+}
+
 /** Installs the error and not-found handlers on `app`. */
-export function installErrorHandling(app: FastifyInstance, limits: { maxBodyBytes: number }): void {
+export function installErrorHandling(app: FastifyInstance, limits: Limits): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toErrorAnswer(error, limits);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
@@ -43,7 +57,7 @@ export function installErrorHandling(app: FastifyInstance, limits: { maxBodyByte
 }
 
 /** Maps any thrown value to a status and an error body. */
-export function toErrorAnswer(error: unknown, limits: { maxBodyBytes: number }): { status: number; body: ErrorJson } {
+export function toErrorAnswer(error: unknown, limits: Limits): { status: number; body: ErrorJson } {
   if (error instanceof MemkvError) {
     return { status: error.status, body: { code: error.code, message: error.message } };
   }
@@ -53,6 +67,7 @@ export function toErrorAnswer(error: unknown, limits: { maxBodyBytes: number }):
     let message = FASTIFY_MESSAGES[fastifyError.code!] ?? fastifyError.message ?? ERRORS[code].message;
     if (code === 'payload_too_large') message = `the request body is larger than the limit of ${limits.maxBodyBytes} bytes`;
     if (code === 'unsupported_media_type') message = ERRORS.unsupported_media_type.message;
+    if (fastifyError.code === 'FST_ERR_MAX_PARAM_LENGTH') message = `key is longer than ${limits.maxKeyBytes} bytes`;
     return { status: ERRORS[code].status, body: { code, message } };
   }
   // A client error from Node or Fastify that has no code of ours: keep its status, not its wording.

@@ -1,0 +1,57 @@
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import pino from 'pino';
+
+let server: RunningServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  server = await startServer(loadConfig({ env: { PORT: '0', HEALTH_PORT: '0' } }), pino({ level: 'silent' }));
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('Swagger UI in a real browser', () => {
+  it('renders every operation from the served document and runs a request', async () => {
+    server.store.set('greeting', 'hello from memkv');
+    const page = await browser.newPage();
+    const failures: string[] = [];
+    page.on('pageerror', (error) => failures.push(error.message));
+    await page.goto(`http://127.0.0.1:${server.port}/api/v1/docs/swagger/index.html`);
+    await page.waitForSelector('.opblock', { timeout: 15_000 });
+    const operations = await page.$$eval('.opblock-summary-path', (nodes) =>
+      nodes.map((node) => node.getAttribute('data-path') ?? node.textContent?.trim()),
+    );
+    expect(new Set(operations)).toEqual(new Set(['/api/v1/set', '/api/v1/{key}', '/api/v1/{key}/push', '/api/v1/{key}/pop']));
+    expect(await page.locator('.opblock').count()).toBe(6);
+
+    // Try GET /api/v1/{key} from the page itself.
+    const get = page.locator('.opblock-get').first();
+    await get.locator('.opblock-summary').click();
+    await get.getByRole('button', { name: 'Try it out' }).click();
+    await get.locator('input[placeholder="key"]').fill('greeting');
+    await get.getByRole('button', { name: 'Execute' }).click();
+    const body = get.locator('.responses-wrapper .live-responses-table .response-col_description pre').first();
+    await expect.poll(async () => (await body.textContent()) ?? '', { timeout: 10_000 }).toContain('hello from memkv');
+    expect(failures).toEqual([]);
+    await page.close();
+  });
+});

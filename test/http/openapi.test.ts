@@ -1,0 +1,90 @@
+import SwaggerParser from '@apidevtools/swagger-parser';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { createTestApp, type TestApp } from '../helpers/app.js';
+
+let t: TestApp;
+let doc: any;
+
+beforeAll(async () => {
+  t = await createTestApp();
+  const res = await t.request({ method: 'GET', url: '/api/v1/docs/swagger.json' });
+  expect(res.status).toBe(200);
+  doc = res.body;
+});
+afterAll(async () => {
+  await t.close();
+});
+
+describe('the served OpenAPI document', () => {
+  it('is a valid OpenAPI 3 document', async () => {
+    expect(doc.openapi).toMatch(/^3\./);
+    await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
+  });
+
+  it('documents every data route and hides the docs routes', () => {
+    expect(Object.keys(doc.paths).sort()).toEqual(
+      ['/api/v1/set', '/api/v1/{key}', '/api/v1/{key}/push', '/api/v1/{key}/pop'].sort(),
+    );
+    expect(Object.keys(doc.paths['/api/v1/{key}']).sort()).toEqual(['delete', 'get', 'patch']);
+  });
+
+  it('is also served as YAML with the same content', async () => {
+    const res = await t.request({ method: 'GET', url: '/api/v1/docs/swagger.yaml' });
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/yaml/);
+    expect(parseYaml(res.raw)).toEqual(doc);
+  });
+
+  it('serves Swagger UI at the seed design address', async () => {
+    const redirect = await t.request({ method: 'GET', url: '/api/v1/docs/swagger/index.html' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.location).toBe('/api/v1/docs/swagger/');
+    const page = await t.request({ method: 'GET', url: '/api/v1/docs/swagger/' });
+    expect(page.status).toBe(200);
+    expect(page.raw).toContain('swagger-ui');
+  });
+});
+
+describe('responses conform to the document', () => {
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+
+  /** Validates one live response against the schema the document gives for its path, method and status. */
+  async function check(method: string, url: string, path: string, payload?: unknown): Promise<number> {
+    const res = await t.request({ method: method.toUpperCase() as 'GET', url, ...(payload === undefined ? {} : { payload: payload as object }) });
+    const operation = doc.paths[path]?.[method];
+    expect(operation, `${method} ${path} is documented`).toBeDefined();
+    const response = operation.responses[String(res.status)];
+    expect(response, `${method} ${path} documents status ${res.status}`).toBeDefined();
+    const schema = response.content['application/json'].schema;
+    const valid = ajv.validate(schema, res.body);
+    expect(valid, `${method} ${url} ${res.status}: ${ajv.errorsText()} in ${res.raw}`).toBe(true);
+    return res.status;
+  }
+
+  it('for successes and errors of every route', async () => {
+    const statuses = [
+      await check('post', '/api/v1/set', '/api/v1/set', { key: 's', value: 'v', ttl: '1h' }),
+      await check('post', '/api/v1/set', '/api/v1/set', { key: 'l', value: ['a', 'b'] }),
+      await check('post', '/api/v1/set', '/api/v1/set', { key: 1 }),
+      await check('get', '/api/v1/s', '/api/v1/{key}'),
+      await check('get', '/api/v1/l', '/api/v1/{key}'),
+      await check('get', '/api/v1/missing', '/api/v1/{key}'),
+      await check('patch', '/api/v1/s', '/api/v1/{key}', { value: ['x'] }),
+      await check('patch', '/api/v1/missing', '/api/v1/{key}', { value: 'x' }),
+      await check('patch', '/api/v1/l/push', '/api/v1/{key}/push', { value: ['c'] }),
+      await check('patch', '/api/v1/s/push', '/api/v1/{key}/push', { value: 'c' }),
+      await check('post', '/api/v1/set', '/api/v1/set', { key: 'str', value: 'v' }),
+      await check('patch', '/api/v1/str/push', '/api/v1/{key}/push', { value: 'c' }),
+      await check('patch', '/api/v1/l/pop', '/api/v1/{key}/pop'),
+      await check('patch', '/api/v1/str/pop', '/api/v1/{key}/pop'),
+      await check('patch', '/api/v1/missing/pop', '/api/v1/{key}/pop'),
+      await check('delete', '/api/v1/s', '/api/v1/{key}'),
+      await check('delete', '/api/v1/s', '/api/v1/{key}'),
+    ];
+    expect(new Set(statuses)).toEqual(new Set([200, 400, 404, 409]));
+  });
+});
