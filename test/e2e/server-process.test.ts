@@ -35,11 +35,11 @@ describe('the server process', () => {
     expect(await set.json()).toEqual({ message: 'ok' });
     const key = encodeURIComponent('a/b c');
     const pushed = await fetch(`${base}/${key}/push`, { method: 'PATCH', headers: json, body: JSON.stringify({ value: ['y', 'z'] }) });
-    expect((await pushed.json()).value).toEqual(['x', 'y', 'z']);
+    expect(((await pushed.json()) as { value: string[] }).value).toEqual(['x', 'y', 'z']);
     const popped = await (await fetch(`${base}/${key}/pop`, { method: 'PATCH' })).json();
     expect(popped).toMatchObject({ key: 'a/b c', value: ['x', 'y'], popped: 'z' });
     expect((await fetch(`${base}/${key}`, { method: 'PATCH', headers: json, body: '{"value":"s"}' })).status).toBe(200);
-    const row = await (await fetch(`${base}/${key}`)).json();
+    const row = (await (await fetch(`${base}/${key}`)).json()) as { ttl: string; created_at: string };
     expect(row).toMatchObject({ kind: 'string', value: 's' });
     expect(Date.parse(row.ttl) - Date.parse(row.created_at)).toBe(3_600_000);
     expect((await fetch(`${base}/${key}`, { method: 'DELETE' })).status).toBe(200);
