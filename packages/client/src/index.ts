@@ -1,2 +1,17 @@
-/** Public entry of @memkv/client. */
+/** Public entry of @memkv/client: the client, its errors, its row types and the wire types. */
+export { createClient, MemkvClient, CLIENT_DEFAULTS } from './client.js';
+export type { CallOptions, ClientOptions, FetchFunction, Ttl, WriteOptions } from './client.js';
+export {
+  MemkvClientError,
+  NotFoundError,
+  WrongTypeError,
+  ListEmptyError,
+  ValidationError,
+  UnauthorizedError,
+  ConnectionError,
+  TimeoutError,
+  UnexpectedResponseError,
+} from './errors.js';
+export type { ClientErrorCode, MemkvClientErrorOptions } from './errors.js';
+export type { Row, StringRow, ListRow, PopRow } from './row.js';
 export * from './protocol.js';

@@ -1,0 +1,419 @@
+/**
+ * The memkv client: typed calls over the REST API with the platform `fetch`, timeouts through
+ * `AbortSignal`, and retries with backoff where a retry cannot apply a write twice.
+ */
+import {
+  ConnectionError,
+  MemkvClientError,
+  NotFoundError,
+  TimeoutError,
+  UnexpectedResponseError,
+  ValidationError,
+  errorFromAnswer,
+  snippet,
+} from './errors.js';
+import type { MessageJson, PushBody, SetBody, UpdateBody, Value } from './protocol.js';
+import { toListRow, toPopRow, toRow, type ListRow, type PopRow, type Row } from './row.js';
+
+/** A time to live: a Go-style duration string (`"90s"`, `"1h30m"`) or a whole number of milliseconds (> 0). */
+export type Ttl = string | number;
+
+/** The `fetch` the client calls: the platform's, or one with the same signature. */
+export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface ClientOptions {
+  /** Where the server listens, such as `http://127.0.0.1:8080` (a path prefix is kept). Required. */
+  url: string | URL;
+  /** Version segment of the API base path `/api/{apiVersion}`; default `v1`. */
+  apiVersion?: string;
+  /** Bearer token sent as `Authorization: Bearer <token>`; default none. See {@link MemkvClient.setToken}. */
+  token?: string | undefined;
+  /** Longest wait for one attempt (connect, send, whole answer), in ms; default 10 000. */
+  timeoutMs?: number;
+  /**
+   * Further attempts after a failure that is safe to retry; default 2 (three attempts in all).
+   * Retried: a connection refused (the request never left) for every call; for the idempotent
+   * calls (`get`, `set`, `update`, `remove`) also a connection broken before the answer and an
+   * HTTP 502/503/504. Never retried: timeouts, other answers, and a `push` or `pop` whose request
+   * may have reached the server.
+   */
+  retries?: number;
+  /** Backoff before the first retry, in ms; doubled for each further one (with jitter, at most 5 s); default 100. */
+  retryDelayMs?: number;
+  /** The `fetch` to use; default `globalThis.fetch`. */
+  fetch?: FetchFunction;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  /** Aborts the call; the promise then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Timeout of each attempt of this call, in ms; default the client's `timeoutMs`. */
+  timeoutMs?: number;
+}
+
+/** Per-call options of the writing calls. */
+export interface WriteOptions extends CallOptions {
+  /**
+   * Time to live, from now. Omitted: `set` applies the server's DEFAULT_TTL; `update` and a push
+   * onto an existing list keep the current expiry.
+   */
+  ttl?: Ttl;
+}
+
+export const CLIENT_DEFAULTS = {
+  apiVersion: 'v1',
+  timeoutMs: 10_000,
+  retries: 2,
+  retryDelayMs: 100,
+} as const;
+
+/** Longest backoff between two attempts, in ms. */
+const MAX_RETRY_DELAY_MS = 5_000;
+
+/** Abort reason the client uses for its own timeout, to tell it from the caller's abort. */
+const TIMED_OUT = Symbol('memkv.timeout');
+
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+/** One call as the internal request function receives it. */
+interface RequestSpec {
+  method: Method;
+  /** Path below the API base, already percent-encoded, starting with `/`. */
+  path: string;
+  /** JSON body, if any. */
+  body?: unknown;
+  /** True when sending the request twice has the effect of sending it once. */
+  idempotent: boolean;
+  options: CallOptions | undefined;
+}
+
+/** A successful answer: its status and parsed JSON body. */
+interface Answer {
+  status: number;
+  body: unknown;
+}
+
+/** Creates a client. @throws TypeError naming the option when an option is not valid. */
+export function createClient(options: ClientOptions): MemkvClient {
+  return new MemkvClient(options);
+}
+
+/**
+ * A memkv client. Every call goes through one internal request function, which adds the
+ * `Authorization` header, the timeout and the retries; see the package README ("Extending").
+ */
+export class MemkvClient {
+  readonly #baseUrl: string;
+  readonly #fetch: FetchFunction;
+  readonly #timeoutMs: number;
+  readonly #retries: number;
+  readonly #retryDelayMs: number;
+  #authorization: string | undefined;
+
+  constructor(options: ClientOptions) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('createClient: options must be an object with a url');
+    const {
+      url,
+      apiVersion = CLIENT_DEFAULTS.apiVersion,
+      token,
+      timeoutMs = CLIENT_DEFAULTS.timeoutMs,
+      retries = CLIENT_DEFAULTS.retries,
+      retryDelayMs = CLIENT_DEFAULTS.retryDelayMs,
+      fetch = globalThis.fetch,
+    } = options;
+    const base = parseBaseUrl(url);
+    if (typeof apiVersion !== 'string' || !/^[A-Za-z0-9._-]+$/.test(apiVersion)) {
+      throw new TypeError(`apiVersion must be a path segment such as "v1"; got ${String(apiVersion)}`);
+    }
+    checkTimeout(timeoutMs, 'timeoutMs');
+    if (!Number.isSafeInteger(retries) || retries < 0) throw new TypeError(`retries must be a whole number >= 0; got ${String(retries)}`);
+    if (typeof retryDelayMs !== 'number' || !(retryDelayMs >= 0) || !Number.isFinite(retryDelayMs)) {
+      throw new TypeError(`retryDelayMs must be a number of milliseconds >= 0; got ${String(retryDelayMs)}`);
+    }
+    if (typeof fetch !== 'function') throw new TypeError('fetch must be a function; this platform has no global fetch, so pass one');
+    this.#baseUrl = `${base}/api/${apiVersion}`;
+    this.#fetch = fetch === globalThis.fetch ? fetch.bind(globalThis) : fetch;
+    this.#timeoutMs = timeoutMs;
+    this.#retries = retries;
+    this.#retryDelayMs = retryDelayMs;
+    this.setToken(token);
+  }
+
+  /** The API base URL every path is appended to, such as `http://127.0.0.1:8080/api/v1`. */
+  get baseUrl(): string {
+    return this.#baseUrl;
+  }
+
+  /**
+   * Sets the bearer token sent with every later call (`Authorization: Bearer <token>`);
+   * `undefined` stops sending one. @throws TypeError when the token cannot be a header value.
+   */
+  setToken(token: string | undefined): void {
+    if (token === undefined) {
+      this.#authorization = undefined;
+      return;
+    }
+    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) {
+      throw new TypeError('token must be a non-empty string of visible ASCII characters');
+    }
+    this.#authorization = `Bearer ${token}`;
+  }
+
+  // ---- Data calls ----
+
+  /** Reads a key. @returns the row, or `null` when the key does not exist or has expired. */
+  // GET /api/v1/:key
+  async get(key: string, options?: CallOptions): Promise<Row | null> {
+    try {
+      const answer = await this.#request({ method: 'GET', path: keyPath(key), idempotent: true, options });
+      return toRow(answer.body, answer.status);
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /** Creates or replaces a key with a string or a list of strings. */
+  // POST /api/v1/set  {key, value, ttl?}
+  async set(key: string, value: Value, options?: WriteOptions): Promise<void> {
+    const body: SetBody = { key: checkKey(key), value, ttl: ttlText(options?.ttl) };
+    expectMessage(await this.#request({ method: 'POST', path: '/set', body, idempotent: true, options }));
+  }
+
+  /** Replaces the value of an existing key (of either kind). @throws NotFoundError when the key does not exist. */
+  // PATCH /api/v1/:key  {value, ttl?}
+  async update(key: string, value: Value, options?: WriteOptions): Promise<void> {
+    const body: UpdateBody = { value, ttl: ttlText(options?.ttl) };
+    expectMessage(await this.#request({ method: 'PATCH', path: keyPath(key), body, idempotent: true, options }));
+  }
+
+  /**
+   * Removes a key. @returns `true` when it existed, `false` when it did not. (If a retry follows a
+   * lost answer, a removal that did happen reads as `false`.)
+   */
+  // DELETE /api/v1/:key
+  async remove(key: string, options?: CallOptions): Promise<boolean> {
+    try {
+      expectMessage(await this.#request({ method: 'DELETE', path: keyPath(key), idempotent: true, options }));
+      return true;
+    } catch (error) {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Appends one string, or several in order, to a list; creates the list when the key is missing.
+   * @returns the list after the push. @throws WrongTypeError when the key holds a string.
+   */
+  // PATCH /api/v1/:key/push  {value, ttl?}
+  async push(key: string, value: string | string[], options?: WriteOptions): Promise<ListRow> {
+    const body: PushBody = { value, ttl: ttlText(options?.ttl) };
+    const answer = await this.#request({ method: 'PATCH', path: keyPath(key, '/push'), body, idempotent: false, options });
+    return toListRow(answer.body, answer.status);
+  }
+
+  /**
+   * Removes the last element of a list. @returns the list after the pop, with `popped`.
+   * @throws NotFoundError, ListEmptyError, WrongTypeError.
+   */
+  // PATCH /api/v1/:key/pop
+  async pop(key: string, options?: CallOptions): Promise<PopRow> {
+    const answer = await this.#request({ method: 'PATCH', path: keyPath(key, '/pop'), idempotent: false, options });
+    return toPopRow(answer.body, answer.status);
+  }
+
+  // ---- The one request path ----
+
+  /**
+   * Every call passes here: one attempt after another until one answers or a failure is not safe
+   * to retry. Authentication hooks in here (a refresh on an expired token, then one more attempt)
+   * without changing any call's signature.
+   */
+  async #request(spec: RequestSpec): Promise<Answer> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#send(spec);
+      } catch (error) {
+        if (attempt >= this.#retries || !isRetryable(error, spec.idempotent)) throw error;
+        const delayMs = Math.min(this.#retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS);
+        await sleep(delayMs * (0.5 + Math.random() / 2), spec.options?.signal);
+      }
+    }
+  }
+
+  /** One attempt: sends the request, reads the whole answer under the timeout, parses it. */
+  async #send({ method, path, body, options }: RequestSpec): Promise<Answer> {
+    const signal = options?.signal;
+    signal?.throwIfAborted();
+    const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
+    checkTimeout(timeoutMs, 'timeoutMs');
+
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.#authorization !== undefined) headers.authorization = this.#authorization;
+
+    const controller = new AbortController();
+    const timer = setTimeout(abortTimedOut, timeoutMs, controller);
+    const forwardAbort = (): void => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', forwardAbort, { once: true });
+    let response: Response;
+    let text: string;
+    try {
+      const fetch = this.#fetch;
+      response = await fetch(this.#baseUrl + path, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: controller.signal,
+      });
+      text = await response.text();
+    } catch (error) {
+      if (controller.signal.reason === TIMED_OUT) {
+        throw new TimeoutError('timeout', `no answer from ${this.#baseUrl} within ${timeoutMs} ms (${method} ${path})`, { cause: error });
+      }
+      if (signal?.aborted === true) throw signal.reason;
+      throw new ConnectionError('connection_failed', `cannot reach memkv at ${this.#baseUrl}: ${describeNetworkError(error)}`, {
+        cause: error,
+      });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', forwardAbort);
+    }
+
+    const status = response.status;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    if (status >= 400) throw errorFromAnswer(status, json, text);
+    if (json === undefined || status < 200 || status > 299) {
+      const type = response.headers.get('content-type') ?? 'no content type';
+      throw new UnexpectedResponseError('unexpected_response', `expected a JSON answer from memkv, got HTTP ${status} (${type}): ${snippet(text)}`, {
+        status,
+      });
+    }
+    return { status, body: json };
+  }
+}
+
+// ---- Helpers ----
+
+function abortTimedOut(controller: AbortController): void {
+  controller.abort(TIMED_OUT);
+}
+
+/** Whether a failed attempt may be repeated without risk of applying a write twice. */
+function isRetryable(error: unknown, idempotent: boolean): boolean {
+  if (error instanceof ConnectionError) return idempotent || neverSent(error.cause);
+  if (error instanceof MemkvClientError && idempotent) return error.status === 502 || error.status === 503 || error.status === 504;
+  return false;
+}
+
+/** Network error codes that prove the request never reached a server. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN']);
+
+/**
+ * True when the failure happened before a connection existed, so the server cannot have seen the
+ * request. Node's fetch reports the socket error as `cause` (an AggregateError when several
+ * addresses were tried); other platforms say nothing, which counts as "may have been sent".
+ */
+function neverSent(fetchError: unknown): boolean {
+  const cause = (fetchError as { cause?: unknown } | undefined)?.cause as { code?: unknown; errors?: unknown } | undefined;
+  if (cause === undefined || cause === null) return false;
+  if (typeof cause.code === 'string' && NOT_SENT_CODES.has(cause.code)) return true;
+  return (
+    Array.isArray(cause.errors) &&
+    cause.errors.length > 0 &&
+    cause.errors.every((inner: { code?: unknown }) => typeof inner?.code === 'string' && NOT_SENT_CODES.has(inner.code))
+  );
+}
+
+function describeNetworkError(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
+  if (typeof cause?.code === 'string') return cause.code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED)' : String(cause.message ?? cause.code);
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Waits `ms`, or rejects with the signal's reason when it aborts first. */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted === true) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function parseBaseUrl(url: unknown): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url as string | URL);
+  } catch {
+    throw new TypeError(`url must be an absolute http or https URL such as http://127.0.0.1:8080; got ${JSON.stringify(String(url))}`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new TypeError(`url must use http or https; got ${JSON.stringify(parsed.protocol)}`);
+  }
+  if (parsed.search !== '' || parsed.hash !== '') throw new TypeError('url must not have a query string or fragment');
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, '')}`;
+}
+
+function checkTimeout(timeoutMs: unknown, name: string): asserts timeoutMs is number {
+  if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 2_147_483_647) {
+    throw new TypeError(`${name} must be a number of milliseconds from 1 to 2147483647; got ${String(timeoutMs)}`);
+  }
+}
+
+function invalid(message: string): ValidationError {
+  return new ValidationError('invalid_request', message);
+}
+
+function checkKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0) throw invalid('key must be a non-empty string');
+  return key;
+}
+
+/**
+ * The path of a key: one percent-encoded segment, plus `suffix`. The keys "." and ".." cannot be
+ * a URL path segment (URL parsers resolve them, encoded or not), so they are refused here.
+ */
+function keyPath(key: string, suffix = ''): string {
+  checkKey(key);
+  if (key === '.' || key === '..') throw invalid(`the key ${JSON.stringify(key)} cannot be addressed in a URL path`);
+  try {
+    return `/${encodeURIComponent(key)}${suffix}`;
+  } catch {
+    throw invalid('key must be valid Unicode (it contains a lone surrogate)');
+  }
+}
+
+/** The API text of a TTL: strings go as they are (the server checks them), milliseconds become `"<n>ms"`. */
+function ttlText(ttl: Ttl | undefined): string | undefined {
+  if (ttl === undefined || typeof ttl === 'string') return ttl;
+  if (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < 1) {
+    throw invalid(`ttl must be a duration string such as "1h" or a whole number of milliseconds > 0; got ${String(ttl)}`);
+  }
+  return `${ttl}ms`;
+}
+
+/** Checks the `{message}` answer of the calls that return no row. */
+function expectMessage({ status, body }: Answer): void {
+  if (typeof (body as MessageJson | null)?.message !== 'string') {
+    throw new UnexpectedResponseError('unexpected_response', `expected {"message": ...} from memkv, got ${snippet(JSON.stringify(body))}`, {
+      status,
+    });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The client's errors: one base class carrying the server's `status`, `code` and `message`, and
+ * subclasses a caller can test with `instanceof`. Also the mapping from an HTTP error answer to
+ * the right class.
+ */
+import type { ErrorCode, ErrorJson } from './protocol.js';
+
+/** Codes the client itself produces when no usable answer came back from the server. */
+export type ClientErrorCode = 'connection_failed' | 'timeout' | 'unexpected_response';
+
+/** Options shared by every error constructor. */
+export interface MemkvClientErrorOptions {
+  /** HTTP status of the answer; `undefined` when no answer came back (or the check was local). */
+  status?: number | undefined;
+  /** The underlying error, such as the network error behind a connection failure. */
+  cause?: unknown;
+}
+
+/**
+ * Base class of every error the client throws (except the caller's own abort reason).
+ *
+ * `code` is the server's stable error code (`item_not_found`, `wrong_type`, …) or one of the
+ * client's own ({@link ClientErrorCode}); `status` is the HTTP status, or `undefined` when the
+ * failure happened before an answer arrived.
+ */
+export class MemkvClientError extends Error {
+  override name = 'MemkvClientError';
+  readonly code: ErrorCode | ClientErrorCode | (string & {});
+  readonly status: number | undefined;
+
+  constructor(code: MemkvClientError['code'], message: string, options: MemkvClientErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.status = options.status;
+  }
+}
+
+/** The key does not exist or has expired (`item_not_found`, 404). `get` and `remove` answer `null`/`false` instead. */
+export class NotFoundError extends MemkvClientError {
+  override name = 'NotFoundError';
+}
+
+/** The operation does not apply to the kind of value at the key, such as a push onto a string (`wrong_type`, 409). */
+export class WrongTypeError extends MemkvClientError {
+  override name = 'WrongTypeError';
+}
+
+/** A pop found the list already empty (`list_empty`, 409). */
+export class ListEmptyError extends MemkvClientError {
+  override name = 'ListEmptyError';
+}
+
+/**
+ * The request was refused as invalid: by the server (`invalid_request`, `invalid_json`,
+ * `payload_too_large`, `unsupported_media_type`), or by the client before sending it (then
+ * `status` is `undefined` and `code` is `invalid_request`).
+ */
+export class ValidationError extends MemkvClientError {
+  override name = 'ValidationError';
+}
+
+/** The server refused the credentials (HTTP 401): no token, or a token that is invalid or expired. */
+export class UnauthorizedError extends MemkvClientError {
+  override name = 'UnauthorizedError';
+}
+
+/** The server could not be reached, or the connection broke before an answer arrived (`connection_failed`). */
+export class ConnectionError extends MemkvClientError {
+  override name = 'ConnectionError';
+}
+
+/** No complete answer arrived within the timeout (`timeout`). */
+export class TimeoutError extends MemkvClientError {
+  override name = 'TimeoutError';
+}
+
+/** The answer was not what memkv sends: not JSON, or JSON of the wrong shape, such as a proxy's error page (`unexpected_response`). */
+export class UnexpectedResponseError extends MemkvClientError {
+  override name = 'UnexpectedResponseError';
+}
+
+type ErrorClass = new (code: string, message: string, options?: MemkvClientErrorOptions) => MemkvClientError;
+
+/** The server's error codes that have a class of their own. */
+const CLASS_BY_CODE: Readonly<Record<string, ErrorClass>> = {
+  item_not_found: NotFoundError,
+  wrong_type: WrongTypeError,
+  list_empty: ListEmptyError,
+  invalid_request: ValidationError,
+  invalid_json: ValidationError,
+  payload_too_large: ValidationError,
+  unsupported_media_type: ValidationError,
+};
+
+/**
+ * The error for an HTTP error answer (status >= 400). `body` is the parsed JSON, or `undefined`
+ * when the answer was not JSON.
+ */
+export function errorFromAnswer(status: number, body: unknown, bodyText: string): MemkvClientError {
+  const json = isErrorJson(body) ? body : undefined;
+  if (status === 401) {
+    return new UnauthorizedError(json?.code ?? 'unauthorized', json?.message ?? 'the server refused the credentials', { status });
+  }
+  if (json === undefined) {
+    return new UnexpectedResponseError('unexpected_response', `expected a memkv error answer, got HTTP ${status}: ${snippet(bodyText)}`, {
+      status,
+    });
+  }
+  const ErrorClass = Object.hasOwn(CLASS_BY_CODE, json.code) ? CLASS_BY_CODE[json.code]! : MemkvClientError;
+  return new ErrorClass(json.code, json.message, { status });
+}
+
+function isErrorJson(body: unknown): body is ErrorJson {
+  return (
+    typeof body === 'object' &&
+    body !== null &&
+    typeof (body as ErrorJson).code === 'string' &&
+    typeof (body as ErrorJson).message === 'string'
+  );
+}
+
+/** The start of an answer body for an error message: one line, at most 120 characters. */
+export function snippet(text: string): string {
+  if (text.length === 0) return '(empty body)';
+  const line = text.replace(/\s+/g, ' ').trim();
+  return JSON.stringify(line.length > 120 ? `${line.slice(0, 120)}…` : line);
+}

@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConnectionError, createClient, MemkvClientError, TimeoutError, type MemkvClient } from '@memkv/client';
+import { countingFetch, refusedUrl, startHttpServer, startResettingServer, startSilentServer, type RawServer } from './servers.js';
+
+function clientWith(url: string, options: { retries?: number; timeoutMs?: number } = {}): { client: MemkvClient; calls: () => number } {
+  const counter = countingFetch();
+  return { client: createClient({ url, retryDelayMs: 1, fetch: counter.fetch, ...options }), calls: counter.calls };
+}
+
+describe('connection refused: the request never left, so every call retries', () => {
+  it.each(['get', 'set', 'update', 'remove', 'push', 'pop'] as const)('%s makes 1 + retries attempts', async (name) => {
+    const { client, calls } = clientWith(await refusedUrl(), { retries: 2 });
+    const call = name === 'set' || name === 'update' || name === 'push' ? client[name]('k', 'v') : client[name]('k');
+    await expect(call).rejects.toBeInstanceOf(ConnectionError);
+    expect(calls()).toBe(3);
+  });
+
+  it('retries: 0 makes one attempt', async () => {
+    const { client, calls } = clientWith(await refusedUrl(), { retries: 0 });
+    await expect(client.get('k')).rejects.toBeInstanceOf(ConnectionError);
+    expect(calls()).toBe(1);
+  });
+});
+
+describe('connection reset after the request was sent', () => {
+  let resetting: RawServer;
+  beforeAll(async () => {
+    resetting = await startResettingServer();
+  });
+  afterAll(() => resetting.close());
+
+  it.each(['get', 'set', 'update', 'remove'] as const)('idempotent %s is retried', async (name) => {
+    const { client, calls } = clientWith(resetting.url, { retries: 2 });
+    const call = name === 'set' || name === 'update' ? client[name]('k', 'v') : client[name]('k');
+    await expect(call).rejects.toBeInstanceOf(ConnectionError);
+    expect(calls()).toBe(3);
+  });
+
+  it.each(['push', 'pop'] as const)('%s is never retried', async (name) => {
+    const { client, calls } = clientWith(resetting.url, { retries: 2 });
+    await expect(name === 'push' ? client.push('k', 'v') : client.pop('k')).rejects.toBeInstanceOf(ConnectionError);
+    expect(calls()).toBe(1);
+  });
+});
+
+describe('503 from a server that is starting', () => {
+  let flaky: RawServer;
+  let requests = 0;
+  beforeAll(async () => {
+    // Every other request is refused with 503; the others answer a row.
+    flaky = await startHttpServer((_request, _body, response) => {
+      const unavailable = requests++ % 2 === 0;
+      response.writeHead(unavailable ? 503 : 200, { 'content-type': 'application/json' });
+      response.end(
+        JSON.stringify(
+          unavailable
+            ? { code: 'service_unavailable', message: 'memkv is starting' }
+            : { key: 'k', kind: 'string_slice', value: ['v'], ttl: null, created_at: new Date().toISOString(), updated_at: new Date().toISOString() },
+        ),
+      );
+    });
+  });
+  afterAll(() => flaky.close());
+
+  it('an idempotent get succeeds on the second attempt', async () => {
+    requests = 0;
+    const { client, calls } = clientWith(flaky.url);
+    expect(await client.get('k')).toMatchObject({ key: 'k', value: ['v'] });
+    expect(calls()).toBe(2);
+  });
+
+  it('a push reports the 503 instead of retrying', async () => {
+    requests = 0;
+    const { client, calls } = clientWith(flaky.url);
+    await expect(client.push('k', 'v')).rejects.toMatchObject({ status: 503, code: 'service_unavailable' });
+    expect(calls()).toBe(1);
+  });
+});
+
+describe('other failures are not retried', () => {
+  it('a timeout', async () => {
+    const silent = await startSilentServer();
+    try {
+      const { client, calls } = clientWith(silent.url, { timeoutMs: 100 });
+      await expect(client.get('k')).rejects.toBeInstanceOf(TimeoutError);
+      expect(calls()).toBe(1);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('an error answer such as 404', async () => {
+    const notFound = await startHttpServer((_request, _body, response) => {
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ code: 'item_not_found', message: 'key "k" does not exist' }));
+    });
+    try {
+      const { client, calls } = clientWith(notFound.url);
+      await expect(client.update('k', 'v')).rejects.toBeInstanceOf(MemkvClientError);
+      expect(calls()).toBe(1);
+    } finally {
+      await notFound.close();
+    }
+  });
+});
