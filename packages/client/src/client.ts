@@ -334,7 +334,8 @@ function neverSent(fetchError: unknown): boolean {
 
 function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
-  if (typeof cause?.code === 'string') return cause.code === 'ECONNREFUSED' ? 'connection refused (ECONNREFUSED)' : String(cause.message ?? cause.code);
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
   return error instanceof Error ? error.message : String(error);
 }
 

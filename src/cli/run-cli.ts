@@ -1,0 +1,286 @@
+/**
+ * The `memkv` command: argument parsing (node:util parseArgs), one handler per subcommand over the
+ * client, and the exit codes (0 success, 1 not found, 2 usage or any other error).
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { createClient, ListEmptyError, MemkvClientError, NotFoundError, type MemkvClient, type Value } from '@memkv/client';
+import { loadCliSettings } from '../config/cli-settings.js';
+import { ENV_NAMES } from '../config/load.js';
+import { ConfigError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { formatValue, rowJson } from './format.js';
+
+/** Where the command writes; each call writes one whole line (the newline is added). */
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** How a command ends: an exit code, or `'serving'` when the server now runs until a signal. */
+export type CliResult = 0 | 1 | 2 | 'serving';
+
+/** Exit codes: success, not found (missing key, or nothing to pop), usage or any other error. */
+export const EXIT = { ok: 0, notFound: 1, error: 2 } as const;
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+type Flags = { [name: string]: string | boolean | undefined };
+
+/** Flags every client command takes. */
+const CLIENT_OPTIONS = {
+  url: { type: 'string' },
+  'api-version': { type: 'string' },
+  token: { type: 'string' },
+  timeout: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies Options;
+
+const TTL_OPTION = { ttl: { type: 'string' } } as const satisfies Options;
+const LIST_OPTION = { list: { type: 'boolean' } } as const satisfies Options;
+
+/** A mistake in the command line: printed with a hint to --help, exit code 2. */
+class UsageError extends Error {}
+
+interface Command {
+  /** Arguments after the command name, for the help text. */
+  args: string;
+  summary: string;
+  /** Fewest and most positional arguments, the key included. */
+  minArgs: number;
+  maxArgs: number;
+  /** Flags of this command, besides the client ones. */
+  options: Options;
+  run(client: MemkvClient, args: string[], flags: Flags, output: CliOutput): Promise<CliResult>;
+}
+
+// ---- Client commands ----
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  // memkv get KEY
+  get: {
+    args: 'KEY',
+    summary: 'print the value of KEY (a list as numbered lines)',
+    minArgs: 1,
+    maxArgs: 1,
+    options: {},
+    async run(client, [key], flags, output) {
+      const row = await client.get(key!);
+      if (row === null) throw missing(key!);
+      output.out(flags.json === true ? rowJson(row) : formatValue(row));
+      return EXIT.ok;
+    },
+  },
+  // memkv set KEY VALUE... [--ttl 1h] [--list]
+  set: {
+    args: 'KEY VALUE... [--ttl 1h] [--list]',
+    summary: 'create or replace KEY; several values, or --list, make a list',
+    minArgs: 1,
+    maxArgs: Infinity,
+    options: { ...TTL_OPTION, ...LIST_OPTION },
+    async run(client, [key, ...values], flags, output) {
+      await client.set(key!, valueOf(values, flags), { ttl: ttlOf(flags) });
+      return ok(flags, output);
+    },
+  },
+  // memkv update KEY VALUE... [--ttl 1h] [--list]
+  update: {
+    args: 'KEY VALUE... [--ttl 1h] [--list]',
+    summary: 'replace the value of an existing KEY (its expiry stays unless --ttl)',
+    minArgs: 1,
+    maxArgs: Infinity,
+    options: { ...TTL_OPTION, ...LIST_OPTION },
+    async run(client, [key, ...values], flags, output) {
+      await client.update(key!, valueOf(values, flags), { ttl: ttlOf(flags) });
+      return ok(flags, output);
+    },
+  },
+  // memkv push KEY VALUE... [--ttl 1h]
+  push: {
+    args: 'KEY VALUE... [--ttl 1h]',
+    summary: 'append to the list at KEY (created if missing) and print the list',
+    minArgs: 2,
+    maxArgs: Infinity,
+    options: TTL_OPTION,
+    async run(client, [key, ...values], flags, output) {
+      const row = await client.push(key!, values, { ttl: ttlOf(flags) });
+      output.out(flags.json === true ? rowJson(row) : formatValue(row));
+      return EXIT.ok;
+    },
+  },
+  // memkv pop KEY
+  pop: {
+    args: 'KEY',
+    summary: 'remove the last element of the list at KEY and print it',
+    minArgs: 1,
+    maxArgs: 1,
+    options: {},
+    async run(client, [key], flags, output) {
+      const row = await client.pop(key!);
+      output.out(flags.json === true ? rowJson(row) : row.popped);
+      return EXIT.ok;
+    },
+  },
+  // memkv rm KEY
+  rm: {
+    args: 'KEY',
+    summary: 'remove KEY',
+    minArgs: 1,
+    maxArgs: 1,
+    options: {},
+    async run(client, [key], flags, output) {
+      if (!(await client.remove(key!))) throw missing(key!);
+      return ok(flags, output);
+    },
+  },
+};
+
+function ok(flags: Flags, output: CliOutput): CliResult {
+  output.out(flags.json === true ? JSON.stringify({ message: 'ok' }) : 'OK');
+  return EXIT.ok;
+}
+
+function missing(key: string): NotFoundError {
+  return new NotFoundError('item_not_found', `key ${JSON.stringify(key)} does not exist`, { status: 404 });
+}
+
+/** The value of set/update: one string, or a list when there are several values or --list. */
+function valueOf(values: string[], flags: Flags): Value {
+  if (flags.list === true) return values;
+  if (values.length === 0) throw new UsageError('give a VALUE, or --list for an empty list');
+  return values.length === 1 ? values[0]! : values;
+}
+
+function ttlOf(flags: Flags): string | undefined {
+  return typeof flags.ttl === 'string' ? flags.ttl : undefined;
+}
+
+// ---- serve ----
+
+type ServerSetting = keyof typeof ENV_NAMES;
+
+/** `memkv serve` flags: one per server setting, named after its variable (HEALTH_PORT → --health-port). */
+const SERVE_FLAGS: Readonly<Record<string, ServerSetting>> = Object.fromEntries(
+  Object.entries(ENV_NAMES).map(([key, env]) => [env.toLowerCase().replaceAll('_', '-'), key as ServerSetting]),
+);
+
+// memkv serve [--port 8080] [--health-port 8081] ...
+async function serve(argv: string[], output: CliOutput): Promise<CliResult> {
+  const options: Options = { help: { type: 'boolean', short: 'h' } };
+  for (const flag of Object.keys(SERVE_FLAGS)) options[flag] = { type: 'string' };
+  const { values } = parse(argv, options, 0);
+  if (values.help === true) {
+    output.out(serveHelp());
+    return EXIT.ok;
+  }
+  const overrides: Partial<Record<ServerSetting, string>> = {};
+  for (const [flag, key] of Object.entries(SERVE_FLAGS)) {
+    const value = values[flag];
+    if (typeof value === 'string') overrides[key] = value;
+  }
+  // Imported here, so that the client commands start without loading the server.
+  const { runServer } = await import('../main.js');
+  await runServer({ overrides });
+  return 'serving';
+}
+
+function serveHelp(): string {
+  const flags = Object.entries(SERVE_FLAGS).map(([flag, key]) => `  ${`--${flag} VALUE`.padEnd(36)}overrides ${ENV_NAMES[key]}`);
+  return ['Usage: memkv serve [flags]', '', 'Starts the server, as npm start does: configured by the environment, and by these flags:', ...flags].join('\n');
+}
+
+// ---- Entry ----
+
+function help(): string {
+  const commands = Object.entries(COMMANDS).map(([name, command]) => `  ${`${name} ${command.args}`.padEnd(42)}${command.summary}`);
+  return [
+    'Usage: memkv <command> [options]',
+    '',
+    'Commands:',
+    `  ${'serve [flags]'.padEnd(42)}start the server (memkv serve --help lists the flags)`,
+    ...commands,
+    '',
+    'Options:',
+    '  --url URL        server address (default $MEMKV_URL, else http://127.0.0.1:8080)',
+    '  --api-version V  API version of the server (default $MEMKV_API_VERSION, else v1)',
+    '  --token TOKEN    bearer token (default $MEMKV_TOKEN)',
+    '  --timeout TIME   timeout of each attempt, such as 5s (default $MEMKV_TIMEOUT, else 10s)',
+    '  --json           print JSON instead of text (errors too, on stderr)',
+    '  -h, --help       print this help',
+    '  --version        print the version',
+    '',
+    'Exit codes: 0 success, 1 not found (missing key, or nothing to pop), 2 usage or other error.',
+    'Put -- before values that start with "-": memkv set KEY -- -1',
+  ].join('\n');
+}
+
+function parse(argv: string[], options: Options, maxArgs: number): { values: Flags; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: maxArgs > 0, strict: true });
+    return { values: values as Flags, positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+/**
+ * Runs the command line `argv` (without `node` and the script). Never rejects: each failure is
+ * written to `output.err` and becomes exit code 1 (not found) or 2.
+ * @param env environment for MEMKV_URL, MEMKV_TOKEN and MEMKV_TIMEOUT; default `process.env`.
+ */
+export async function runCli(
+  argv: readonly string[],
+  output: CliOutput,
+  env?: Readonly<Record<string, string | undefined>>,
+): Promise<CliResult> {
+  const [name, ...rest] = argv;
+  const json = rest.includes('--json');
+  try {
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      (name === undefined ? output.err : output.out)(help());
+      return name === undefined ? EXIT.error : EXIT.ok;
+    }
+    if (name === '--version') {
+      output.out(VERSION);
+      return EXIT.ok;
+    }
+    if (name === 'serve') return await serve(rest, output);
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : undefined;
+    if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
+    const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, ...command.options }, command.maxArgs);
+    if (values.help === true) {
+      output.out(`Usage: memkv ${name} ${command.args}\n\n${command.summary}`);
+      return EXIT.ok;
+    }
+    if (positionals.length < command.minArgs || positionals.length > command.maxArgs) {
+      throw new UsageError(`usage: memkv ${name} ${command.args}`);
+    }
+    const settings = loadCliSettings({
+      env,
+      flags: {
+        url: stringFlag(values.url),
+        apiVersion: stringFlag(values['api-version']),
+        token: stringFlag(values.token), timeout: stringFlag(values.timeout),
+      },
+    });
+    const client = createClient({ url: settings.url, apiVersion: settings.apiVersion, token: settings.token, timeoutMs: settings.timeoutMs });
+    return await command.run(client, positionals, values, output);
+  } catch (error) {
+    return fail(error, json, output);
+  }
+}
+
+function stringFlag(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Writes `error` to stderr (as `{code, message}` with --json) and picks the exit code. */
+function fail(error: unknown, json: boolean, output: CliOutput): CliResult {
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) {
+    const code = error instanceof MemkvClientError ? error.code : error instanceof UsageError ? 'usage' : error instanceof ConfigError ? 'invalid_config' : 'error';
+    output.err(JSON.stringify({ code, message }));
+  } else {
+    output.err(`memkv: ${message}${error instanceof UsageError ? "\nRun 'memkv --help' for usage." : ''}`);
+  }
+  return error instanceof NotFoundError || error instanceof ListEmptyError ? EXIT.notFound : EXIT.error;
+}

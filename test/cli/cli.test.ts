@@ -1,0 +1,184 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refusedUrl, startHttpServer, startMemkv } from '../client/servers.js';
+
+/** The built executable, as npm links it. `npm test` builds before running the tests. */
+const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `memkv ...args` as a child process; MEMKV_* variables come only from `env`. */
+function memkv(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('MEMKV_')));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...inherited, ...env }, timeout: 15_000 }, (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr });
+    });
+  });
+}
+
+let server: Awaited<ReturnType<typeof startMemkv>>;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  server = await startMemkv();
+  env = { MEMKV_URL: server.url };
+});
+afterAll(() => server.close());
+
+describe('data commands', () => {
+  it('set then get a string', async () => {
+    expect(await memkv(['set', 'greeting', 'hello world'], env)).toEqual({ code: 0, stdout: 'OK\n', stderr: '' });
+    expect(await memkv(['get', 'greeting'], env)).toEqual({ code: 0, stdout: 'hello world\n', stderr: '' });
+  });
+
+  it('set with several values or --list stores a list, printed as numbered lines', async () => {
+    await memkv(['set', 'letters', 'a', 'b', 'c'], env);
+    expect((await memkv(['get', 'letters'], env)).stdout).toBe('1) a\n2) b\n3) c\n');
+    await memkv(['set', 'one', 'only', '--list'], env);
+    expect(server.store.get('one')?.value).toEqual(['only']);
+    await memkv(['set', 'none', '--list'], env);
+    expect((await memkv(['get', 'none'], env)).stdout).toBe('(empty list)\n');
+  });
+
+  it('set --ttl sets the expiry', async () => {
+    const before = Date.now();
+    expect((await memkv(['set', 'session', 'x', '--ttl', '1h'], env)).code).toBe(0);
+    const expiresAtMs = server.store.get('session')!.expiresAtMs!;
+    expect(expiresAtMs).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(expiresAtMs).toBeLessThanOrEqual(Date.now() + 3_600_000);
+  });
+
+  it('get --json prints the row with RFC 3339 times', async () => {
+    await memkv(['set', 'j', 'v', '--ttl', '10m'], env);
+    const run = await memkv(['get', 'j', '--json'], env);
+    expect(run.code).toBe(0);
+    const row = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(row).toMatchObject({ key: 'j', kind: 'string', value: 'v' });
+    expect(new Date(row.expiresAt as string).getTime()).toBe(server.store.get('j')!.expiresAtMs);
+    expect(new Date(row.createdAt as string).getTime()).toBe(server.store.get('j')!.createdAtMs);
+  });
+
+  it('update replaces an existing key and exits 1 for a missing one', async () => {
+    await memkv(['set', 'doc', 'v1'], env);
+    expect(await memkv(['update', 'doc', 'v2', 'v3'], env)).toMatchObject({ code: 0, stdout: 'OK\n' });
+    expect(server.store.get('doc')?.value).toEqual(['v2', 'v3']);
+    const missing = await memkv(['update', 'ghost', 'v'], env);
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toBe('memkv: key "ghost" does not exist\n');
+  });
+
+  it('push prints the list, pop prints the element; popping nothing exits 1', async () => {
+    expect(await memkv(['push', 'queue', 'a', 'b'], env)).toMatchObject({ code: 0, stdout: '1) a\n2) b\n' });
+    expect(await memkv(['pop', 'queue'], env)).toMatchObject({ code: 0, stdout: 'b\n' });
+    expect(await memkv(['pop', 'queue'], env)).toMatchObject({ code: 0, stdout: 'a\n' });
+    const empty = await memkv(['pop', 'queue'], env);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/^memkv: .*empty/);
+    expect((await memkv(['pop', 'ghost'], env)).code).toBe(1);
+    const popped = JSON.parse((await memkv(['push', 'queue', 'x', '--json'], env)).stdout) as unknown;
+    expect(popped).toMatchObject({ key: 'queue', kind: 'string_slice', value: ['x'] });
+    expect(JSON.parse((await memkv(['pop', 'queue', '--json'], env)).stdout)).toMatchObject({ value: [], popped: 'x' });
+  });
+
+  it('rm removes a key and exits 1 when it is missing', async () => {
+    await memkv(['set', 'temp', 'v'], env);
+    expect(await memkv(['rm', 'temp', '--json'], env)).toEqual({ code: 0, stdout: '{"message":"ok"}\n', stderr: '' });
+    expect(server.store.get('temp')).toBeUndefined();
+    expect((await memkv(['rm', 'temp'], env)).code).toBe(1);
+  });
+
+  it('a missing key exits 1 with the message on stderr, as JSON with --json', async () => {
+    expect(await memkv(['get', 'nope'], env)).toEqual({ code: 1, stdout: '', stderr: 'memkv: key "nope" does not exist\n' });
+    const json = await memkv(['get', 'nope', '--json'], env);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toEqual({ code: 'item_not_found', message: 'key "nope" does not exist' });
+  });
+
+  it('server errors exit 2: a push onto a string, a bad TTL', async () => {
+    await memkv(['set', 'text', 'v'], env);
+    const wrongType = await memkv(['push', 'text', 'x'], env);
+    expect(wrongType.code).toBe(2);
+    expect(wrongType.stderr).toMatch(/^memkv: .*string/);
+    const badTtl = await memkv(['set', 'k', 'v', '--ttl', 'soon', '--json'], env);
+    expect(badTtl.code).toBe(2);
+    expect(JSON.parse(badTtl.stderr)).toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('passes keys and values through untouched, values starting with "-" after --', async () => {
+    const key = 'a/b?c#d %e ü😀';
+    expect((await memkv(['set', key, '--', '-1'], env)).code).toBe(0);
+    expect(server.store.get(key)?.value).toBe('-1');
+    expect(await memkv(['get', key], env)).toMatchObject({ code: 0, stdout: '-1\n' });
+  });
+});
+
+describe('where the server is', () => {
+  it('--url wins over MEMKV_URL', async () => {
+    await memkv(['set', 'where', 'here'], env);
+    const run = await memkv(['get', 'where', '--url', server.url], { MEMKV_URL: await refusedUrl() });
+    expect(run).toMatchObject({ code: 0, stdout: 'here\n' });
+  });
+
+  it('exits 2 when the server cannot be reached', async () => {
+    const run = await memkv(['get', 'k'], { MEMKV_URL: await refusedUrl() });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^memkv: cannot reach memkv at http:\/\/127\.0\.0\.1:\d+\/api\/v1: connection refused/);
+  });
+
+  it('sends MEMKV_TOKEN, or --token over it, as a bearer token', async () => {
+    const seen: (string | undefined)[] = [];
+    const fake = await startHttpServer((request, _body, response) => {
+      seen.push(request.headers.authorization);
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end('{"message":"ok"}');
+    });
+    try {
+      expect((await memkv(['rm', 'k'], { MEMKV_URL: fake.url, MEMKV_TOKEN: 'from-env' })).code).toBe(0);
+      expect((await memkv(['rm', 'k', '--token', 'from-flag'], { MEMKV_URL: fake.url, MEMKV_TOKEN: 'from-env' })).code).toBe(0);
+      expect(seen).toEqual(['Bearer from-env', 'Bearer from-flag']);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('exits 2 for a bad URL or timeout', async () => {
+    const badUrl = await memkv(['get', 'k', '--url', 'localhost:8080']);
+    expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr).toMatch(/url must/);
+    const badTimeout = await memkv(['get', 'k'], { ...env, MEMKV_TIMEOUT: 'forever' });
+    expect(badTimeout.code).toBe(2);
+    expect(badTimeout.stderr).toMatch(/MEMKV_TIMEOUT: accepts a duration/);
+  });
+});
+
+describe.concurrent('usage', () => {
+  it.each([
+    [[]],
+    [['frobnicate']],
+    [['get']],
+    [['get', 'a', 'b']],
+    [['set', 'k']],
+    [['push', 'k']],
+    [['get', 'k', '--bogus']],
+    [['rm', 'k', '--ttl', '1h']],
+  ])('memkv %j exits 2 with a message on stderr', async (args) => {
+    const run = await memkv(args, env);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(/^(memkv: |Usage: memkv)/);
+  });
+
+  it('--help and --version exit 0', async () => {
+    const help = await memkv(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['serve', 'get', 'set', 'update', 'push', 'pop', 'rm']) expect(help.stdout).toContain(`  ${command} `);
+    expect((await memkv(['serve', '--help'])).stdout).toContain('--health-port VALUE');
+    expect((await memkv(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
