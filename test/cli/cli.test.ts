@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refusedUrl, startHttpServer, startMemkv } from '../client/servers.js';
+import { refusedUrl, startHttpServer, startMemkv } from '../helpers/servers.js';
 
 /** The built executable, as npm links it. `npm test` builds before running the tests. */
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));

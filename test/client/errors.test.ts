@@ -12,7 +12,7 @@ import {
   WrongTypeError,
   type MemkvClient,
 } from '@memkv/client';
-import { refusedUrl, startHttpServer, startMemkv, startSilentServer } from './servers.js';
+import { refusedUrl, startHttpServer, startMemkv, startSilentServer } from '../helpers/servers.js';
 
 let server: Awaited<ReturnType<typeof startMemkv>>;
 let client: MemkvClient;

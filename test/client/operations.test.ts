@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, MemkvClientError, NotFoundError, ValidationError, type MemkvClient, type Row } from '@memkv/client';
-import { countingFetch, startMemkv } from './servers.js';
+import { countingFetch, startMemkv } from '../helpers/servers.js';
 
 let server: Awaited<ReturnType<typeof startMemkv>>;
 let client: MemkvClient;

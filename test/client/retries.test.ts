@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionError, createClient, MemkvClientError, TimeoutError, type MemkvClient } from '@memkv/client';
-import { countingFetch, refusedUrl, startHttpServer, startResettingServer, startSilentServer, type RawServer } from './servers.js';
+import { countingFetch, refusedUrl, startHttpServer, startResettingServer, startSilentServer, type RawServer } from '../helpers/servers.js';
 
 function clientWith(url: string, options: { retries?: number; timeoutMs?: number } = {}): { client: MemkvClient; calls: () => number } {
   const counter = countingFetch();
