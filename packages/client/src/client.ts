@@ -256,8 +256,11 @@ export class MemkvClient {
 
     const controller = new AbortController();
     const timer = setTimeout(abortTimedOut, timeoutMs, controller);
-    const forwardAbort = (): void => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', forwardAbort, { once: true });
+    let forwardAbort: (() => void) | undefined;
+    if (signal !== undefined) {
+      forwardAbort = () => controller.abort(signal.reason);
+      signal.addEventListener('abort', forwardAbort, { once: true });
+    }
     let response: Response;
     let text: string;
     try {
@@ -279,7 +282,7 @@ export class MemkvClient {
       });
     } finally {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', forwardAbort);
+      if (forwardAbort !== undefined) signal?.removeEventListener('abort', forwardAbort);
     }
 
     const status = response.status;
