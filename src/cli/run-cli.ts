@@ -71,29 +71,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   // memkv set KEY VALUE... [--ttl 1h] [--list]
-  set: {
-    args: 'KEY VALUE... [--ttl 1h] [--list]',
-    summary: 'create or replace KEY; several values, or --list, make a list',
-    minArgs: 1,
-    maxArgs: Infinity,
-    options: { ...TTL_OPTION, ...LIST_OPTION },
-    async run(client, [key, ...values], flags, output) {
-      await client.set(key!, valueOf(values, flags), { ttl: ttlOf(flags) });
-      return ok(flags, output);
-    },
-  },
+  set: writeCommand('create or replace KEY; several values, or --list, make a list', (client, ...args) => client.set(...args)),
   // memkv update KEY VALUE... [--ttl 1h] [--list]
-  update: {
-    args: 'KEY VALUE... [--ttl 1h] [--list]',
-    summary: 'replace the value of an existing KEY (its expiry stays unless --ttl)',
-    minArgs: 1,
-    maxArgs: Infinity,
-    options: { ...TTL_OPTION, ...LIST_OPTION },
-    async run(client, [key, ...values], flags, output) {
-      await client.update(key!, valueOf(values, flags), { ttl: ttlOf(flags) });
-      return ok(flags, output);
-    },
-  },
+  update: writeCommand('replace the value of an existing KEY (its expiry stays unless --ttl)', (client, ...args) =>
+    client.update(...args),
+  ),
   // memkv push KEY VALUE... [--ttl 1h]
   push: {
     args: 'KEY VALUE... [--ttl 1h]',
@@ -133,6 +115,21 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
 };
+
+/** set and update: the same arguments and output around a different call. */
+function writeCommand(summary: string, write: (client: MemkvClient, ...args: Parameters<MemkvClient['set']>) => Promise<void>): Command {
+  return {
+    args: 'KEY VALUE... [--ttl 1h] [--list]',
+    summary,
+    minArgs: 1,
+    maxArgs: Infinity,
+    options: { ...TTL_OPTION, ...LIST_OPTION },
+    async run(client, [key, ...values], flags, output) {
+      await write(client, key!, valueOf(values, flags), { ttl: ttlOf(flags) });
+      return ok(flags, output);
+    },
+  };
+}
 
 function ok(flags: Flags, output: CliOutput): CliResult {
   output.out(flags.json === true ? JSON.stringify({ message: 'ok' }) : 'OK');
