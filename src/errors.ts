@@ -22,6 +22,7 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   list_empty: { status: 409, message: 'the list is empty' },
   internal_server_error: { status: 500, message: 'internal server error' },
   service_unavailable: { status: 503, message: 'the service is not ready' },
+  out_of_memory: { status: 507, message: 'the memory limit is reached and the eviction policy frees nothing' },
 };
 
 /** An expected failure with a stable code. Anything that is not a MemkvError is a bug. */

@@ -33,6 +33,14 @@ export class ExpiryIndex {
     return this.#length === 0 ? -1 : this.#slotAt[0]!;
   }
 
+  /**
+   * Slot at heap `position` (0 ≤ position < size), or -1 past the end. Position 0 is the soonest;
+   * positions 1 and 2 hold the next soonest. Lets eviction sample keys with a TTL uniformly.
+   */
+  slotAtPosition(position: number): number {
+    return position < this.#length ? this.#slotAt[position]! : -1;
+  }
+
   /** True when `slot` is indexed. */
   has(slot: number): boolean {
     return slot < this.#positionOf.length && this.#positionOf[slot]! >= 0;

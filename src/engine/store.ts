@@ -10,7 +10,9 @@
 import type { Kind, Value } from '@memkv/client/protocol';
 import { MemkvError, itemNotFound as notFound, quoteKey as quote } from '../errors.js';
 import { MAX_DURATION_MS } from '../units.js';
+import { KEY_OVERHEAD_BYTES, entryBytes, listBytes, LIST_ITEM_OVERHEAD_BYTES } from './accounting.js';
 import { systemClock, type Clock } from './clock.js';
+import { EVICTION_POLICIES, EvictionPool, isEvictionPolicy, isLruPolicy, isVolatilePolicy, type EvictionPolicy } from './eviction.js';
 import { ExpiryIndex } from './expiry.js';
 import type { Journal, Mutation } from './mutation.js';
 
@@ -49,6 +51,19 @@ export interface StoreOptions {
   maxKeyBytes?: number;
   /** Receives every mutation before it is applied; may throw to refuse it. */
   journal?: Journal;
+  /**
+   * Limit on the accounted data bytes (see accounting.ts); `0` (default) = unlimited. A write that
+   * would pass it evicts keys first, or fails with `out_of_memory` when the policy frees nothing.
+   */
+  maxMemoryBytes?: number;
+  /** What to evict when a write would pass `maxMemoryBytes`; default `noeviction`. */
+  evictionPolicy?: EvictionPolicy;
+  /** Keys sampled per eviction by the LRU and random policies; default 5 (Redis's maxmemory-samples). */
+  evictionSamples?: number;
+  /** Random numbers in [0, 1) for eviction sampling; default `Math.random`. Tests pass a seeded one. */
+  random?: () => number;
+  /** Called after each eviction with the evicted key (the store itself never logs). */
+  onEvict?: (key: string) => void;
 }
 
 export const STORE_DEFAULTS = {
@@ -56,7 +71,66 @@ export const STORE_DEFAULTS = {
   cleanupIntervalMs: 100,
   sweepSliceMs: 2,
   maxKeyBytes: 1024,
+  maxMemoryBytes: 0,
+  evictionPolicy: 'noeviction',
+  evictionSamples: 5,
 } as const;
+
+/** The operations the store counts calls of, as `stats().commands` names them. */
+export const STORE_OPERATIONS = ['get', 'set', 'update', 'remove', 'push', 'pop', 'expire', 'persist', 'scan', 'flush'] as const;
+export type StoreOperation = (typeof STORE_OPERATIONS)[number];
+
+const OP_GET = 0;
+const OP_SET = 1;
+const OP_UPDATE = 2;
+const OP_REMOVE = 3;
+const OP_PUSH = 4;
+const OP_POP = 5;
+const OP_EXPIRE = 6;
+const OP_PERSIST = 7;
+const OP_SCAN = 8;
+const OP_FLUSH = 9;
+
+/** Counters and sizes of a store at one moment, for stats and metrics. */
+export interface StoreStats {
+  keys: number;
+  /** Keys with a TTL. */
+  volatileKeys: number;
+  /** Accounted data bytes (keys, values, per-key overhead). */
+  dataBytes: number;
+  /** The limit on `dataBytes`; `0` = unlimited. */
+  maxMemoryBytes: number;
+  evictionPolicy: EvictionPolicy;
+  /** `get` calls that found a live key. */
+  hits: number;
+  /** `get` calls that found nothing. */
+  misses: number;
+  expired: number;
+  evicted: number;
+  /** Calls per operation since the store was created. */
+  commands: Record<StoreOperation, number>;
+}
+
+/** One page of {@link Store.scan}. */
+export interface ScanPage {
+  keys: string[];
+  /** Slot to continue from, or `null` when every slot has been visited. */
+  nextSlot: number | null;
+}
+
+/** Options of {@link Store.scan}. */
+export interface ScanOptions {
+  /** Only keys that start with this text; default all keys. */
+  prefix?: string;
+  /** Most keys returned (≥ 1). */
+  limit: number;
+}
+
+/** Slots a scan visits per key it may return (and at least {@link SCAN_MIN_SLOTS}): bounds the work of one page. */
+const SCAN_SLOTS_PER_KEY = 10;
+const SCAN_MIN_SLOTS = 1000;
+/** Random probes per sampled key before the sampler falls back to a linear walk (sparse slots). */
+const SAMPLE_PROBES = 4;
 
 const INITIAL_SLOTS = 1024;
 /** Keys checked between two reads of the time during an active-expiry slice. */
@@ -73,6 +147,14 @@ export class Store {
   readonly #maxKeyBytes: number;
   readonly #sweepSliceMs: number;
   #journal: Journal | undefined;
+  /** `Infinity` when unlimited, so that the hot-path check is one comparison. */
+  readonly #maxMemoryBytes: number;
+  readonly #policy: EvictionPolicy;
+  readonly #samples: number;
+  readonly #random: () => number;
+  readonly #onEvict: ((key: string) => void) | undefined;
+  /** Computed once: only the LRU policies pay for access ticks. */
+  readonly #trackAccess: boolean;
 
   // ---- Columns, indexed by slot ----
   readonly #slots = new Map<string, number>();
@@ -82,8 +164,22 @@ export class Store {
   #updatedAt: Float64Array = new Float64Array(INITIAL_SLOTS);
   /** Expiry in epoch ms; 0 = never. Mirrors the expiry index, read on every access. */
   #expiresAt: Float64Array = new Float64Array(INITIAL_SLOTS);
+  /** Accounted bytes of each entry (accounting.ts). */
+  #bytes: Float64Array = new Float64Array(INITIAL_SLOTS);
+  /** Access tick of each slot; allocated only for the LRU policies. */
+  #accessedAt: Float64Array;
   readonly #freeSlots: number[] = [];
+  /** Invariant: a key keeps its slot until removed, which is what makes scan cursors stable. */
   #nextSlot = 0;
+
+  // ---- Accounting and counters ----
+  #dataBytes = 0;
+  #accessTick = 0;
+  #hits = 0;
+  #misses = 0;
+  #evictedCount = 0;
+  readonly #opCounts = new Float64Array(STORE_OPERATIONS.length);
+  readonly #pool = new EvictionPool();
 
   readonly #expiry = new ExpiryIndex();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -98,6 +194,11 @@ export class Store {
       sweepSliceMs = STORE_DEFAULTS.sweepSliceMs,
       maxKeyBytes = STORE_DEFAULTS.maxKeyBytes,
       journal,
+      maxMemoryBytes = STORE_DEFAULTS.maxMemoryBytes,
+      evictionPolicy = STORE_DEFAULTS.evictionPolicy,
+      evictionSamples = STORE_DEFAULTS.evictionSamples,
+      random = Math.random,
+      onEvict,
     } = options;
     if (typeof clock?.now !== 'function') throw new TypeError('clock must have a now() method');
     if (!isDuration(defaultTtlMs)) throw new TypeError('defaultTtlMs must be a number of ms >= 0 (0 = never expire)');
@@ -105,6 +206,20 @@ export class Store {
     if (!(sweepSliceMs > 0)) throw new TypeError('sweepSliceMs must be a number of ms > 0');
     if (!Number.isSafeInteger(maxKeyBytes) || maxKeyBytes < 1) throw new TypeError('maxKeyBytes must be an integer >= 1');
     if (journal !== undefined && typeof journal !== 'function') throw new TypeError('journal must be a function');
+    if (!Number.isSafeInteger(maxMemoryBytes) || maxMemoryBytes < 0) throw new TypeError('maxMemoryBytes must be an integer >= 0 (0 = unlimited)');
+    if (!isEvictionPolicy(evictionPolicy)) throw new TypeError(`evictionPolicy must be one of ${EVICTION_POLICIES.join(', ')}`);
+    if (!Number.isSafeInteger(evictionSamples) || evictionSamples < 1 || evictionSamples > 1024) {
+      throw new TypeError('evictionSamples must be an integer from 1 to 1024');
+    }
+    if (typeof random !== 'function') throw new TypeError('random must be a function');
+    if (onEvict !== undefined && typeof onEvict !== 'function') throw new TypeError('onEvict must be a function');
+    this.#maxMemoryBytes = maxMemoryBytes === 0 ? Infinity : maxMemoryBytes;
+    this.#policy = evictionPolicy;
+    this.#samples = evictionSamples;
+    this.#random = random;
+    this.#onEvict = onEvict;
+    this.#trackAccess = isLruPolicy(evictionPolicy);
+    this.#accessedAt = new Float64Array(this.#trackAccess ? INITIAL_SLOTS : 0);
     this.#clock = clock;
     this.#defaultTtlMs = Math.ceil(defaultTtlMs);
     this.#maxKeyBytes = maxKeyBytes;
@@ -133,10 +248,44 @@ export class Store {
     return this.#expiredCount;
   }
 
+  /** Number of keys removed by the eviction policy, since the store was created. */
+  get evictedCount(): number {
+    return this.#evictedCount;
+  }
+
+  /** Accounted bytes of the data held (see accounting.ts); what `maxMemoryBytes` limits. */
+  get dataBytes(): number {
+    return this.#dataBytes;
+  }
+
+  /** A snapshot of the store's sizes and counters. */
+  stats(): StoreStats {
+    const commands = {} as Record<StoreOperation, number>;
+    for (let i = 0; i < STORE_OPERATIONS.length; i++) commands[STORE_OPERATIONS[i]!] = this.#opCounts[i]!;
+    return {
+      keys: this.#slots.size,
+      volatileKeys: this.#expiry.size,
+      dataBytes: this.#dataBytes,
+      maxMemoryBytes: this.#maxMemoryBytes === Infinity ? 0 : this.#maxMemoryBytes,
+      evictionPolicy: this.#policy,
+      hits: this.#hits,
+      misses: this.#misses,
+      expired: this.#expiredCount,
+      evicted: this.#evictedCount,
+      commands,
+    };
+  }
+
   /** Returns a copy of the entry at `key`, or `undefined` when it is missing or expired. */
   get(key: string): Entry | undefined {
+    this.#opCounts[OP_GET]!++;
     const slot = this.#liveSlot(key, this.#clock.now());
-    return slot < 0 ? undefined : this.#entry(slot);
+    if (slot < 0) {
+      this.#misses++;
+      return undefined;
+    }
+    this.#hits++;
+    return this.#entry(slot);
   }
 
   /** True when `key` holds a live value. */
@@ -151,6 +300,31 @@ export class Store {
     if (slot < 0) return undefined;
     const expiresAtMs = this.#expiresAt[slot]!;
     return expiresAtMs === 0 ? null : expiresAtMs - now;
+  }
+
+  /**
+   * Lists live keys in slot order, starting at slot `fromSlot` (0 for a new listing), for
+   * cursor-based iteration. One call visits a bounded number of slots, so a page may hold fewer
+   * than `limit` keys, even none, while `nextSlot` is not null. Since a key keeps its slot until
+   * removed, a key present during a whole iteration is returned exactly once; keys added or
+   * removed meanwhile may or may not appear. Does not expire keys (a listing never writes).
+   */
+  scan(fromSlot: number, { prefix = '', limit }: ScanOptions): ScanPage {
+    this.#opCounts[OP_SCAN]!++;
+    if (!Number.isSafeInteger(fromSlot) || fromSlot < 0) throw new TypeError('fromSlot must be an integer >= 0');
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be an integer >= 1');
+    const now = this.#clock.now();
+    const end = Math.min(this.#nextSlot, fromSlot + Math.max(SCAN_MIN_SLOTS, limit * SCAN_SLOTS_PER_KEY));
+    const keys: string[] = [];
+    let slot = fromSlot;
+    for (; slot < end && keys.length < limit; slot++) {
+      const key = this.#keys[slot];
+      if (key === undefined || (prefix !== '' && !key.startsWith(prefix))) continue;
+      const expiresAtMs = this.#expiresAt[slot]!;
+      if (expiresAtMs !== 0 && expiresAtMs <= now) continue;
+      keys.push(key);
+    }
+    return { keys, nextSlot: slot < this.#nextSlot ? slot : null };
   }
 
   /** Iterates over copies of the live entries, in no particular order. */
@@ -169,13 +343,17 @@ export class Store {
    * @throws MemkvError `invalid_request` for a bad key, value or TTL.
    */
   set(key: string, value: Value, options?: WriteOptions): void {
+    this.#opCounts[OP_SET]!++;
     this.#checkKey(key);
     const stored = ownValue(value);
     const now = this.#clock.now();
     const given = this.#expiryFor(options?.ttlMs, now);
     const expiresAtMs = given < 0 ? this.#defaultExpiry(now) : given;
+    const slot = this.#slots.get(key) ?? -1;
+    const bytes = entryBytes(key, stored);
+    this.#reserve(slot < 0 ? bytes : bytes - this.#bytes[slot]!, slot);
     if (this.#journal !== undefined) this.#journal({ type: 'set', key, value: stored, expiresAtMs, atMs: now });
-    this.#applySet(key, stored, expiresAtMs, now);
+    this.#applySet(key, slot, stored, bytes, expiresAtMs, now);
   }
 
   /**
@@ -183,6 +361,7 @@ export class Store {
    * @throws MemkvError `item_not_found` when the key is missing or expired; `invalid_request` for bad input.
    */
   update(key: string, value: Value, options?: WriteOptions): void {
+    this.#opCounts[OP_UPDATE]!++;
     this.#checkKey(key);
     const stored = ownValue(value);
     const now = this.#clock.now();
@@ -190,12 +369,15 @@ export class Store {
     if (slot < 0) throw notFound(key);
     const given = this.#expiryFor(options?.ttlMs, now);
     const resolved = given < 0 ? this.#expiresAt[slot]! : given;
+    const bytes = entryBytes(key, stored);
+    this.#reserve(bytes - this.#bytes[slot]!, slot);
     if (this.#journal !== undefined) this.#journal({ type: 'update', key, value: stored, expiresAtMs: resolved, atMs: now });
-    this.#applyUpdate(slot, stored, resolved, now);
+    this.#applyUpdate(slot, stored, bytes, resolved, now);
   }
 
   /** Deletes `key`. @returns false when it was missing or expired. */
   remove(key: string): boolean {
+    this.#opCounts[OP_REMOVE]!++;
     const slot = this.#liveSlot(key, this.#clock.now());
     if (slot < 0) return false;
     if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
@@ -211,6 +393,7 @@ export class Store {
    * @throws MemkvError `wrong_type` when `key` holds a string; `invalid_request` for bad input.
    */
   push(key: string, values: string | readonly string[], options?: WriteOptions): Entry {
+    this.#opCounts[OP_PUSH]!++;
     this.#checkKey(key);
     const items = ownList(values);
     const now = this.#clock.now();
@@ -218,8 +401,10 @@ export class Store {
     if (slot >= 0 && typeof this.#values[slot] === 'string') throw wrongType(key, 'push onto');
     const given = this.#expiryFor(options?.ttlMs, now);
     const expiresAtMs = given >= 0 ? given : slot < 0 ? this.#defaultExpiry(now) : this.#expiresAt[slot]!;
+    const addedBytes = listBytes(items);
+    this.#reserve(slot < 0 ? KEY_OVERHEAD_BYTES + key.length + addedBytes : addedBytes, slot);
     if (this.#journal !== undefined) this.#journal({ type: 'push', key, values: items, expiresAtMs, atMs: now });
-    return this.#entry(this.#applyPush(key, slot, items, expiresAtMs, now));
+    return this.#entry(this.#applyPush(key, slot, items, addedBytes, expiresAtMs, now));
   }
 
   /**
@@ -228,6 +413,7 @@ export class Store {
    * @throws MemkvError `item_not_found`, `wrong_type` (a string), `list_empty`.
    */
   pop(key: string): PopResult {
+    this.#opCounts[OP_POP]!++;
     const now = this.#clock.now();
     const slot = this.#liveSlot(key, now);
     if (slot < 0) throw notFound(key);
@@ -244,6 +430,7 @@ export class Store {
    * @returns false when the key is missing or expired.
    */
   expire(key: string, ttlMs: number): boolean {
+    this.#opCounts[OP_EXPIRE]!++;
     const now = this.#clock.now();
     const expiresAtMs = this.#expiryFor(ttlMs, now);
     if (expiresAtMs < 0) throw new MemkvError('invalid_request', 'ttl is required');
@@ -252,6 +439,7 @@ export class Store {
 
   /** Removes the TTL of `key` so that it never expires. @returns false when missing or expired. */
   persist(key: string): boolean {
+    this.#opCounts[OP_PERSIST]!++;
     return this.#setTtl(key, 0, this.#clock.now());
   }
 
@@ -262,15 +450,21 @@ export class Store {
   apply(mutation: Mutation): void {
     const slot = this.#slots.get(mutation.key) ?? -1;
     switch (mutation.type) {
-      case 'set':
-        this.#applySet(mutation.key, ownValue(mutation.value), mutation.expiresAtMs, mutation.atMs);
+      case 'set': {
+        const value = ownValue(mutation.value);
+        this.#applySet(mutation.key, slot, value, entryBytes(mutation.key, value), mutation.expiresAtMs, mutation.atMs);
         break;
+      }
       case 'update':
-        if (slot >= 0) this.#applyUpdate(slot, ownValue(mutation.value), mutation.expiresAtMs, mutation.atMs);
+        if (slot >= 0) {
+          const value = ownValue(mutation.value);
+          this.#applyUpdate(slot, value, entryBytes(mutation.key, value), mutation.expiresAtMs, mutation.atMs);
+        }
         break;
       case 'push':
         if (slot < 0 || typeof this.#values[slot] !== 'string') {
-          this.#applyPush(mutation.key, slot, ownList(mutation.values), mutation.expiresAtMs, mutation.atMs);
+          const items = ownList(mutation.values);
+          this.#applyPush(mutation.key, slot, items, listBytes(items), mutation.expiresAtMs, mutation.atMs);
         }
         break;
       case 'pop': {
@@ -286,6 +480,34 @@ export class Store {
         if (slot >= 0) this.#applyTtl(slot, mutation.expiresAtMs, mutation.atMs);
         break;
     }
+  }
+
+  /**
+   * Removes every key, each through the journal as a `remove`, so that a replayed log ends empty
+   * too. Counters (hits, expired, …) are kept. @returns the number of keys removed.
+   */
+  flush(): number {
+    this.#opCounts[OP_FLUSH]!++;
+    let removed = 0;
+    for (const [key, slot] of this.#slots) {
+      if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
+      this.#free(key, slot);
+      removed++;
+    }
+    // Every slot is free now: start the columns afresh so that a flush returns their memory.
+    this.#keys = [];
+    this.#values = [];
+    this.#freeSlots.length = 0;
+    this.#nextSlot = 0;
+    this.#createdAt = new Float64Array(INITIAL_SLOTS);
+    this.#updatedAt = new Float64Array(INITIAL_SLOTS);
+    this.#expiresAt = new Float64Array(INITIAL_SLOTS);
+    this.#bytes = new Float64Array(INITIAL_SLOTS);
+    if (this.#trackAccess) this.#accessedAt = new Float64Array(INITIAL_SLOTS);
+    this.#expiry.clear();
+    this.#pool.clear();
+    this.#dataBytes = 0;
+    return removed;
   }
 
   /** Replaces the journal (for example once replay has finished); `undefined` removes it. */
@@ -347,6 +569,125 @@ export class Store {
     this.#expiredCount++;
   }
 
+  // ---- Memory limit and eviction ----
+
+  /**
+   * Makes room for a write that changes the accounted bytes by `deltaBytes`, before it is
+   * journaled. A write that frees or keeps bytes always passes, so removes, pops and shrinking
+   * updates work over the limit. `protectedSlot` (the key being written, or -1) is never evicted.
+   */
+  #reserve(deltaBytes: number, protectedSlot: number): void {
+    if (deltaBytes <= 0 || this.#dataBytes + deltaBytes <= this.#maxMemoryBytes) return;
+    this.#makeRoom(deltaBytes, protectedSlot);
+  }
+
+  #makeRoom(deltaBytes: number, protectedSlot: number): void {
+    const max = this.#maxMemoryBytes;
+    const keptBytes = protectedSlot < 0 ? 0 : this.#bytes[protectedSlot]!;
+    // Evicting everything else would not be enough: fail before losing any key.
+    if (this.#policy === 'noeviction' || keptBytes + deltaBytes > max) throw this.#outOfMemory(deltaBytes);
+    while (this.#dataBytes + deltaBytes > max) {
+      const victim = this.#pickVictim(protectedSlot);
+      if (victim < 0) throw this.#outOfMemory(deltaBytes);
+      this.#evict(victim);
+    }
+  }
+
+  #outOfMemory(deltaBytes: number): MemkvError {
+    const max = this.#maxMemoryBytes;
+    const reason =
+      this.#policy === 'noeviction'
+        ? 'the eviction policy is noeviction'
+        : `the eviction policy ${this.#policy} found nothing more to evict`;
+    return new MemkvError(
+      'out_of_memory',
+      `out of memory: the write needs ${deltaBytes} more bytes, ${this.#dataBytes} of the limit of ${max} bytes are used ` +
+        `and ${reason}; remove keys, or raise MAX_MEMORY or choose an evicting EVICTION_POLICY`,
+    );
+  }
+
+  /** Removes the key at `slot` as the policy's choice: journaled as a remove, counted, reported. */
+  #evict(slot: number): void {
+    const key = this.#keys[slot]!;
+    if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
+    this.#free(key, slot);
+    this.#evictedCount++;
+    if (this.#onEvict !== undefined) this.#onEvict(key);
+  }
+
+  /** The slot the policy evicts next, never `protectedSlot`; -1 when there is no candidate. */
+  #pickVictim(protectedSlot: number): number {
+    switch (this.#policy) {
+      case 'volatile-ttl':
+        return this.#soonestExpiring(protectedSlot);
+      case 'allkeys-random':
+        return this.#sampleSlot(false, protectedSlot);
+      default:
+        return this.#leastRecentlyUsed(this.#policy === 'volatile-lru', protectedSlot);
+    }
+  }
+
+  /** The heap root, or the sooner of its children when the root is the key being written. */
+  #soonestExpiring(protectedSlot: number): number {
+    const first = this.#expiry.slotAtPosition(0);
+    if (first !== protectedSlot) return first;
+    const left = this.#expiry.slotAtPosition(1);
+    const right = this.#expiry.slotAtPosition(2);
+    if (right < 0) return left;
+    return this.#expiresAt[left]! <= this.#expiresAt[right]! ? left : right;
+  }
+
+  /** Sampled LRU: refill the pool with a few random keys, then take its oldest still-valid candidate. */
+  #leastRecentlyUsed(volatileOnly: boolean, protectedSlot: number): number {
+    const pool = this.#pool;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      for (let i = 0; i < this.#samples; i++) {
+        const slot = this.#sampleSlot(volatileOnly, protectedSlot);
+        if (slot < 0) break;
+        pool.offer(slot, this.#keys[slot]!, this.#accessedAt[slot]!);
+      }
+      while (pool.size > 0) {
+        const slot = pool.bestSlot;
+        const valid =
+          slot !== protectedSlot &&
+          this.#keys[slot] === pool.bestKey &&
+          this.#accessedAt[slot] === pool.bestTick &&
+          (!volatileOnly || this.#expiresAt[slot] !== 0);
+        pool.dropBest();
+        if (valid) return slot;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * A random live slot other than `protectedSlot` (with a TTL when `volatileOnly`), or -1 when
+   * there is none. Keys with a TTL are dense in the expiry heap; other slots may be sparse, so
+   * after a few missed probes it walks from a random start.
+   */
+  #sampleSlot(volatileOnly: boolean, protectedSlot: number): number {
+    if (volatileOnly) {
+      const size = this.#expiry.size;
+      if (size === 0 || (size === 1 && this.#expiry.slotAtPosition(0) === protectedSlot)) return -1;
+      for (;;) {
+        const slot = this.#expiry.slotAtPosition(Math.floor(this.#random() * size));
+        if (slot !== protectedSlot) return slot;
+      }
+    }
+    const end = this.#nextSlot;
+    if (this.#slots.size - (protectedSlot < 0 ? 0 : 1) <= 0) return -1;
+    for (let probe = 0; probe < SAMPLE_PROBES; probe++) {
+      const slot = Math.floor(this.#random() * end);
+      if (slot !== protectedSlot && this.#keys[slot] !== undefined) return slot;
+    }
+    const start = Math.floor(this.#random() * end);
+    for (let i = 0; i < end; i++) {
+      const slot = (start + i) % end;
+      if (slot !== protectedSlot && this.#keys[slot] !== undefined) return slot;
+    }
+    return -1;
+  }
+
   // ---- Internals ----
 
   /** Slot of `key` if live at `now`; expires it lazily and returns -1 when its TTL has passed. */
@@ -358,33 +699,41 @@ export class Store {
       this.#expireSlot(slot);
       return -1;
     }
+    if (this.#trackAccess) this.#accessedAt[slot] = ++this.#accessTick;
     return slot;
   }
 
-  #applySet(key: string, value: Value, expiresAtMs: number, now: number): void {
-    let slot = this.#slots.get(key);
-    if (slot === undefined) slot = this.#allocate(key);
+  #applySet(key: string, slot: number, value: Value, bytes: number, expiresAtMs: number, now: number): void {
+    if (slot < 0) slot = this.#allocate(key);
+    else if (this.#trackAccess) this.#accessedAt[slot] = ++this.#accessTick;
+    this.#dataBytes += bytes - this.#bytes[slot]!;
+    this.#bytes[slot] = bytes;
     this.#values[slot] = value;
     this.#createdAt[slot] = now;
     this.#updatedAt[slot] = now;
     this.#applyExpiry(slot, expiresAtMs);
   }
 
-  #applyUpdate(slot: number, value: Value, expiresAtMs: number, now: number): void {
+  #applyUpdate(slot: number, value: Value, bytes: number, expiresAtMs: number, now: number): void {
+    this.#dataBytes += bytes - this.#bytes[slot]!;
+    this.#bytes[slot] = bytes;
     this.#values[slot] = value;
     this.#updatedAt[slot] = now;
     this.#applyExpiry(slot, expiresAtMs);
   }
 
-  #applyPush(key: string, slot: number, items: string[], expiresAtMs: number, now: number): number {
+  #applyPush(key: string, slot: number, items: string[], addedBytes: number, expiresAtMs: number, now: number): number {
     if (slot < 0) {
       slot = this.#allocate(key);
       this.#values[slot] = items;
       this.#createdAt[slot] = now;
+      addedBytes += KEY_OVERHEAD_BYTES + key.length;
     } else {
       const list = this.#values[slot] as string[];
       for (let i = 0; i < items.length; i++) list.push(items[i]!);
     }
+    this.#bytes[slot]! += addedBytes;
+    this.#dataBytes += addedBytes;
     this.#updatedAt[slot] = now;
     this.#applyExpiry(slot, expiresAtMs);
     return slot;
@@ -392,6 +741,9 @@ export class Store {
 
   #applyPop(slot: number, now: number): string {
     const popped = (this.#values[slot] as string[]).pop()!;
+    const freed = popped.length + LIST_ITEM_OVERHEAD_BYTES;
+    this.#bytes[slot]! -= freed;
+    this.#dataBytes -= freed;
     this.#updatedAt[slot] = now;
     return popped;
   }
@@ -437,6 +789,8 @@ export class Store {
     }
     this.#slots.set(key, slot);
     this.#keys[slot] = key;
+    this.#bytes[slot] = 0;
+    if (this.#trackAccess) this.#accessedAt[slot] = ++this.#accessTick;
     return slot;
   }
 
@@ -444,6 +798,8 @@ export class Store {
     this.#slots.delete(key);
     this.#keys[slot] = undefined;
     this.#values[slot] = undefined;
+    this.#dataBytes -= this.#bytes[slot]!;
+    this.#bytes[slot] = 0;
     if (this.#expiresAt[slot] !== 0) {
       this.#expiresAt[slot] = 0;
       this.#expiry.delete(slot);
@@ -456,6 +812,8 @@ export class Store {
     this.#createdAt = grown(this.#createdAt, capacity);
     this.#updatedAt = grown(this.#updatedAt, capacity);
     this.#expiresAt = grown(this.#expiresAt, capacity);
+    this.#bytes = grown(this.#bytes, capacity);
+    if (this.#trackAccess) this.#accessedAt = grown(this.#accessedAt, capacity);
   }
 
   #entry(slot: number): Entry {

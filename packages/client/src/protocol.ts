@@ -63,6 +63,7 @@ export const ERROR_CODES = [
   'list_empty',
   'internal_server_error',
   'service_unavailable',
+  'out_of_memory',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -71,4 +72,82 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export interface ErrorJson {
   code: ErrorCode | (string & {});
   message: string;
+}
+
+// ---- Database-level answers (`/api/{version}/db/...`) ----
+
+/** What happens when a write would pass the memory limit (MAX_MEMORY), with Redis's meanings. */
+export const EVICTION_POLICIES = ['noeviction', 'allkeys-lru', 'volatile-lru', 'allkeys-random', 'volatile-ttl'] as const;
+
+export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
+
+/** `GET /api/{version}/db/keys`: one page of a key listing. */
+export interface KeysPageJson {
+  keys: string[];
+  /** Pass back as `cursor` to get the next page; `null` when the listing is complete. */
+  cursor: string | null;
+}
+
+/** `GET /api/{version}/db/size`. */
+export interface SizeJson {
+  keys: number;
+}
+
+/** `POST /api/{version}/db/flush`. */
+export interface FlushJson {
+  /** Number of keys removed. */
+  removed: number;
+}
+
+/** Persistence section of the stats: `{ enabled: false }` when the server keeps data in memory only. */
+export type PersistenceStatsJson =
+  | { enabled: false }
+  | {
+      enabled: true;
+      /** Whether the log can be written now. */
+      writable: boolean;
+      /** Last append to the log (RFC 3339), or `null` when none yet. */
+      last_write_at: string | null;
+      /** Last fsync of the log (RFC 3339), or `null` when none yet. */
+      last_fsync_at: string | null;
+      /** Size of the log file in bytes. */
+      log_bytes: number;
+      /** End of the last compaction (RFC 3339), or `null` when none yet. */
+      last_compaction_at: string | null;
+    };
+
+/** `GET /api/{version}/db/stats`: what the server is doing, in the spirit of Redis `INFO`. */
+export interface StatsJson {
+  server: {
+    version: string;
+    /** RFC 3339 time the server started. */
+    started_at: string;
+    uptime_seconds: number;
+  };
+  keyspace: {
+    keys: number;
+    keys_with_ttl: number;
+  };
+  memory: {
+    /** Bytes of data as memkv accounts them (keys, values and a fixed per-key overhead). */
+    data_bytes: number;
+    /** MAX_MEMORY in bytes, or `null` when unlimited. */
+    max_memory_bytes: number | null;
+    eviction_policy: EvictionPolicy;
+    /** Resident set size of the whole process, for comparison. */
+    rss_bytes: number;
+  };
+  stats: {
+    /** Reads that found their key. */
+    hits: number;
+    /** Reads that found nothing. */
+    misses: number;
+    /** Keys removed because their TTL passed. */
+    expired: number;
+    /** Keys removed by the eviction policy. */
+    evicted: number;
+    /** Calls per store operation since start (get, set, update, remove, push, pop, …). */
+    commands: Record<string, number>;
+  };
+  persistence: PersistenceStatsJson;
 }
