@@ -8,6 +8,7 @@ import type { Config } from './config/defaults.js';
 import { createStore, type Store } from './engine/store.js';
 import { buildApp } from './http/app.js';
 import { buildHealthApp } from './http/health.js';
+import { createMetrics } from './http/metrics.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -32,18 +33,26 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   if (config.persistenceEnabled) {
     logger.warn({ dbPath: config.dbPath }, 'PERSISTENCE_ENABLED is set, but this build keeps data in memory only');
   }
+  const startedAtMs = Date.now();
   const store = createStore({
     defaultTtlMs: config.defaultTtlMs,
     cleanupIntervalMs: config.cleanupIntervalMs,
     maxKeyBytes: config.maxKeyBytes,
+    maxMemoryBytes: config.maxMemoryBytes,
+    evictionPolicy: config.evictionPolicy,
+    // Only a debug logger pays for the callback.
+    onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
   });
-  const health = await buildHealthApp({ isReady: () => ready });
+  const metrics = createMetrics({ store });
+  const health = await buildHealthApp({ isReady: () => ready, metrics });
   const app = await buildApp({
     store,
     apiVersion: config.apiVersion,
     maxBodyBytes: config.maxBodyBytes,
     maxKeyBytes: config.maxKeyBytes,
     logger,
+    metrics,
+    startedAtMs,
   });
 
   let closing: Promise<void> | undefined;

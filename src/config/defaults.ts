@@ -1,4 +1,7 @@
 /** Every configuration default, with its unit. The environment variable names are in load.ts. */
+import { EVICTION_POLICIES, type EvictionPolicy } from '@memkv/client/protocol';
+
+export { EVICTION_POLICIES, type EvictionPolicy };
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -26,6 +29,10 @@ export interface Config {
   readonly maxKeyBytes: number;
   /** Largest request body, in bytes (MAX_BODY_BYTES). */
   readonly maxBodyBytes: number;
+  /** Limit on the accounted data bytes; 0 = unlimited (MAX_MEMORY). */
+  readonly maxMemoryBytes: number;
+  /** What to evict when a write would pass MAX_MEMORY (EVICTION_POLICY). */
+  readonly evictionPolicy: EvictionPolicy;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -40,4 +47,6 @@ export const DEFAULTS: Config = Object.freeze({
   dbPath: './memkv-data',
   maxKeyBytes: 1024, // 1 KiB
   maxBodyBytes: 1024 * 1024, // 1 MiB
+  maxMemoryBytes: 0, // unlimited, as Redis on 64-bit systems
+  evictionPolicy: 'noeviction', // as Redis: refuse writes rather than lose keys
 });

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { MAX_DURATION_MS, parseBytes, parseDurationMs } from '../units.js';
-import { DEFAULTS, LOG_LEVELS, type Config, type LogLevel } from './defaults.js';
+import { DEFAULTS, EVICTION_POLICIES, LOG_LEVELS, type Config, type LogLevel } from './defaults.js';
 
 type Parser<T> = (text: string, name: string) => T;
 
@@ -22,6 +22,8 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   dbPath: { env: 'DB_PATH', parse: nonEmpty },
   maxKeyBytes: { env: 'MAX_KEY_BYTES', parse: bytes(1, 64 * 1024) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: bytes(64, 1024 ** 3) },
+  maxMemoryBytes: { env: 'MAX_MEMORY', parse: memoryLimit },
+  evictionPolicy: { env: 'EVICTION_POLICY', parse: oneOf(EVICTION_POLICIES) },
 };
 
 /** Environment variable name of each option, for messages and docs. */
@@ -113,6 +115,14 @@ function bytes(min: number, max: number): Parser<number> {
     }
     return value;
   };
+}
+
+function memoryLimit(text: string, name: string): number {
+  const value = parseBytes(text);
+  if (value === undefined) {
+    throw new ConfigError(name, `accepts 0 (unlimited) or a size such as 512mb, 2gb or 1048576 (bytes); got ${JSON.stringify(text)}`);
+  }
+  return value;
 }
 
 export type { Config, LogLevel };

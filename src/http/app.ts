@@ -6,8 +6,12 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
+import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { dataRoutes } from './routes/data.js';
+import { dbRoutes, type PersistenceStatus } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
+
+export type { PersistenceStatus };
 
 export interface AppOptions {
   store: Store;
@@ -19,6 +23,15 @@ export interface AppOptions {
   maxKeyBytes?: number;
   /** A pino logger; default none. */
   logger?: Logger;
+  /** Records every request's route, status and latency (see metrics.ts); default none, at no cost. */
+  metrics?: Metrics;
+  /**
+   * Persistence status for `GET /db/stats`, read on each call; absent or returning `null`, the
+   * stats say `{"enabled": false}`.
+   */
+  persistenceStatus?: () => PersistenceStatus | null;
+  /** When the server started, in epoch ms, for the stats' uptime; default when buildApp runs. */
+  startedAtMs?: number;
 }
 
 export const APP_DEFAULTS = {
@@ -35,6 +48,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxBodyBytes = APP_DEFAULTS.maxBodyBytes,
     maxKeyBytes = APP_DEFAULTS.maxKeyBytes,
     logger,
+    metrics,
+    persistenceStatus,
+    startedAtMs = Date.now(),
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
@@ -70,9 +86,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
 
+  if (metrics !== undefined) {
+    app.addHook('onResponse', (request, reply, done) => {
+      metrics.observeRequest(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+  }
+
   const basePath = `/api/${apiVersion}`;
   await registerOpenApi(app);
   await app.register(dataRoutes, { prefix: basePath, store });
+  await app.register(dbRoutes, { prefix: `${basePath}/db`, store, persistenceStatus, startedAtMs });
   await registerDocsRoutes(app, basePath);
   await app.ready();
   return app;

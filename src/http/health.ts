@@ -1,20 +1,45 @@
-/** The health server: a separate, tiny HTTP app on HEALTH_PORT that never needs a token. */
+/**
+ * The health server: a separate, tiny HTTP app on HEALTH_PORT that never needs a token.
+ * `/health` is liveness, `/ready` readiness, `/metrics` the Prometheus metrics.
+ */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ErrorJson, MessageJson } from '@memkv/client/protocol';
+import type { Metrics } from './metrics.js';
 
 export interface HealthOptions {
-  /** True once the database can serve requests. */
+  /** True once the database can serve requests (false while starting, loading or stopping). */
   isReady: () => boolean;
+  /**
+   * Why memkv cannot serve even though it has started, or `null` when it can: for example that
+   * persistence cannot write its log. Read on every `GET /ready`; default always `null`.
+   */
+  unavailableReason?: () => string | null;
+  /** Metrics to expose at `GET /metrics`; without them the route is absent. */
+  metrics?: Metrics;
 }
 
-/** Builds the health app: `GET /health` answers 200 `{"message":"ok"}` when ready, 503 before. */
-export async function buildHealthApp({ isReady }: HealthOptions): Promise<FastifyInstance> {
+/** Builds the health app. */
+export async function buildHealthApp({ isReady, unavailableReason, metrics }: HealthOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
-  // GET /health
-  app.get('/health', (_request, reply) => {
-    if (isReady()) return { message: 'ok' } satisfies MessageJson;
-    return reply.code(503).send({ code: 'service_unavailable', message: 'memkv is starting' } satisfies ErrorJson);
+
+  // GET /health: liveness, 200 whenever the process answers at all.
+  app.get('/health', () => ({ message: 'ok' }) satisfies MessageJson);
+
+  // GET /ready: 200 when requests can be served, 503 while starting or while persistence cannot write.
+  app.get('/ready', (_request, reply) => {
+    const reason = isReady() ? (unavailableReason?.() ?? null) : 'memkv is starting';
+    if (reason === null) return { message: 'ready' } satisfies MessageJson;
+    return reply.code(503).send({ code: 'service_unavailable', message: reason } satisfies ErrorJson);
   });
+
+  if (metrics !== undefined) {
+    // GET /metrics: Prometheus text exposition format.
+    app.get('/metrics', async (_request, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    });
+  }
+
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ code: 'route_not_found', message: `no route for ${request.method} ${request.url}` } satisfies ErrorJson),
   );

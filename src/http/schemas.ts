@@ -107,3 +107,72 @@ export function errorResponses(...statuses: number[]): Record<number, typeof Err
   for (const status of statuses) out[status] = ErrorBody;
   return out;
 }
+
+// ---- Database-level routes (`/db/...`) ----
+
+export const KeysQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ description: 'Only keys that start with this text.' })),
+    cursor: Type.Optional(
+      Type.String({ maxLength: 64, description: 'The `cursor` of the previous page; omit to start a listing.' }),
+    ),
+    limit: Type.Optional(
+      Type.String({ maxLength: 16, description: 'Most keys in this page, from 1 to 1000; default 100.', examples: ['100'] }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const KeysPage = Type.Object(
+  {
+    keys: Type.Array(Type.String()),
+    cursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'Pass back as `cursor` for the next page; null when the listing is complete.',
+    }),
+  },
+  { additionalProperties: false, description: 'One page of keys. A page may be short, even empty, while `cursor` is not null.' },
+);
+
+export const Size = Type.Object({ keys: Type.Integer({ minimum: 0 }) }, { additionalProperties: false });
+
+export const FlushResult = Type.Object(
+  { removed: Type.Integer({ minimum: 0, description: 'Number of keys removed.' }) },
+  { additionalProperties: false },
+);
+
+const Time = Type.Union([Timestamp, Type.Null()]);
+const Count = Type.Integer({ minimum: 0 });
+
+export const Stats = Type.Object(
+  {
+    server: Type.Object({ version: Type.String(), started_at: Timestamp, uptime_seconds: Count }),
+    keyspace: Type.Object({ keys: Count, keys_with_ttl: Count }),
+    memory: Type.Object({
+      data_bytes: Type.Integer({ description: 'Bytes of data as memkv accounts them: keys, values, per-key overhead.' }),
+      max_memory_bytes: Type.Union([Count, Type.Null()], { description: 'MAX_MEMORY, or null when unlimited.' }),
+      eviction_policy: Type.String(),
+      rss_bytes: Type.Integer({ description: 'Resident memory of the whole process.' }),
+    }),
+    stats: Type.Object({
+      hits: Count,
+      misses: Count,
+      expired: Count,
+      evicted: Count,
+      commands: Type.Record(Type.String(), Count, { description: 'Calls per store operation since start.' }),
+    }),
+    persistence: Type.Union([
+      Type.Object({ enabled: Type.Literal(false) }),
+      Type.Object({
+        enabled: Type.Literal(true),
+        writable: Type.Boolean(),
+        last_write_at: Time,
+        last_fsync_at: Time,
+        log_bytes: Count,
+        last_compaction_at: Time,
+      }),
+    ]),
+  },
+  { description: 'What the server is doing, in the spirit of Redis INFO.' },
+);
+
+export type KeysQueryType = Static<typeof KeysQuery>;

@@ -1,0 +1,167 @@
+/**
+ * The database-level routes under `/api/{version}/db/`: key listing, size, flush and stats. Each
+ * path has two segments, so none of them can shadow a key: `GET /api/v1/db` still reads key "db".
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { FlushJson, KeysPageJson, PersistenceStatsJson, SizeJson, StatsJson } from '@memkv/client/protocol';
+import type { Store } from '../../engine/store.js';
+import { MemkvError } from '../../errors.js';
+import { VERSION } from '../../version.js';
+import { createCursorCodec } from '../cursor.js';
+import { FlushResult, KeysPage, KeysQuery, Size, Stats, errorResponses } from '../schemas.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route is for administrators only (enforced once authentication exists). */
+    adminOnly?: boolean;
+  }
+}
+
+/** Default and largest `limit` of a key listing page. */
+export const KEYS_LIMIT = { default: 100, max: 1000 } as const;
+
+/**
+ * What the persistence layer reports for the stats, times in epoch ms (`null`: never happened).
+ * Supplied through {@link DbRoutesOptions.persistenceStatus}.
+ */
+export interface PersistenceStatus {
+  /** Whether appends to the log succeed now. */
+  writable: boolean;
+  lastWriteAtMs: number | null;
+  lastFsyncAtMs: number | null;
+  /** Size of the log file in bytes. */
+  logBytes: number;
+  lastCompactionAtMs: number | null;
+}
+
+export interface DbRoutesOptions {
+  store: Store;
+  /** Persistence status for the stats; absent or returning `null` reports `{"enabled": false}`. */
+  persistenceStatus?: () => PersistenceStatus | null;
+  /** When the server started, in epoch ms; default when the routes are registered. */
+  startedAtMs?: number;
+}
+
+export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, options) => {
+  const { store, persistenceStatus, startedAtMs = Date.now() } = options;
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const cursors = createCursorCodec();
+
+  // GET /api/v1/db/keys?prefix=user:&cursor=<from the previous page>&limit=100
+  app.get(
+    '/keys',
+    {
+      schema: {
+        summary: 'List keys, a page at a time',
+        description:
+          'Cursor-based listing of live keys, optionally by prefix. Start without `cursor`, then pass back each answer\'s ' +
+          '`cursor` until it is null. A key present for the whole listing is returned exactly once; keys added or ' +
+          'removed meanwhile may or may not be. A page may hold fewer than `limit` keys, even none, before the end. ' +
+          'Cursors are valid only on the server process that issued them and for the same `prefix`.',
+        tags: ['db'],
+        querystring: KeysQuery,
+        response: { 200: KeysPage, ...errorResponses(400) },
+      },
+    },
+    (request): KeysPageJson => {
+      const { prefix = '', cursor, limit } = request.query;
+      const pageLimit = parseLimit(limit);
+      let fromSlot = 0;
+      if (cursor !== undefined) {
+        const slot = cursors.decode(cursor, prefix);
+        if (slot === undefined) {
+          throw new MemkvError(
+            'invalid_request',
+            'cursor was not issued by this server for this prefix (cursors do not survive a restart): start the listing again without cursor',
+          );
+        }
+        fromSlot = slot;
+      }
+      const page = store.scan(fromSlot, { prefix, limit: pageLimit });
+      return { keys: page.keys, cursor: page.nextSlot === null ? null : cursors.encode(page.nextSlot, prefix) };
+    },
+  );
+
+  // GET /api/v1/db/size
+  app.get(
+    '/size',
+    { schema: { summary: 'Count the keys', tags: ['db'], response: { 200: Size } } },
+    (): SizeJson => ({ keys: store.size }),
+  );
+
+  // POST /api/v1/db/flush
+  // ADMIN ONLY: once authentication exists, this route must require the admin role. `config.adminOnly`
+  // marks it for the auth plugin.
+  app.post(
+    '/flush',
+    {
+      config: { adminOnly: true },
+      schema: {
+        summary: 'Remove every key',
+        description: 'Removes every key (each logged as a remove when persistence is on). Administrators only.',
+        tags: ['db'],
+        response: { 200: FlushResult },
+      },
+    },
+    (): FlushJson => ({ removed: store.flush() }),
+  );
+
+  // GET /api/v1/db/stats
+  app.get(
+    '/stats',
+    { schema: { summary: 'Server statistics', description: 'Like Redis INFO.', tags: ['db'], response: { 200: Stats } } },
+    (): StatsJson => buildStats(store, startedAtMs, persistenceStatus?.() ?? null),
+  );
+};
+
+/** Parses the `limit` query parameter: a whole number from 1 to {@link KEYS_LIMIT}.max. */
+function parseLimit(text: string | undefined): number {
+  if (text === undefined) return KEYS_LIMIT.default;
+  const limit = /^[0-9]{1,7}$/.test(text) ? Number(text) : NaN;
+  if (!(limit >= 1 && limit <= KEYS_LIMIT.max)) {
+    throw new MemkvError('invalid_request', `limit must be a whole number from 1 to ${KEYS_LIMIT.max}, not ${JSON.stringify(text)}`);
+  }
+  return limit;
+}
+
+/** The stats answer from the store's counters and the persistence status. */
+export function buildStats(store: Store, startedAtMs: number, persistence: PersistenceStatus | null): StatsJson {
+  const stats = store.stats();
+  const nowMs = Date.now();
+  return {
+    server: {
+      version: VERSION,
+      started_at: new Date(startedAtMs).toISOString(),
+      uptime_seconds: Math.max(0, Math.floor((nowMs - startedAtMs) / 1000)),
+    },
+    keyspace: { keys: stats.keys, keys_with_ttl: stats.volatileKeys },
+    memory: {
+      data_bytes: stats.dataBytes,
+      max_memory_bytes: stats.maxMemoryBytes === 0 ? null : stats.maxMemoryBytes,
+      eviction_policy: stats.evictionPolicy,
+      rss_bytes: process.memoryUsage.rss(),
+    },
+    stats: {
+      hits: stats.hits,
+      misses: stats.misses,
+      expired: stats.expired,
+      evicted: stats.evicted,
+      commands: stats.commands,
+    },
+    persistence: persistenceJson(persistence),
+  };
+}
+
+function persistenceJson(status: PersistenceStatus | null): PersistenceStatsJson {
+  if (status === null) return { enabled: false };
+  const time = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+  return {
+    enabled: true,
+    writable: status.writable,
+    last_write_at: time(status.lastWriteAtMs),
+    last_fsync_at: time(status.lastFsyncAtMs),
+    log_bytes: status.logBytes,
+    last_compaction_at: time(status.lastCompactionAtMs),
+  };
+}
