@@ -165,9 +165,9 @@ class RequestSeriesTable {
           let cumulative = 0;
           for (let i = 0; i < BOUNDS.length; i++) {
             cumulative += series.buckets[i]!;
-            values.push({ metricName: `${name}_bucket`, value: cumulative, labels: { le: BOUNDS[i]!, ...series.labels } });
+            values.push({ metricName: `${name}_bucket`, value: cumulative, labels: { ...series.labels, le: BOUNDS[i]! } });
           }
-          values.push({ metricName: `${name}_bucket`, value: series.count, labels: { le: '+Inf', ...series.labels } });
+          values.push({ metricName: `${name}_bucket`, value: series.count, labels: { ...series.labels, le: '+Inf' } });
           values.push({ metricName: `${name}_sum`, value: series.sum, labels: series.labels });
           values.push({ metricName: `${name}_count`, value: series.count, labels: series.labels });
         }
