@@ -25,6 +25,8 @@ describe('loadConfig', () => {
         DB_PATH: '/var/lib/memkv',
         MAX_KEY_BYTES: '2kb',
         MAX_BODY_BYTES: '8mb',
+        MAX_MEMORY: '512mb',
+        EVICTION_POLICY: 'allkeys-lru',
       },
     });
     expect(config).toEqual({
@@ -39,6 +41,8 @@ describe('loadConfig', () => {
       dbPath: '/var/lib/memkv',
       maxKeyBytes: 2048,
       maxBodyBytes: 8 * 1024 * 1024,
+      maxMemoryBytes: 512 * 1024 * 1024,
+      evictionPolicy: 'allkeys-lru',
     });
   });
 

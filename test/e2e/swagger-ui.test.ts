@@ -46,8 +46,19 @@ describe('Swagger UI in a real browser', () => {
     const operations = await page.$$eval('.opblock-summary-path', (nodes) =>
       nodes.map((node) => node.getAttribute('data-path') ?? node.textContent?.trim()),
     );
-    expect(new Set(operations)).toEqual(new Set(['/api/v1/set', '/api/v1/{key}', '/api/v1/{key}/push', '/api/v1/{key}/pop']));
-    expect(await page.locator('.opblock').count()).toBe(6);
+    expect(new Set(operations)).toEqual(
+      new Set([
+        '/api/v1/set',
+        '/api/v1/{key}',
+        '/api/v1/{key}/push',
+        '/api/v1/{key}/pop',
+        '/api/v1/db/keys',
+        '/api/v1/db/size',
+        '/api/v1/db/flush',
+        '/api/v1/db/stats',
+      ]),
+    );
+    expect(await page.locator('.opblock').count()).toBe(10);
 
     // Try GET /api/v1/{key} from the page itself.
     const get = page.locator('.opblock-get').first();

@@ -24,9 +24,18 @@ describe('the served OpenAPI document', () => {
     await expect(SwaggerParser.validate(structuredClone(doc))).resolves.toBeTruthy();
   });
 
-  it('documents every data route and hides the docs routes', () => {
+  it('documents every data and db route and hides the docs routes', () => {
     expect(Object.keys(doc.paths).sort()).toEqual(
-      ['/api/v1/set', '/api/v1/{key}', '/api/v1/{key}/push', '/api/v1/{key}/pop'].sort(),
+      [
+        '/api/v1/set',
+        '/api/v1/{key}',
+        '/api/v1/{key}/push',
+        '/api/v1/{key}/pop',
+        '/api/v1/db/keys',
+        '/api/v1/db/size',
+        '/api/v1/db/flush',
+        '/api/v1/db/stats',
+      ].sort(),
     );
     expect(Object.keys(doc.paths['/api/v1/{key}']).sort()).toEqual(['delete', 'get', 'patch']);
   });
@@ -84,6 +93,11 @@ describe('responses conform to the document', () => {
       await check('patch', '/api/v1/missing/pop', '/api/v1/{key}/pop'),
       await check('delete', '/api/v1/s', '/api/v1/{key}'),
       await check('delete', '/api/v1/s', '/api/v1/{key}'),
+      await check('get', '/api/v1/db/keys?limit=1', '/api/v1/db/keys'),
+      await check('get', '/api/v1/db/keys?limit=5000', '/api/v1/db/keys'),
+      await check('get', '/api/v1/db/size', '/api/v1/db/size'),
+      await check('get', '/api/v1/db/stats', '/api/v1/db/stats'),
+      await check('post', '/api/v1/db/flush', '/api/v1/db/flush'),
     ];
     expect(new Set(statuses)).toEqual(new Set([200, 400, 404, 409]));
   });
