@@ -11,7 +11,7 @@
 import type { Value } from '@memkv/client/protocol';
 
 /** Bytes accounted per key on top of its text: map entry, slot columns, string and value headers. */
-export const KEY_OVERHEAD_BYTES = 96;
+export const KEY_OVERHEAD_BYTES = 128;
 
 /** Bytes accounted per list element on top of its text: array cell and string header. */
 export const LIST_ITEM_OVERHEAD_BYTES = 24;

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KeysPageJson, StatsJson } from '@memkv/client/protocol';
+import { KEY_OVERHEAD_BYTES } from '../../src/engine/accounting.js';
 import type { Mutation } from '../../src/engine/mutation.js';
 import { createStore, type Store, type StoreOptions } from '../../src/engine/store.js';
 import { buildApp, type AppOptions, type PersistenceStatus } from '../../src/http/app.js';
@@ -171,7 +172,7 @@ describe('GET /api/v1/db/size and POST /api/v1/db/flush', () => {
 
 describe('memory limit over HTTP', () => {
   it('answers 507 out_of_memory under noeviction and keeps serving reads and removes', async () => {
-    const { app } = await setup({ maxMemoryBytes: 400 });
+    const { app } = await setup({ maxMemoryBytes: 2 * (KEY_OVERHEAD_BYTES + 1 + 100) }); // room for exactly two keys
     const set = (key: string) => app.inject({ method: 'POST', url: '/api/v1/set', payload: { key, value: 'x'.repeat(100) } });
     expect((await set('a')).statusCode).toBe(200);
     expect((await set('b')).statusCode).toBe(200);
