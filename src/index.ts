@@ -1,16 +1,21 @@
 /** Public exports of the memkv server package: the engine for embedded use, and the server. */
-export { createStore, Store, STORE_DEFAULTS, kindOf } from './engine/store.js';
-export type { Entry, PopResult, StoreOptions, WriteOptions } from './engine/store.js';
+export { createStore, Store, STORE_DEFAULTS, STORE_OPERATIONS, kindOf } from './engine/store.js';
+export type { Entry, PopResult, StoreOptions, WriteOptions, StoreStats, StoreOperation, ScanPage, ScanOptions } from './engine/store.js';
+export { KEY_OVERHEAD_BYTES, LIST_ITEM_OVERHEAD_BYTES } from './engine/accounting.js';
+export { EVICTION_POLICIES } from './engine/eviction.js';
+export type { EvictionPolicy } from './engine/eviction.js';
 export { createManualClock, systemClock } from './engine/clock.js';
 export type { Clock, ManualClock } from './engine/clock.js';
 export type { Mutation, Journal } from './engine/mutation.js';
 export { MemkvError, ConfigError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { buildApp } from './http/app.js';
-export type { AppOptions } from './http/app.js';
+export type { AppOptions, PersistenceStatus } from './http/app.js';
+export { createMetrics } from './http/metrics.js';
+export type { Metrics, MetricsOptions } from './http/metrics.js';
 export { loadConfig } from './config/load.js';
 export type { Config } from './config/defaults.js';
 export { startServer } from './server.js';
 export type { RunningServer } from './server.js';
 export { parseDurationMs, formatDurationMs, parseBytes } from './units.js';
-export type { Kind, Value, RowJson, PopRowJson, ErrorJson } from '@memkv/client/protocol';
+export type { Kind, Value, RowJson, PopRowJson, ErrorJson, KeysPageJson, SizeJson, FlushJson, StatsJson } from '@memkv/client/protocol';
