@@ -4,6 +4,7 @@ import { createManualClock } from '../../src/engine/clock.js';
 import type { Mutation } from '../../src/engine/mutation.js';
 import { createStore, type StoreOptions } from '../../src/engine/store.js';
 import { MemkvError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 import { seededRandom } from '../helpers/random.js';
 
 /** Every key below is 2 characters and every value 8, so each entry accounts exactly this much. */
@@ -28,16 +29,6 @@ function store(options: StoreOptions & { capacity: number }) {
 
 function key(i: number): string {
   return String(i).padStart(2, '0');
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof MemkvError) return error.code;
-    throw error;
-  }
-  return undefined;
 }
 
 describe('noeviction', () => {

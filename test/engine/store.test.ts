@@ -3,20 +3,11 @@ import { createManualClock } from '../../src/engine/clock.js';
 import { createStore, type StoreOptions } from '../../src/engine/store.js';
 import type { Mutation } from '../../src/engine/mutation.js';
 import { MemkvError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
 function store(options: StoreOptions = {}) {
   const clock = createManualClock(1_000_000);
   return { clock, store: createStore({ clock, cleanupIntervalMs: 0, ...options }) };
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof MemkvError) return error.code;
-    throw error;
-  }
-  return undefined;
 }
 
 describe('set and get', () => {

@@ -12,6 +12,18 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
+/** Every path the OpenAPI document lists. */
+export const DOCUMENTED_PATHS = [
+  '/api/v1/set',
+  '/api/v1/{key}',
+  '/api/v1/{key}/push',
+  '/api/v1/{key}/pop',
+  '/api/v1/db/keys',
+  '/api/v1/db/size',
+  '/api/v1/db/flush',
+  '/api/v1/db/stats',
+] as const;
+
 export const EPOCH = Date.UTC(2025, 5, 20, 16, 43, 47, 150);
 
 export async function createTestApp(
