@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/engine/clock.js';
 import { createStore, type StoreOptions } from '../../src/engine/store.js';
 import type { Mutation } from '../../src/engine/mutation.js';
-import { MemkvError } from '../../src/errors.js';
 import { codeOf } from '../helpers/errors.js';
 
 function store(options: StoreOptions = {}) {
