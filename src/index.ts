@@ -10,7 +10,7 @@ export type { Mutation, Journal } from './engine/mutation.js';
 export { MemkvError, ConfigError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { buildApp } from './http/app.js';
-export type { AppOptions, PersistenceStatus } from './http/app.js';
+export type { AppOptions, PersistenceStats } from './http/app.js';
 export { createMetrics } from './http/metrics.js';
 export type { Metrics, MetricsOptions } from './http/metrics.js';
 export { loadConfig } from './config/load.js';

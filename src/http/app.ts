@@ -8,10 +8,10 @@ import type { Store } from '../engine/store.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { dataRoutes } from './routes/data.js';
-import { dbRoutes, type PersistenceStatus } from './routes/db.js';
+import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
 
-export type { PersistenceStatus };
+export type { PersistenceStats };
 
 export interface AppOptions {
   store: Store;
@@ -29,7 +29,7 @@ export interface AppOptions {
    * Persistence status for `GET /db/stats`, read on each call; absent or returning `null`, the
    * stats say `{"enabled": false}`.
    */
-  persistenceStatus?: () => PersistenceStatus | null;
+  persistenceStatus?: () => PersistenceStats | null;
   /** When the server started, in epoch ms, for the stats' uptime; default when buildApp runs. */
   startedAtMs?: number;
 }

@@ -4,7 +4,7 @@ import type { KeysPageJson, StatsJson } from '@memkv/client/protocol';
 import { KEY_OVERHEAD_BYTES } from '../../src/engine/accounting.js';
 import type { Mutation } from '../../src/engine/mutation.js';
 import { createStore, type Store, type StoreOptions } from '../../src/engine/store.js';
-import { buildApp, type AppOptions, type PersistenceStatus } from '../../src/http/app.js';
+import { buildApp, type AppOptions, type PersistenceStats } from '../../src/http/app.js';
 import { VERSION } from '../../src/version.js';
 
 const apps: FastifyInstance[] = [];
@@ -219,7 +219,7 @@ describe('GET /api/v1/db/stats', () => {
   });
 
   it('reports the persistence status its provider gives', async () => {
-    let status: PersistenceStatus | null = { writable: true, lastWriteAtMs: Date.UTC(2025, 0, 1), lastFsyncAtMs: null, logBytes: 1234, lastCompactionAtMs: null };
+    let status: PersistenceStats | null = { writable: true, lastWriteAtMs: Date.UTC(2025, 0, 1), lastFsyncAtMs: null, logBytes: 1234, lastCompactionAtMs: null };
     const { app } = await setup({}, { persistenceStatus: () => status });
     expect((await app.inject({ method: 'GET', url: '/api/v1/db/stats' })).json().persistence).toEqual({
       enabled: true,

@@ -25,7 +25,7 @@ export const KEYS_LIMIT = { default: 100, max: 1000 } as const;
  * What the persistence layer reports for the stats, times in epoch ms (`null`: never happened).
  * Supplied through {@link DbRoutesOptions.persistenceStatus}.
  */
-export interface PersistenceStatus {
+export interface PersistenceStats {
   /** Whether appends to the log succeed now. */
   writable: boolean;
   lastWriteAtMs: number | null;
@@ -38,7 +38,7 @@ export interface PersistenceStatus {
 export interface DbRoutesOptions {
   store: Store;
   /** Persistence status for the stats; absent or returning `null` reports `{"enabled": false}`. */
-  persistenceStatus?: () => PersistenceStatus | null;
+  persistenceStatus?: () => PersistenceStats | null;
   /** When the server started, in epoch ms; default when the routes are registered. */
   startedAtMs?: number;
 }
@@ -126,7 +126,7 @@ function parseLimit(text: string | undefined): number {
 }
 
 /** The stats answer from the store's counters and the persistence status. */
-export function buildStats(store: Store, startedAtMs: number, persistence: PersistenceStatus | null): StatsJson {
+export function buildStats(store: Store, startedAtMs: number, persistence: PersistenceStats | null): StatsJson {
   const stats = store.stats();
   const nowMs = Date.now();
   return {
@@ -153,7 +153,7 @@ export function buildStats(store: Store, startedAtMs: number, persistence: Persi
   };
 }
 
-function persistenceJson(status: PersistenceStatus | null): PersistenceStatsJson {
+function persistenceJson(status: PersistenceStats | null): PersistenceStatsJson {
   if (status === null) return { enabled: false };
   const time = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
   return {
