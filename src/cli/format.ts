@@ -1,5 +1,5 @@
 /** How the CLI prints rows: readable text by default, JSON with --json. */
-import type { PopRow, Row } from '@memkv/client';
+import type { PopRow, Row, StatsJson } from '@memkv/client';
 
 /** The readable form of a value: a string as it is; a list as numbered lines, or `(empty list)`. */
 export function formatValue(row: Row): string {
@@ -11,4 +11,22 @@ export function formatValue(row: Row): string {
 /** The JSON form of a row: the client's row, times as RFC 3339 strings. */
 export function rowJson(row: Row | PopRow): string {
   return JSON.stringify(row);
+}
+
+/**
+ * The readable form of the stats, like Redis INFO: a `# section` line, then `name:value` lines;
+ * nested objects (the command counts) become `commands.get:12`.
+ */
+export function formatStats(stats: StatsJson): string {
+  const lines: string[] = [];
+  for (const [section, fields] of Object.entries(stats)) {
+    if (lines.length > 0) lines.push('');
+    lines.push(`# ${section}`);
+    for (const [name, value] of Object.entries(fields as Record<string, unknown>)) {
+      if (value !== null && typeof value === 'object') {
+        for (const [inner, count] of Object.entries(value)) lines.push(`${name}.${inner}:${String(count)}`);
+      } else lines.push(`${name}:${String(value)}`);
+    }
+  }
+  return lines.join('\n');
 }

@@ -8,7 +8,7 @@ import { loadCliSettings } from '../config/cli-settings.js';
 import { ENV_NAMES } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { formatValue, rowJson } from './format.js';
+import { formatStats, formatValue, rowJson } from './format.js';
 
 /** Where the command writes; each call writes one whole line (the newline is added). */
 export interface CliOutput {
@@ -37,6 +37,7 @@ const CLIENT_OPTIONS = {
 
 const TTL_OPTION = { ttl: { type: 'string' } } as const satisfies Options;
 const LIST_OPTION = { list: { type: 'boolean' } } as const satisfies Options;
+const LIMIT_OPTION = { limit: { type: 'string' } } as const satisfies Options;
 
 /** A mistake in the command line: printed with a hint to --help, exit code 2. */
 class UsageError extends Error {}
@@ -102,6 +103,70 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       return EXIT.ok;
     },
   },
+  // memkv keys [PREFIX] [--limit 100]
+  keys: {
+    args: '[PREFIX] [--limit N]',
+    summary: 'print every key (starting with PREFIX), one per line, fetched N at a time',
+    minArgs: 0,
+    maxArgs: 1,
+    options: LIMIT_OPTION,
+    async run(client, [prefix], flags, output) {
+      const limit = limitOf(flags);
+      if (flags.json === true) {
+        const keys: string[] = [];
+        for await (const key of client.keys({ prefix, limit })) keys.push(key);
+        output.out(JSON.stringify(keys));
+        return EXIT.ok;
+      }
+      // Page by page, so that a large keyspace streams instead of piling up in memory.
+      let cursor: string | undefined;
+      do {
+        const page = await client.listKeys({ prefix, limit, cursor });
+        if (page.keys.length > 0) output.out(page.keys.join('\n'));
+        cursor = page.cursor ?? undefined;
+      } while (cursor !== undefined);
+      return EXIT.ok;
+    },
+  },
+  // memkv size
+  size: {
+    args: '',
+    summary: 'print the number of keys',
+    minArgs: 0,
+    maxArgs: 0,
+    options: {},
+    async run(client, _args, flags, output) {
+      const keys = await client.size();
+      output.out(flags.json === true ? JSON.stringify({ keys }) : String(keys));
+      return EXIT.ok;
+    },
+  },
+  // memkv flush
+  flush: {
+    args: '',
+    summary: 'remove every key',
+    minArgs: 0,
+    maxArgs: 0,
+    options: {},
+    async run(client, _args, flags, output) {
+      const removed = await client.flush();
+      output.out(flags.json === true ? JSON.stringify({ removed }) : `OK (${removed} keys removed)`);
+      return EXIT.ok;
+    },
+  },
+  // memkv stats
+  stats: {
+    args: '',
+    summary: 'print the server statistics (like Redis INFO)',
+    minArgs: 0,
+    maxArgs: 0,
+    options: {},
+    async run(client, _args, flags, output) {
+      const stats = await client.stats();
+      output.out(flags.json === true ? JSON.stringify(stats) : formatStats(stats));
+      return EXIT.ok;
+    },
+  },
   // memkv rm KEY
   rm: {
     args: 'KEY',
@@ -145,6 +210,13 @@ function valueOf(values: string[], flags: Flags): Value {
   if (flags.list === true) return values;
   if (values.length === 0) throw new UsageError('give a VALUE, or --list for an empty list');
   return values.length === 1 ? values[0]! : values;
+}
+
+function limitOf(flags: Flags): number | undefined {
+  if (typeof flags.limit !== 'string') return undefined;
+  const limit = /^[0-9]{1,4}$/.test(flags.limit) ? Number(flags.limit) : NaN;
+  if (!(limit >= 1 && limit <= 1000)) throw new UsageError(`--limit takes a whole number from 1 to 1000; got ${JSON.stringify(flags.limit)}`);
+  return limit;
 }
 
 function ttlOf(flags: Flags): string | undefined {

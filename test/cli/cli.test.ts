@@ -118,6 +118,45 @@ describe('data commands', () => {
   });
 });
 
+describe('database commands', () => {
+  // A server of their own: flush must not disturb the other tests' keys.
+  let db: Awaited<ReturnType<typeof startMemkv>>;
+  let dbEnv: Record<string, string>;
+  beforeAll(async () => {
+    db = await startMemkv();
+    dbEnv = { MEMKV_URL: db.url };
+  });
+  afterAll(() => db.close());
+
+  it('keys prints every key, one per line, across pages; PREFIX filters; --json prints an array', async () => {
+    for (let i = 0; i < 12; i++) db.store.set(`user:${i}`, 'v');
+    db.store.set('order:1', 'v');
+    const all = await memkv(['keys', '--limit', '5'], dbEnv);
+    expect(all.code).toBe(0);
+    expect(all.stdout.trim().split('\n').sort()).toEqual([...Array.from({ length: 12 }, (_, i) => `user:${i}`), 'order:1'].sort());
+    const users = await memkv(['keys', 'user:', '--limit', '5', '--json'], dbEnv);
+    expect((JSON.parse(users.stdout) as string[]).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `user:${i}`).sort());
+    expect(await memkv(['keys', 'nobody:'], dbEnv)).toEqual({ code: 0, stdout: '', stderr: '' });
+    const bad = await memkv(['keys', '--limit', '5000'], dbEnv);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--limit takes a whole number from 1 to 1000/);
+  });
+
+  it('size, stats and flush', async () => {
+    expect(await memkv(['size'], dbEnv)).toEqual({ code: 0, stdout: '13\n', stderr: '' });
+    expect(await memkv(['size', '--json'], dbEnv)).toMatchObject({ code: 0, stdout: '{"keys":13}\n' });
+    const stats = await memkv(['stats'], dbEnv);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^# server\nversion:\S+\n/);
+    expect(stats.stdout).toMatch(/\n# keyspace\nkeys:13\nkeys_with_ttl:0\n/);
+    expect(stats.stdout).toMatch(/\ncommands\.set:\d+\n/);
+    expect(JSON.parse((await memkv(['stats', '--json'], dbEnv)).stdout)).toMatchObject({ keyspace: { keys: 13 } });
+    expect(await memkv(['flush'], dbEnv)).toEqual({ code: 0, stdout: 'OK (13 keys removed)\n', stderr: '' });
+    expect(db.store.size).toBe(0);
+    expect((await memkv(['size', 'extra'], dbEnv)).code).toBe(2);
+  });
+});
+
 describe('where the server is', () => {
   it('--url wins over MEMKV_URL', async () => {
     await memkv(['set', 'where', 'here'], env);

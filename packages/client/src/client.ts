@@ -12,7 +12,7 @@ import {
   errorFromAnswer,
   snippet,
 } from './errors.js';
-import type { MessageJson, PushBody, SetBody, UpdateBody, Value } from './protocol.js';
+import type { FlushJson, KeysPageJson, MessageJson, PushBody, SetBody, SizeJson, StatsJson, UpdateBody, Value } from './protocol.js';
 import { toListRow, toPopRow, toRow, type ListRow, type PopRow, type Row } from './row.js';
 
 /** A time to live: a Go-style duration string (`"90s"`, `"1h30m"`) or a whole number of milliseconds (> 0). */
@@ -59,6 +59,20 @@ export interface WriteOptions extends CallOptions {
    * onto an existing list keep the current expiry.
    */
   ttl?: Ttl;
+}
+
+/** Options of {@link MemkvClient.listKeys} and {@link MemkvClient.keys}. */
+export interface KeysOptions extends CallOptions {
+  /** Only keys that start with this text; default every key. */
+  prefix?: string;
+  /** Most keys per page, 1 to 1000; default the server's (100). */
+  limit?: number;
+}
+
+/** Options of {@link MemkvClient.listKeys}: one page. */
+export interface KeysPageOptions extends KeysOptions {
+  /** The `cursor` of the previous page; omitted for the first page. */
+  cursor?: string;
 }
 
 export const CLIENT_DEFAULTS = {
@@ -222,6 +236,72 @@ export class MemkvClient {
   async pop(key: string, options?: CallOptions): Promise<PopRow> {
     const answer = await this.#request({ method: 'PATCH', path: keyPath(key, '/pop'), idempotent: false, options });
     return toPopRow(answer.body, answer.status);
+  }
+
+  // ---- Database calls ----
+
+  /**
+   * One page of a key listing. Pass each page's `cursor` back until it is `null`; a page may be
+   * short, even empty, before the end. A key present for the whole listing is returned exactly once.
+   */
+  // GET /api/v1/db/keys?prefix=&cursor=&limit=
+  async listKeys(options: KeysPageOptions = {}): Promise<KeysPageJson> {
+    const query = new URLSearchParams();
+    if (options.prefix !== undefined && options.prefix !== '') query.set('prefix', options.prefix);
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    if (options.limit !== undefined) {
+      if (!Number.isSafeInteger(options.limit) || options.limit < 1 || options.limit > 1000) {
+        throw invalid(`limit must be a whole number from 1 to 1000; got ${String(options.limit)}`);
+      }
+      query.set('limit', String(options.limit));
+    }
+    const text = query.toString();
+    const answer = await this.#request({ method: 'GET', path: `/db/keys${text === '' ? '' : `?${text}`}`, idempotent: true, options });
+    const page = answer.body as KeysPageJson;
+    if (!Array.isArray(page?.keys) || !(typeof page.cursor === 'string' || page.cursor === null)) {
+      throw unexpected(answer, '{"keys": [...], "cursor": ...}');
+    }
+    return page;
+  }
+
+  /** Every key (with `prefix`, if given), fetched a page at a time: `for await (const key of client.keys())`. */
+  async *keys(options: KeysOptions = {}): AsyncGenerator<string, void, undefined> {
+    let cursor: string | undefined;
+    do {
+      const page: KeysPageJson = await this.listKeys({ ...options, cursor });
+      yield* page.keys;
+      cursor = page.cursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  /** Number of keys the server holds. */
+  // GET /api/v1/db/size
+  async size(options?: CallOptions): Promise<number> {
+    const answer = await this.#request({ method: 'GET', path: '/db/size', idempotent: true, options });
+    const keys = (answer.body as SizeJson | null)?.keys;
+    if (typeof keys !== 'number') throw unexpected(answer, '{"keys": N}');
+    return keys;
+  }
+
+  /**
+   * Removes every key (administrators only once the server has authentication). @returns the
+   * number removed (after a retry that follows a lost answer, the keys the retry found: 0).
+   */
+  // POST /api/v1/db/flush
+  async flush(options?: CallOptions): Promise<number> {
+    const answer = await this.#request({ method: 'POST', path: '/db/flush', idempotent: true, options });
+    const removed = (answer.body as FlushJson | null)?.removed;
+    if (typeof removed !== 'number') throw unexpected(answer, '{"removed": N}');
+    return removed;
+  }
+
+  /** The server's statistics (like Redis INFO): keyspace, memory, counters, persistence. */
+  // GET /api/v1/db/stats
+  async stats(options?: CallOptions): Promise<StatsJson> {
+    const answer = await this.#request({ method: 'GET', path: '/db/stats', idempotent: true, options });
+    const stats = answer.body as StatsJson | null;
+    if (typeof stats?.keyspace?.keys !== 'number' || typeof stats.memory !== 'object') throw unexpected(answer, 'the stats object');
+    return stats;
   }
 
   // ---- The one request path ----
@@ -414,10 +494,11 @@ function ttlText(ttl: Ttl | undefined): string | undefined {
 }
 
 /** Checks the `{message}` answer of the calls that return no row. */
-function expectMessage({ status, body }: Answer): void {
-  if (typeof (body as MessageJson | null)?.message !== 'string') {
-    throw new UnexpectedResponseError('unexpected_response', `expected {"message": ...} from memkv, got ${snippet(JSON.stringify(body))}`, {
-      status,
-    });
-  }
+function expectMessage(answer: Answer): void {
+  if (typeof (answer.body as MessageJson | null)?.message !== 'string') throw unexpected(answer, '{"message": ...}');
+}
+
+/** The error for a successful answer whose body is not the shape the call expects. */
+function unexpected({ status, body }: Answer, expected: string): UnexpectedResponseError {
+  return new UnexpectedResponseError('unexpected_response', `expected ${expected} from memkv, got ${snippet(JSON.stringify(body))}`, { status });
 }

@@ -1,6 +1,6 @@
 /** Public entry of @memkv/client: the client, its errors, its row types and the wire types. */
 export { createClient, MemkvClient, CLIENT_DEFAULTS } from './client.js';
-export type { CallOptions, ClientOptions, FetchFunction, Ttl, WriteOptions } from './client.js';
+export type { CallOptions, ClientOptions, FetchFunction, KeysOptions, KeysPageOptions, Ttl, WriteOptions } from './client.js';
 export {
   MemkvClientError,
   NotFoundError,
