@@ -129,44 +129,11 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   // memkv size
-  size: {
-    args: '',
-    summary: 'print the number of keys',
-    minArgs: 0,
-    maxArgs: 0,
-    options: {},
-    async run(client, _args, flags, output) {
-      const keys = await client.size();
-      output.out(flags.json === true ? JSON.stringify({ keys }) : String(keys));
-      return EXIT.ok;
-    },
-  },
+  size: databaseCommand('print the number of keys', (client) => client.size(), (keys) => ({ keys }), String),
   // memkv flush
-  flush: {
-    args: '',
-    summary: 'remove every key',
-    minArgs: 0,
-    maxArgs: 0,
-    options: {},
-    async run(client, _args, flags, output) {
-      const removed = await client.flush();
-      output.out(flags.json === true ? JSON.stringify({ removed }) : `OK (${removed} keys removed)`);
-      return EXIT.ok;
-    },
-  },
+  flush: databaseCommand('remove every key', (client) => client.flush(), (removed) => ({ removed }), (removed) => `OK (${removed} keys removed)`),
   // memkv stats
-  stats: {
-    args: '',
-    summary: 'print the server statistics (like Redis INFO)',
-    minArgs: 0,
-    maxArgs: 0,
-    options: {},
-    async run(client, _args, flags, output) {
-      const stats = await client.stats();
-      output.out(flags.json === true ? JSON.stringify(stats) : formatStats(stats));
-      return EXIT.ok;
-    },
-  },
+  stats: databaseCommand('print the server statistics (like Redis INFO)', (client) => client.stats(), (stats) => stats, formatStats),
   // memkv rm KEY
   rm: {
     args: 'KEY',
@@ -192,6 +159,22 @@ function writeCommand(summary: string, write: (client: MemkvClient, ...args: Par
     async run(client, [key, ...values], flags, output) {
       await write(client, key!, valueOf(values, flags), { ttl: ttlOf(flags) });
       return ok(flags, output);
+    },
+  };
+}
+
+/** size, flush and stats: no arguments, one call, its result as text or JSON. */
+function databaseCommand<T>(summary: string, call: (client: MemkvClient) => Promise<T>, json: (result: T) => unknown, text: (result: T) => string): Command {
+  return {
+    args: '',
+    summary,
+    minArgs: 0,
+    maxArgs: 0,
+    options: {},
+    async run(client, _args, flags, output) {
+      const result = await call(client);
+      output.out(flags.json === true ? JSON.stringify(json(result)) : text(result));
+      return EXIT.ok;
     },
   };
 }
