@@ -18,11 +18,6 @@ export function isEvictionPolicy(value: unknown): value is EvictionPolicy {
   return (EVICTION_POLICIES as readonly unknown[]).includes(value);
 }
 
-/** True for the policies that only evict keys with a TTL. */
-export function isVolatilePolicy(policy: EvictionPolicy): boolean {
-  return policy === 'volatile-lru' || policy === 'volatile-ttl';
-}
-
 /** True for the policies that need the per-slot access tick. */
 export function isLruPolicy(policy: EvictionPolicy): boolean {
   return policy === 'allkeys-lru' || policy === 'volatile-lru';

@@ -12,7 +12,7 @@ import { MemkvError, itemNotFound as notFound, quoteKey as quote } from '../erro
 import { MAX_DURATION_MS } from '../units.js';
 import { KEY_OVERHEAD_BYTES, entryBytes, listBytes, LIST_ITEM_OVERHEAD_BYTES } from './accounting.js';
 import { systemClock, type Clock } from './clock.js';
-import { EVICTION_POLICIES, EvictionPool, isEvictionPolicy, isLruPolicy, isVolatilePolicy, type EvictionPolicy } from './eviction.js';
+import { EVICTION_POLICIES, EvictionPool, isEvictionPolicy, isLruPolicy, type EvictionPolicy } from './eviction.js';
 import { ExpiryIndex } from './expiry.js';
 import type { Journal, Mutation } from './mutation.js';
 
