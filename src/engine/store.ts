@@ -669,10 +669,13 @@ export class Store {
     if (volatileOnly) {
       const size = this.#expiry.size;
       if (size === 0 || (size === 1 && this.#expiry.slotAtPosition(0) === protectedSlot)) return -1;
-      for (;;) {
+      for (let probe = 0; probe < SAMPLE_PROBES; probe++) {
         const slot = this.#expiry.slotAtPosition(Math.floor(this.#random() * size));
         if (slot !== protectedSlot) return slot;
       }
+      // Only the protected slot came up: one of the first two positions is another key.
+      const first = this.#expiry.slotAtPosition(0);
+      return first !== protectedSlot ? first : this.#expiry.slotAtPosition(1);
     }
     const end = this.#nextSlot;
     if (this.#slots.size - (protectedSlot < 0 ? 0 : 1) <= 0) return -1;

@@ -187,3 +187,15 @@ describe('configuration', () => {
     expect(() => createStore({ evictionSamples: 0 })).toThrow(/evictionSamples/);
   });
 });
+
+describe('sampling', () => {
+  it('still finds a victim when the random source keeps landing on the key being written', () => {
+    for (const evictionPolicy of ['volatile-lru', 'allkeys-lru', 'allkeys-random'] as const) {
+      const { store: s, evicted } = store({ capacity: 2, evictionPolicy, random: () => 0 });
+      s.set('aa', VALUE, { ttlMs: 60_000 }); // slot 0 and heap position 0: what random() = 0 picks
+      s.set('bb', VALUE, { ttlMs: 60_000 });
+      s.update('aa', VALUE + 'x'.repeat(ENTRY - 8));
+      expect(evicted, evictionPolicy).toEqual(['bb']);
+    }
+  });
+});
