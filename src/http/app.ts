@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { dataRoutes } from './routes/data.js';
+import { dbRoutes } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
 
 export interface AppOptions {
@@ -19,6 +20,14 @@ export interface AppOptions {
   maxKeyBytes?: number;
   /** A pino logger; default none. */
   logger?: Logger;
+  /**
+   * Durability seam (PERSISTENCE_FSYNC=always): after a write, handlers call it and, when it
+   * returns a promise, answer only once it resolves (its rejection is the write's error answer).
+   * Absent (the default) when writes need no wait: handlers then answer at once.
+   */
+  durable?: () => Promise<void> | undefined;
+  /** Starts a compaction of the log (`POST /db/compact`); absent when persistence is off. */
+  compact?: () => 'started' | 'running';
 }
 
 export const APP_DEFAULTS = {
@@ -35,6 +44,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxBodyBytes = APP_DEFAULTS.maxBodyBytes,
     maxKeyBytes = APP_DEFAULTS.maxKeyBytes,
     logger,
+    durable,
+    compact,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
@@ -72,7 +83,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const basePath = `/api/${apiVersion}`;
   await registerOpenApi(app);
-  await app.register(dataRoutes, { prefix: basePath, store });
+  await app.register(dataRoutes, { prefix: basePath, store, durable });
+  await app.register(dbRoutes, { prefix: basePath, compact });
   await registerDocsRoutes(app, basePath);
   await app.ready();
   return app;

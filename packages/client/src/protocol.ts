@@ -63,6 +63,8 @@ export const ERROR_CODES = [
   'list_empty',
   'internal_server_error',
   'service_unavailable',
+  'persistence_failed',
+  'persistence_disabled',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -19,7 +19,10 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           'An in-memory key-value database: strings and lists of strings with per-key TTL. ' +
           'Keys are single path segments; percent-encode `/`, `?`, `#`, `%` and spaces.',
       },
-      tags: [{ name: 'data', description: 'Reading and writing keys' }],
+      tags: [
+        { name: 'data', description: 'Reading and writing keys' },
+        { name: 'db', description: 'Administering the database' },
+      ],
     },
   });
 }
