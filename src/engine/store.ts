@@ -272,7 +272,7 @@ export class Store {
     const slot = this.#slots.get(mutation.key) ?? -1;
     switch (mutation.type) {
       case 'set':
-        this.#applySet(mutation.key, ownValue(mutation.value), mutation.expiresAtMs, mutation.atMs);
+        this.#applySet(mutation.key, ownValue(mutation.value), mutation.expiresAtMs, mutation.atMs, slot);
         break;
       case 'update':
         if (slot >= 0) this.#applyUpdate(slot, ownValue(mutation.value), mutation.expiresAtMs, mutation.atMs);
@@ -370,9 +370,9 @@ export class Store {
     return slot;
   }
 
-  #applySet(key: string, value: Value, expiresAtMs: number, now: number): void {
-    let slot = this.#slots.get(key);
-    if (slot === undefined) slot = this.#allocate(key);
+  /** `slot` is the key's slot when the caller has looked it up already (-1: missing). */
+  #applySet(key: string, value: Value, expiresAtMs: number, now: number, slot = this.#slots.get(key) ?? -1): void {
+    if (slot < 0) slot = this.#allocate(key);
     this.#values[slot] = value;
     this.#createdAt[slot] = now;
     this.#updatedAt[slot] = now;
