@@ -14,7 +14,7 @@ export interface ReplayOptions {
    * the file and offset; `true` loads the records before the damage and reports the rest as dropped.
    */
   loadUpToDamage?: boolean;
-  /** Size of the read buffer in bytes; default 8 MiB (grown for a larger record). */
+  /** Size of the read buffer in bytes; default 1 MiB (grown for a larger record). */
   chunkBytes?: number;
 }
 
@@ -32,7 +32,7 @@ export interface ReplayResult {
   records: number;
 }
 
-const DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024;
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * Replays the log at `path` into `sink`.
