@@ -49,7 +49,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     problem: () => {
       const status = persistence?.status();
       if (status?.failing !== true) return undefined;
-      return { code: 'persistence_failed', message: `writes are refused: ${status.lastError?.message ?? 'the disk refuses writes'}` };
+      return { code: 'persistence_failed', message: `the database cannot save writes: ${status.lastError?.message ?? 'the disk refuses them'}` };
     },
   });
 

@@ -39,6 +39,9 @@ export interface AofWriterStatus {
   lastError: { atMs: number; message: string } | null;
 }
 
+/** fsyncs of successive batches that may overlap. */
+const MAX_FSYNCS_IN_FLIGHT = 2;
+
 interface Batch {
   promise: Promise<void>;
   resolve: () => void;
@@ -62,7 +65,8 @@ export class AofWriter {
   /** Sequence number of the last write, and of the last write known to be on disk. */
   #writtenSeq = 0;
   #syncedSeq = 0;
-  #inflight: Batch | undefined;
+  /** Batches whose fsync is in flight, oldest first, and the batch that the next fsync will settle. */
+  readonly #inflight: Batch[] = [];
   #next: Batch | undefined;
   /** Descriptors replaced by a rewrite, closed once no fsync uses them. */
   readonly #retired: number[] = [];
@@ -117,8 +121,8 @@ export class AofWriter {
   readonly durable = (): Promise<void> | undefined => {
     const seq = this.#writtenSeq;
     if (seq === this.#syncedSeq) return undefined;
-    const inflight = this.#inflight;
-    if (inflight !== undefined && seq <= inflight.upTo) return inflight.promise;
+    const latest = this.#inflight[this.#inflight.length - 1];
+    if (latest !== undefined && seq <= latest.upTo) return latest.promise;
     return this.#requestFlush().promise;
   };
 
@@ -186,7 +190,7 @@ export class AofWriter {
     this.#syncedSeq = this.#writtenSeq;
     this.#lastFsyncAtMs = Date.now();
     this.#recovered();
-    if (this.#inflight === undefined) this.#closeRetired();
+    if (this.#inflight.length === 0) this.#closeRetired();
   }
 
   // ---- Lifecycle ----
@@ -196,8 +200,8 @@ export class AofWriter {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
-    while (this.#inflight !== undefined || this.#next !== undefined) {
-      await (this.#inflight ?? this.#next)!.promise.catch(() => undefined);
+    for (let batch = this.#next ?? this.#inflight[0]; batch !== undefined; batch = this.#next ?? this.#inflight[0]) {
+      await batch.promise.catch(() => undefined);
     }
     try {
       if (this.#syncedSeq !== this.#writtenSeq) fs.fdatasyncSync(this.#fd);
@@ -247,32 +251,38 @@ export class AofWriter {
     if (next === undefined) {
       next = this.#next = newBatch();
       // Gather the writes of this turn of the event loop into the same fsync.
-      if (this.#inflight === undefined) setImmediate(this.#startFlush);
+      if (this.#inflight.length < MAX_FSYNCS_IN_FLIGHT) setImmediate(this.#startFlush);
     }
     return next;
   }
 
   readonly #startFlush = (): void => {
     const batch = this.#next;
-    if (batch === undefined || this.#inflight !== undefined) return;
+    if (batch === undefined || this.#inflight.length >= MAX_FSYNCS_IN_FLIGHT) return;
     this.#next = undefined;
     batch.upTo = this.#writtenSeq;
-    this.#inflight = batch;
+    this.#inflight.push(batch);
+    // Off the event loop (libuv's thread pool): requests keep being read and written meanwhile,
+    // and join the next batch, whose fsync may start before this one ends (the disk merges them).
     fs.fdatasync(this.#fd, (error) => {
-      this.#inflight = undefined;
-      this.#closeRetired();
-      if (error === null) {
-        if (batch.upTo > this.#syncedSeq) this.#syncedSeq = batch.upTo;
-        this.#lastFsyncAtMs = Date.now();
-        if (this.#failing) this.#recovered();
-        batch.resolve();
-      } else {
-        this.#fail('fsync', error);
-        batch.reject(new MemkvError('persistence_failed', `the write may not be on disk: fsync failed (${describe(error)})`, { cause: error }));
-      }
+      this.#inflight.splice(this.#inflight.indexOf(batch), 1);
+      if (this.#inflight.length === 0) this.#closeRetired();
+      this.#settle(batch, error);
       if (this.#next !== undefined) this.#startFlush();
     });
   };
+
+  #settle(batch: Batch, error: unknown): void {
+    if (error === null || error === undefined) {
+      if (batch.upTo > this.#syncedSeq) this.#syncedSeq = batch.upTo;
+      this.#lastFsyncAtMs = Date.now();
+      if (this.#failing) this.#recovered();
+      batch.resolve();
+    } else {
+      this.#fail('fsync', error);
+      batch.reject(new MemkvError('persistence_failed', `the write may not be on disk: fsync failed (${describe(error)})`, { cause: error }));
+    }
+  }
 
   #closeRetired(): void {
     while (this.#retired.length > 0) {
@@ -287,7 +297,8 @@ export class AofWriter {
   #fail(action: string, error: unknown): void {
     const message = `${action} of ${this.#path} failed: ${describe(error)}`;
     this.#lastError = { atMs: Date.now(), message };
-    if (!this.#failing) this.#logger?.error({ err: error, path: this.#path }, `persistence: ${message}; writes are refused until the disk accepts them`);
+    // Logged once per outage, not once per refused request.
+    if (!this.#failing) this.#logger?.error({ err: error, path: this.#path }, `persistence: ${message}; failing until the disk accepts a write again`);
     this.#failing = true;
   }
 
