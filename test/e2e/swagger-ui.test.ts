@@ -46,8 +46,8 @@ describe('Swagger UI in a real browser', () => {
     const operations = await page.$$eval('.opblock-summary-path', (nodes) =>
       nodes.map((node) => node.getAttribute('data-path') ?? node.textContent?.trim()),
     );
-    expect(new Set(operations)).toEqual(new Set(['/api/v1/set', '/api/v1/{key}', '/api/v1/{key}/push', '/api/v1/{key}/pop']));
-    expect(await page.locator('.opblock').count()).toBe(6);
+    expect(new Set(operations)).toEqual(new Set(['/api/v1/set', '/api/v1/{key}', '/api/v1/{key}/push', '/api/v1/{key}/pop', '/api/v1/db/compact']));
+    expect(await page.locator('.opblock').count()).toBe(7);
 
     // Try GET /api/v1/{key} from the page itself.
     const get = page.locator('.opblock-get').first();
