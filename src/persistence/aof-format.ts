@@ -91,18 +91,12 @@ export class RecordEncoder {
       case 'update': {
         const isString = typeof mutation.value === 'string';
         const op = mutation.type === 'set' ? (isString ? Op.SetString : Op.SetList) : isString ? Op.UpdateString : Op.UpdateList;
-        this.#u8(op);
-        this.#f64(mutation.expiresAtMs);
-        this.#f64(mutation.atMs);
-        this.#string(mutation.key);
+        this.#timedKey(op, mutation.expiresAtMs, mutation.atMs, mutation.key);
         this.#value(mutation.value);
         break;
       }
       case 'push':
-        this.#u8(Op.Push);
-        this.#f64(mutation.expiresAtMs);
-        this.#f64(mutation.atMs);
-        this.#string(mutation.key);
+        this.#timedKey(Op.Push, mutation.expiresAtMs, mutation.atMs, mutation.key);
         this.#list(mutation.values);
         break;
       case 'pop':
@@ -116,10 +110,7 @@ export class RecordEncoder {
         this.#string(mutation.key);
         break;
       case 'ttl':
-        this.#u8(Op.Ttl);
-        this.#f64(mutation.expiresAtMs);
-        this.#f64(mutation.atMs);
-        this.#string(mutation.key);
+        this.#timedKey(Op.Ttl, mutation.expiresAtMs, mutation.atMs, mutation.key);
         break;
     }
     this.#end();
@@ -135,6 +126,14 @@ export class RecordEncoder {
     this.#string(entry.key);
     this.#value(entry.value);
     this.#end();
+  }
+
+  /** The fields most records start with: type, expiry, time of the change, key. */
+  #timedKey(op: Op, expiresAtMs: number, atMs: number, key: string): void {
+    this.#u8(op);
+    this.#f64(expiresAtMs);
+    this.#f64(atMs);
+    this.#string(key);
   }
 
   #begin(): void {

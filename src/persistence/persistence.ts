@@ -9,7 +9,7 @@ import type { Store } from '../engine/store.js';
 import { PersistenceError } from '../errors.js';
 import { RecordEncoder } from './aof-format.js';
 import { replayAof } from './aof-replay.js';
-import { openAofWriter, type AofWriter, type FsyncPolicy } from './aof-writer.js';
+import { openAofWriter, type AofWriter, type AofWriterStatus, type FsyncPolicy } from './aof-writer.js';
 import { Compactor, REWRITE_SUFFIX, fsyncDirectory, type CompactionStatus } from './compaction.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
@@ -37,18 +37,10 @@ export const PERSISTENCE_DEFAULTS = {
   loadDamaged: false,
 } as const;
 
-/** What `status()` reports. Times are epoch ms, `null` when it never happened. */
-export interface PersistenceStatus {
+/** What `status()` reports: the writer's state (times in epoch ms, `null` when it never happened) and compaction's. */
+export interface PersistenceStatus extends AofWriterStatus {
   /** Path of the log file. */
   path: string;
-  fsync: FsyncPolicy;
-  /** Size of the log in bytes. */
-  sizeBytes: number;
-  lastWriteAtMs: number | null;
-  lastFsyncAtMs: number | null;
-  /** True from a failed disk write or fsync until the next one succeeds: writes are being refused. */
-  failing: boolean;
-  lastError: { atMs: number; message: string } | null;
   compacting: boolean;
   lastCompaction: CompactionStatus | null;
 }
