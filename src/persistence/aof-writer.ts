@@ -11,6 +11,7 @@ import { RecordEncoder } from './aof-format.js';
 
 /** When the log is fsynced: after every write (before its answer), once a second, or never (left to the OS). */
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
+/** Every fsync policy, for validation. */
 export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'everysec', 'no'];
 
 /** Open flags of a log file: appends only, so that a truncation after a failed write moves the end back. */
@@ -55,6 +56,7 @@ export function openAofWriter(options: AofWriterOptions): AofWriter {
   return new AofWriter(options);
 }
 
+/** Appends to one log file; see the module comment. Its `append` is the store's journal. */
 export class AofWriter {
   readonly #path: string;
   readonly #policy: FsyncPolicy;
