@@ -117,13 +117,16 @@ async function replay(keys: number): Promise<void> {
     const before = process.memoryUsage();
     const store = createStore({ cleanupIntervalMs: 0 });
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const persistence = await openPersistence(store, { dir, fsync: 'no', compactRatio: 0 });
     const ms = performance.now() - started;
+    const cpu = process.cpuUsage(cpuBefore);
     globalThis.gc?.();
     const after = process.memoryUsage();
     const mib = (n: number) => (n / 1024 / 1024).toFixed(0);
     console.log(
       `replay of ${store.size} keys from ${mib(bytes)} MiB: ${ms.toFixed(0)} ms ` +
+        `(CPU ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms) ` +
         `(${((store.size / ms) * 1000).toFixed(0)} keys/s); heap +${mib(after.heapUsed - before.heapUsed)} MiB, ` +
         `rss +${mib(after.rss - before.rss)} MiB${globalThis.gc ? '' : ' (run node with --expose-gc for exact memory)'}`,
     );

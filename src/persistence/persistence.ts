@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
-import { PersistenceError } from '../errors.js';
+import { MemkvError, PersistenceError } from '../errors.js';
 import { RecordEncoder } from './aof-format.js';
 import { replayAof } from './aof-replay.js';
 import { openAofWriter, type AofWriter, type AofWriterStatus, type FsyncPolicy } from './aof-writer.js';
@@ -90,7 +90,12 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
     const path = join(dir, AOF_FILE);
     fs.rmSync(path + REWRITE_SUFFIX, { force: true }); // an unfinished compaction: the log itself is whole
     const startedAt = performance.now();
+    // Replay yields to the event loop between chunks. The store's active expiry must not remove a
+    // key meanwhile, since a later record may extend its TTL: a journal that refuses every write
+    // stops it (replay's apply() does not go through the journal).
+    store.setJournal(refuseDuringReplay);
     const replay = await replayAof(path, (mutation) => store.apply(mutation), { loadUpToDamage: loadDamaged });
+    store.setJournal(undefined);
     if (replay.outcome === 'damaged') {
       const copy = `${path}.damaged-${new Date().toISOString().replaceAll(':', '-')}`;
       fs.copyFileSync(path, copy);
@@ -119,9 +124,14 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
     const compactor = new Compactor({ store, writer, ratio: compactRatio, minBytes: compactMinBytes, logger });
     return createHandle(store, writer, compactor, lock);
   } catch (error) {
+    store.setJournal(undefined);
     lock.release();
     throw error;
   }
+}
+
+function refuseDuringReplay(): never {
+  throw new MemkvError('service_unavailable', 'the log is being replayed');
 }
 
 function createHandle(store: Store, writer: AofWriter, compactor: Compactor, lock: DirLock): Persistence {

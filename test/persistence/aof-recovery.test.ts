@@ -153,3 +153,24 @@ describe('recovery at start', () => {
     await persistence.close();
   });
 });
+
+describe('replay and active expiry', () => {
+  it('keeps the active-expiry timer from removing a key that a later record extends', async () => {
+    const dir = tempDir();
+    const filler = Array.from({ length: 40_000 }, (_, i) => ({ type: 'set' as const, key: `f${i}`, value: 'x'.repeat(20), expiresAtMs: 0, atMs: T0 }));
+    fs.writeFileSync(
+      join(dir, AOF_FILE),
+      logBytes([
+        { type: 'set', key: 'extended', value: 'v', expiresAtMs: T0 + 1_000, atMs: T0 },
+        ...filler, // more than one read chunk: replay yields to the event loop, and timers run
+        { type: 'ttl', key: 'extended', expiresAtMs: T0 + 3_600_000, atMs: T0 + 500 },
+      ]),
+    );
+    const store = createStore({ clock: createManualClock(T0 + 10_000), cleanupIntervalMs: 1 });
+    const { persistence } = await open(dir, store);
+    expect(store.get('extended')?.value).toBe('v');
+    expect(store.size).toBe(40_001);
+    await persistence.close();
+    store.close();
+  });
+});
