@@ -28,7 +28,7 @@ export interface Config {
   readonly dbPath: string;
   /** When the log is fsynced (PERSISTENCE_FSYNC). */
   readonly persistenceFsync: FsyncPolicy;
-  /** Compact the log when it exceeds this multiple of its size after the last compaction; 0 = never automatically (PERSISTENCE_COMPACT_RATIO). */
+  /** Compact the log when it exceeds this multiple of its live data (its size after the last compaction); 0 = never automatically (PERSISTENCE_COMPACT_RATIO). */
   readonly persistenceCompactRatio: number;
   /** Smallest log compacted automatically, in bytes (PERSISTENCE_COMPACT_MIN_SIZE). */
   readonly persistenceCompactMinBytes: number;

@@ -52,6 +52,8 @@ export interface CompactorOptions {
   ratio: number;
   /** Smallest log size in bytes that is compacted automatically. */
   minBytes: number;
+  /** Estimate of the live data in the log at start, in bytes; default the log's size. */
+  baseBytes?: number;
   /** Period of the automatic check, in ms; default 1000. */
   checkIntervalMs?: number;
   logger?: Logger;
@@ -70,7 +72,7 @@ export class Compactor {
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: CompactorOptions) {
-    const { store, writer, ratio, minBytes, checkIntervalMs = 1000, logger } = options;
+    const { store, writer, ratio, minBytes, baseBytes = writer.sizeBytes, checkIntervalMs = 1000, logger } = options;
     if (!(ratio === 0 || ratio > 1)) throw new TypeError('ratio must be 0 (off) or a number > 1');
     if (!Number.isSafeInteger(minBytes) || minBytes < 0) throw new TypeError('minBytes must be an integer >= 0');
     this.#store = store;
@@ -78,7 +80,7 @@ export class Compactor {
     this.#ratio = ratio;
     this.#minBytes = minBytes;
     this.#logger = logger;
-    this.#baseBytes = writer.sizeBytes;
+    this.#baseBytes = baseBytes;
     if (ratio > 0) {
       this.#timer = setInterval(() => {
         const size = this.#writer.sizeBytes;

@@ -121,7 +121,9 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
 
     const writer = openAofWriter({ path, fsync, logger });
     store.setJournal(writer.append);
-    const compactor = new Compactor({ store, writer, ratio: compactRatio, minBytes: compactMinBytes, logger });
+    // Live data is estimated as the share of the log that the surviving keys' records take.
+    const baseBytes = replay.records === 0 ? writer.sizeBytes : Math.ceil((writer.sizeBytes * Math.min(store.size, replay.records)) / replay.records);
+    const compactor = new Compactor({ store, writer, ratio: compactRatio, minBytes: compactMinBytes, baseBytes, logger });
     return createHandle(store, writer, compactor, lock);
   } catch (error) {
     store.setJournal(undefined);

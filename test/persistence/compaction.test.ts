@@ -98,6 +98,19 @@ describe('compaction', () => {
     await writer.close();
   });
 
+  it('compacts soon after start a log that is mostly overwritten records', async () => {
+    const dir = tempDir();
+    const overwrites = Array.from({ length: 3000 }, (_, i) => ({ type: 'set' as const, key: 'same', value: `v${i}`, expiresAtMs: 0, atMs: T0 + i }));
+    fs.writeFileSync(join(dir, AOF_FILE), logBytes(overwrites));
+    const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0 });
+    const persistence = await openPersistence(store, { dir, fsync: 'no', compactRatio: 2, compactMinBytes: 1024 });
+    for (let waited = 0; persistence.status().lastCompaction === null && waited < 400; waited++) await new Promise((r) => setTimeout(r, 25));
+    expect(persistence.status().lastCompaction).toMatchObject({ result: 'ok', keys: 1 });
+    expect(persistence.status().sizeBytes).toBeLessThan(100);
+    await persistence.close();
+    expect((await reopen(dir, createManualClock(T0))).get('same')?.value).toBe('v2999');
+  });
+
   it('reports a failed compaction and keeps logging to the old file', async () => {
     const dir = tempDir();
     const { logger, records } = captureLogger();
