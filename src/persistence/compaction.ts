@@ -70,6 +70,7 @@ export class Compactor {
   #running: Promise<CompactionStatus> | undefined;
   #last: CompactionStatus | null = null;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #closing = false;
 
   constructor(options: CompactorOptions) {
     const { store, writer, ratio, minBytes, baseBytes = writer.sizeBytes, checkIntervalMs = 1000, logger } = options;
@@ -92,7 +93,7 @@ export class Compactor {
 
   /** Starts a compaction unless one is running. @returns which of the two happened. */
   start(reason: 'manual' | 'auto' = 'manual'): 'started' | 'running' {
-    if (this.#running !== undefined) return 'running';
+    if (this.#running !== undefined || this.#closing) return 'running';
     this.#running = this.#run(reason).finally(() => {
       this.#running = undefined;
     });
@@ -109,8 +110,9 @@ export class Compactor {
     return this.#last;
   }
 
-  /** Stops automatic compaction and waits for one in progress. */
+  /** Stops automatic compaction, and a compaction in progress at its next chunk (the log stays as it is). */
   async close(): Promise<void> {
+    this.#closing = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#running;
@@ -122,15 +124,18 @@ export class Compactor {
     this.#logger?.info({ reason, beforeBytes }, 'persistence: compaction started');
     let status: CompactionStatus;
     try {
-      const { keys, afterBytes } = await rewriteLog(this.#store, this.#writer);
+      const { keys, afterBytes } = await rewriteLog(this.#store, this.#writer, () => this.#closing);
       this.#baseBytes = afterBytes;
       status = { startedAtMs, finishedAtMs: Date.now(), result: 'ok', beforeBytes, afterBytes, keys };
       this.#logger?.info({ ...status, ms: status.finishedAtMs - startedAtMs }, `persistence: compacted the log from ${beforeBytes} to ${afterBytes} bytes`);
     } catch (error) {
       const message = (error as Error).message;
       status = { startedAtMs, finishedAtMs: Date.now(), result: 'failed', beforeBytes, afterBytes: this.#writer.sizeBytes, keys: 0, error: message };
-      this.#writer.noteError(`compaction failed: ${message}`);
-      this.#logger?.error({ err: error }, 'persistence: compaction failed; the current log stays in use');
+      if (this.#closing) this.#logger?.info('persistence: compaction stopped, as the server is stopping; the current log stays in use');
+      else {
+        this.#writer.noteError(`compaction failed: ${message}`);
+        this.#logger?.error({ err: error }, 'persistence: compaction failed; the current log stays in use');
+      }
     }
     this.#last = status;
     return status;
@@ -139,9 +144,14 @@ export class Compactor {
 
 /**
  * Rewrites the writer's log as a snapshot of `store`, then switches the writer to it.
- * On failure the temp file is removed and the writer keeps its log.
+ * On failure, or when `cancelled()` turns true between two chunks, the temp file is removed
+ * and the writer keeps its log.
  */
-export async function rewriteLog(store: Store, writer: AofWriter): Promise<{ keys: number; afterBytes: number }> {
+export async function rewriteLog(
+  store: Store,
+  writer: AofWriter,
+  cancelled: () => boolean = () => false,
+): Promise<{ keys: number; afterBytes: number }> {
   const tempPath = writer.path + REWRITE_SUFFIX;
   const fd = fs.openSync(tempPath, APPEND_FLAGS | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
   const encoder = new RecordEncoder(CHUNK_BYTES + 64 * 1024);
@@ -151,6 +161,7 @@ export async function rewriteLog(store: Store, writer: AofWriter): Promise<{ key
     for (let at = 0; at < encoder.length; ) at += (await write(fd, encoder.buffer, at, encoder.length - at)).bytesWritten;
     size += encoder.length;
     encoder.reset();
+    if (cancelled()) throw new Error('cancelled: the server is stopping');
   };
   const encodeCurrent = (key: string): void => {
     const entry = store.peek(key);

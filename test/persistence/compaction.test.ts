@@ -111,6 +111,21 @@ describe('compaction', () => {
     expect((await reopen(dir, createManualClock(T0))).get('same')?.value).toBe('v2999');
   });
 
+  it('stops a compaction in progress when persistence closes, and leaves the log whole', async () => {
+    const dir = tempDir();
+    const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0 });
+    const persistence = await openPersistence(store, { dir, fsync: 'no', compactRatio: 0 });
+    for (let i = 0; i < 60_000; i++) store.set(`key:${i}`, `value ${i} `.repeat(3)); // several chunks
+    const before = fs.statSync(join(dir, AOF_FILE)).size;
+    persistence.compact();
+    const compacting = persistence.compacting!;
+    await persistence.close();
+    expect(await compacting).toMatchObject({ result: 'failed', error: expect.stringMatching(/cancelled/) });
+    expect(fs.existsSync(join(dir, AOF_FILE + REWRITE_SUFFIX))).toBe(false);
+    expect(fs.statSync(join(dir, AOF_FILE)).size).toBe(before);
+    expect((await reopen(dir, createManualClock(T0))).size).toBe(60_000);
+  });
+
   it('reports a failed compaction and keeps logging to the old file', async () => {
     const dir = tempDir();
     const { logger, records } = captureLogger();
