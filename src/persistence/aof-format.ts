@@ -116,8 +116,15 @@ export class RecordEncoder {
     this.#end();
   }
 
-  /** Appends one framed record holding the whole of `entry` (compaction's snapshot record). */
+  /**
+   * Appends one framed record holding the whole of `entry` (compaction's snapshot record): a
+   * plain set when the key was never changed after its creation, else a record with both times.
+   */
   entry(entry: Entry): void {
+    if (entry.updatedAtMs === entry.createdAtMs) {
+      this.mutation({ type: 'set', key: entry.key, value: entry.value, expiresAtMs: entry.expiresAtMs ?? 0, atMs: entry.createdAtMs });
+      return;
+    }
     this.#begin();
     this.#u8(entry.kind === 'string' ? Op.EntryString : Op.EntryList);
     this.#f64(entry.expiresAtMs ?? 0);

@@ -25,8 +25,10 @@ const fdatasync = promisify(fs.fdatasync);
 /** Suffix of the temp file a rewrite writes next to the log. */
 export const REWRITE_SUFFIX = '.rewrite';
 
-/** Bytes encoded before they are written out and the event loop gets a turn. */
+/** Bytes encoded before they are written out and the event loop gets a turn, at most. */
 const CHUNK_BYTES = 1024 * 1024;
+/** Longest the encoding of one chunk may hold the event loop, in ms (checked every 256 keys). */
+const SLICE_MS = 10;
 /** Touched keys left for the final synchronous step, at most (catch-up rounds run until then). */
 const FINAL_STEP_KEYS = 2048;
 const MAX_CATCH_UP_ROUNDS = 8;
@@ -157,12 +159,17 @@ export async function rewriteLog(
   const encoder = new RecordEncoder(CHUNK_BYTES + 64 * 1024);
   let size = 0;
   let keys = 0;
+  let sliceStartedAt = performance.now();
   const flush = async (): Promise<void> => {
     for (let at = 0; at < encoder.length; ) at += (await write(fd, encoder.buffer, at, encoder.length - at)).bytesWritten;
     size += encoder.length;
     encoder.reset();
+    sliceStartedAt = performance.now();
     if (cancelled()) throw new Error('cancelled: the server is stopping');
   };
+  /** True when the chunk should be written out (yielding to the event loop): big enough or slow enough. */
+  const chunkDone = (count: number): boolean =>
+    (count & 255) === 0 && (encoder.length >= CHUNK_BYTES || performance.now() - sliceStartedAt >= SLICE_MS);
   const encodeCurrent = (key: string): void => {
     const entry = store.peek(key);
     if (entry === undefined) encoder.mutation({ type: 'remove', key });
@@ -174,14 +181,14 @@ export async function rewriteLog(
     encoder.header();
     for (const entry of store.entries()) {
       encoder.entry(entry);
-      keys++;
-      if (encoder.length >= CHUNK_BYTES) await flush();
+      if (chunkDone(++keys)) await flush();
     }
     await flush();
     for (let round = 0; round < MAX_CATCH_UP_ROUNDS && writer.touchedCount > FINAL_STEP_KEYS; round++) {
+      let count = 0;
       for (const key of writer.takeTouched()) {
         encodeCurrent(key);
-        if (encoder.length >= CHUNK_BYTES) await flush();
+        if (chunkDone(++count)) await flush();
       }
       await flush();
     }
