@@ -40,6 +40,9 @@ export interface AofWriterStatus {
   lastError: { atMs: number; message: string } | null;
 }
 
+/** Size above which the append buffer is not kept for the next write, in bytes. */
+const MAX_RETAINED_ENCODER_BYTES = 1024 * 1024;
+
 /** fsyncs of successive batches that may overlap. */
 const MAX_FSYNCS_IN_FLIGHT = 2;
 
@@ -61,7 +64,7 @@ export class AofWriter {
   readonly #path: string;
   readonly #policy: FsyncPolicy;
   readonly #logger: Logger | undefined;
-  readonly #encoder = new RecordEncoder();
+  #encoder = new RecordEncoder();
   #fd: number;
   #size: number;
   /** Sequence number of the last write, and of the last write known to be on disk. */
@@ -80,7 +83,8 @@ export class AofWriter {
   #closed = false;
   #lastWriteAtMs: number | null = null;
   #lastFsyncAtMs: number | null = null;
-  #failing = false;
+  /** What is failing: set by a failed write or fsync, cleared by the next success of the same kind. */
+  #failing: 'write' | 'fsync' | undefined;
   #lastError: AofWriterStatus['lastError'] = null;
 
   constructor(options: AofWriterOptions) {
@@ -112,6 +116,7 @@ export class AofWriter {
     encoder.reset();
     encoder.mutation(mutation);
     this.#writeSync(encoder.buffer, encoder.length);
+    if (encoder.buffer.length > MAX_RETAINED_ENCODER_BYTES) this.#encoder = new RecordEncoder(); // after a huge value
     if (this.#touched !== undefined) this.#touched.add(mutation.key);
   };
 
@@ -145,7 +150,7 @@ export class AofWriter {
       sizeBytes: this.#size,
       lastWriteAtMs: this.#lastWriteAtMs,
       lastFsyncAtMs: this.#lastFsyncAtMs,
-      failing: this.#failing,
+      failing: this.#failing !== undefined,
       lastError: this.#lastError,
     };
   }
@@ -233,7 +238,7 @@ export class AofWriter {
     this.#size += length;
     this.#writtenSeq++;
     this.#lastWriteAtMs = Date.now();
-    if (this.#failing) this.#recovered();
+    if (this.#failing === 'write') this.#recovered();
   }
 
   /** Cuts off the bytes of a failed write, so that the next record follows the last whole one. */
@@ -278,7 +283,7 @@ export class AofWriter {
     if (error === null || error === undefined) {
       if (batch.upTo > this.#syncedSeq) this.#syncedSeq = batch.upTo;
       this.#lastFsyncAtMs = Date.now();
-      if (this.#failing) this.#recovered();
+      if (this.#failing === 'fsync') this.#recovered();
       batch.resolve();
     } else {
       this.#fail('fsync', error);
@@ -296,17 +301,18 @@ export class AofWriter {
     }
   }
 
-  #fail(action: string, error: unknown): void {
+  #fail(action: 'write' | 'truncate' | 'fsync', error: unknown): void {
     const message = `${action} of ${this.#path} failed: ${describe(error)}`;
     this.#lastError = { atMs: Date.now(), message };
     // Logged once per outage, not once per refused request.
-    if (!this.#failing) this.#logger?.error({ err: error, path: this.#path }, `persistence: ${message}; failing until the disk accepts a write again`);
-    this.#failing = true;
+    const kind = action === 'fsync' ? 'fsync' : 'write';
+    if (this.#failing === undefined) this.#logger?.error({ err: error, path: this.#path }, `persistence: ${message}; failing until a ${kind} succeeds`);
+    this.#failing = kind;
   }
 
   #recovered(): void {
-    if (this.#failing) this.#logger?.info({ path: this.#path }, 'persistence: the log accepts writes again');
-    this.#failing = false;
+    if (this.#failing !== undefined) this.#logger?.info({ path: this.#path }, 'persistence: the log works again');
+    this.#failing = undefined;
   }
 }
 
