@@ -3,8 +3,9 @@
  * server keeps serving and logging (as buntdb's Shrink and Redis's AOF rewrite do).
  *
  * The snapshot is written in chunks, between which writes go on; the writer meanwhile collects
- * the keys they touch. A key read mid-change may be captured in any state, so each touched key
- * is written again at the end with its current state (an idempotent whole-key record, or a
+ * the keys they touch. A key changed while the snapshot runs may be captured before or after the
+ * change (a push would then count twice if the log's tail were replayed over it), so each
+ * touched key is written again at the end with its current state (an idempotent whole-key record, or a
  * remove): replayed in order, snapshot + touched states give exactly the live data. Catch-up
  * rounds shrink the touched set; the last round, the fsync, the rename over the log, the
  * directory fsync and the switch of the writer to the new file run in one synchronous step, so
