@@ -23,6 +23,8 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   internal_server_error: { status: 500, message: 'internal server error' },
   service_unavailable: { status: 503, message: 'the service is not ready' },
   out_of_memory: { status: 507, message: 'the memory limit is reached and the eviction policy frees nothing' },
+  persistence_failed: { status: 500, message: 'the write could not be saved to disk; it was not applied' },
+  persistence_disabled: { status: 409, message: 'persistence is not enabled (PERSISTENCE_ENABLED=false)' },
 };
 
 /** An expected failure with a stable code. Anything that is not a MemkvError is a bug. */
@@ -49,6 +51,21 @@ export class ConfigError extends Error {
   constructor(option: string, message: string) {
     super(`${option}: ${message}`);
     this.option = option;
+  }
+}
+
+/**
+ * A database file that cannot be used (held by another server, damaged, unreadable): the server
+ * must not start. main.ts logs the message, which names the file and, for damage, the offset.
+ */
+export class PersistenceError extends Error {
+  override readonly name = 'PersistenceError';
+  /** The file or directory concerned. */
+  readonly path: string;
+
+  constructor(path: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.path = path;
   }
 }
 

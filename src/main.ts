@@ -3,7 +3,7 @@
  * SIGINT/SIGTERM (stop accepting, finish requests in flight, close, exit 0).
  */
 import { loadConfig } from './config/load.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, PersistenceError } from './errors.js';
 import { createLogger, startServer, type RunningServer } from './server.js';
 
 /** Longest wait for requests in flight at shutdown before exiting anyway, in ms. */
@@ -27,6 +27,10 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
   try {
     server = await startServer(config, logger);
   } catch (error) {
+    if (error instanceof PersistenceError) {
+      logger.fatal({ err: error, path: error.path }, `memkv: ${error.message}`);
+      process.exit(1);
+    }
     const code = (error as NodeJS.ErrnoException).code;
     const message =
       code === 'EADDRINUSE'

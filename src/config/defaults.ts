@@ -6,6 +6,10 @@ export { EVICTION_POLICIES, type EvictionPolicy };
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const FSYNC_POLICIES = ['always', 'everysec', 'no'] as const;
+/** When the log is fsynced: before each write is answered, once a second, or when the OS decides. */
+export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
+
 export interface Config {
   /** Log level (VERBOSE). */
   readonly verbose: LogLevel;
@@ -25,6 +29,14 @@ export interface Config {
   readonly persistenceEnabled: boolean;
   /** Directory of the database files (DB_PATH). */
   readonly dbPath: string;
+  /** When the log is fsynced (PERSISTENCE_FSYNC). */
+  readonly persistenceFsync: FsyncPolicy;
+  /** Compact the log when it exceeds this multiple of its live data (its size after the last compaction); 0 = never automatically (PERSISTENCE_COMPACT_RATIO). */
+  readonly persistenceCompactRatio: number;
+  /** Smallest log compacted automatically, in bytes (PERSISTENCE_COMPACT_MIN_SIZE). */
+  readonly persistenceCompactMinBytes: number;
+  /** Load a log damaged in the middle up to the damage instead of refusing to start (PERSISTENCE_LOAD_DAMAGED). */
+  readonly persistenceLoadDamaged: boolean;
   /** Largest key, in UTF-8 bytes (MAX_KEY_BYTES). */
   readonly maxKeyBytes: number;
   /** Largest request body, in bytes (MAX_BODY_BYTES). */
@@ -45,6 +57,10 @@ export const DEFAULTS: Config = Object.freeze({
   cleanupIntervalMs: 100, // ten active-expiry cycles a second, as Redis
   persistenceEnabled: false,
   dbPath: './memkv-data',
+  persistenceFsync: 'everysec', // at most about one second of writes lost on a power cut, as Redis's default
+  persistenceCompactRatio: 2, // compact once the log has doubled since the last compaction (Redis: 100% growth)
+  persistenceCompactMinBytes: 64 * 1024 * 1024, // 64 MiB, as Redis's auto-aof-rewrite-min-size
+  persistenceLoadDamaged: false, // refuse to start on damage before the end of the log
   maxKeyBytes: 1024, // 1 KiB
   maxBodyBytes: 1024 * 1024, // 1 MiB
   maxMemoryBytes: 0, // unlimited, as Redis on 64-bit systems

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { MAX_DURATION_MS, parseBytes, parseDurationMs } from '../units.js';
-import { DEFAULTS, EVICTION_POLICIES, LOG_LEVELS, type Config, type LogLevel } from './defaults.js';
+import { DEFAULTS, EVICTION_POLICIES, FSYNC_POLICIES, LOG_LEVELS, type Config, type LogLevel } from './defaults.js';
 
 type Parser<T> = (text: string, name: string) => T;
 
@@ -20,6 +20,10 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   cleanupIntervalMs: { env: 'DEFAULT_CLEANUP_INTERVAL', parse: duration({ allowZero: false }) },
   persistenceEnabled: { env: 'PERSISTENCE_ENABLED', parse: boolean },
   dbPath: { env: 'DB_PATH', parse: nonEmpty },
+  persistenceFsync: { env: 'PERSISTENCE_FSYNC', parse: oneOf(FSYNC_POLICIES) },
+  persistenceCompactRatio: { env: 'PERSISTENCE_COMPACT_RATIO', parse: ratio },
+  persistenceCompactMinBytes: { env: 'PERSISTENCE_COMPACT_MIN_SIZE', parse: bytes(0, Number.MAX_SAFE_INTEGER) },
+  persistenceLoadDamaged: { env: 'PERSISTENCE_LOAD_DAMAGED', parse: boolean },
   maxKeyBytes: { env: 'MAX_KEY_BYTES', parse: bytes(1, 64 * 1024) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: bytes(64, 1024 ** 3) },
   maxMemoryBytes: { env: 'MAX_MEMORY', parse: memoryLimit },
@@ -93,6 +97,14 @@ function duration({ allowZero }: { allowZero: boolean }): Parser<number> {
     }
     return Math.ceil(ms);
   };
+}
+
+function ratio(text: string, name: string): number {
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(value === 0 || (value > 1 && value <= 1000))) {
+    throw new ConfigError(name, `accepts 0 (no automatic compaction) or a number above 1 and at most 1000 such as 2; got ${JSON.stringify(text)}`);
+  }
+  return value;
 }
 
 function boolean(text: string, name: string): boolean {

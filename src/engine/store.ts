@@ -327,6 +327,15 @@ export class Store {
     return { keys, nextSlot: slot < this.#nextSlot ? slot : null };
   }
 
+  /**
+   * Returns a copy of the entry at `key` even when its TTL has passed, without expiring it or
+   * calling the journal: for snapshots, which keep the expiry time and let replay drop the key.
+   */
+  peek(key: string): Entry | undefined {
+    const slot = this.#slots.get(key);
+    return slot === undefined ? undefined : this.#entry(slot);
+  }
+
   /** Iterates over copies of the live entries, in no particular order. */
   *entries(): IterableIterator<Entry> {
     for (const slot of this.#slots.values()) {

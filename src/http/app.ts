@@ -32,6 +32,14 @@ export interface AppOptions {
   persistenceStatus?: () => PersistenceStats | null;
   /** When the server started, in epoch ms, for the stats' uptime; default when buildApp runs. */
   startedAtMs?: number;
+  /**
+   * Durability seam (PERSISTENCE_FSYNC=always): after a write, handlers call it and, when it
+   * returns a promise, answer only once it resolves (its rejection is the write's error answer).
+   * Absent (the default) when writes need no wait: handlers then answer at once.
+   */
+  durable?: () => Promise<void> | undefined;
+  /** Starts a compaction of the log (`POST /db/compact`); absent when persistence is off. */
+  compact?: () => 'started' | 'running';
 }
 
 export const APP_DEFAULTS = {
@@ -51,9 +59,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     metrics,
     persistenceStatus,
     startedAtMs = Date.now(),
+    durable,
+    compact,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
+  if (durable !== undefined && typeof durable !== 'function') throw new TypeError('durable must be a function');
+  if (compact !== undefined && typeof compact !== 'function') throw new TypeError('compact must be a function');
 
   const app: FastifyInstance = Fastify({
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger as FastifyBaseLogger }),
@@ -95,8 +107,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const basePath = `/api/${apiVersion}`;
   await registerOpenApi(app);
-  await app.register(dataRoutes, { prefix: basePath, store });
-  await app.register(dbRoutes, { prefix: `${basePath}/db`, store, persistenceStatus, startedAtMs });
+  await app.register(dataRoutes, { prefix: basePath, store, durable });
+  await app.register(dbRoutes, { prefix: `${basePath}/db`, store, persistenceStatus, startedAtMs, compact });
   await registerDocsRoutes(app, basePath);
   await app.ready();
   return app;

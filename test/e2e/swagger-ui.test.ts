@@ -48,7 +48,7 @@ describe('Swagger UI in a real browser', () => {
       nodes.map((node) => node.getAttribute('data-path') ?? node.textContent?.trim()),
     );
     expect(new Set(operations)).toEqual(new Set(DOCUMENTED_PATHS));
-    expect(await page.locator('.opblock').count()).toBe(10);
+    expect(await page.locator('.opblock').count()).toBe(11);
 
     // Try GET /api/v1/{key} from the page itself.
     const get = page.locator('.opblock-get').first();

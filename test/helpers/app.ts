@@ -22,6 +22,7 @@ export const DOCUMENTED_PATHS = [
   '/api/v1/db/size',
   '/api/v1/db/flush',
   '/api/v1/db/stats',
+  '/api/v1/db/compact',
 ] as const;
 
 export const EPOCH = Date.UTC(2025, 5, 20, 16, 43, 47, 150);

@@ -64,6 +64,8 @@ export const ERROR_CODES = [
   'internal_server_error',
   'service_unavailable',
   'out_of_memory',
+  'persistence_failed',
+  'persistence_disabled',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -19,6 +19,8 @@ import {
 
 export interface DataRoutesOptions {
   store: Store;
+  /** See AppOptions.durable: awaited by the write handlers when present. */
+  durable?: (() => Promise<void> | undefined) | undefined;
 }
 
 const OK: MessageJson = { message: 'ok' };
@@ -33,8 +35,14 @@ function ttlMs(ttl: string | undefined): number | undefined {
   return ms;
 }
 
-export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify, { store }) => {
+export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify, { store, durable }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  /** The answer to a write: at once, or once the write is on disk when the server waits for that. */
+  const answer = <T>(result: T): T | Promise<T> => {
+    const onDisk = durable?.();
+    return onDisk === undefined ? result : onDisk.then(() => result);
+  };
 
   // POST /api/v1/set  {key, value, ttl?}
   app.post(
@@ -51,7 +59,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
     (request) => {
       const { key, value, ttl } = request.body;
       store.set(key, value, { ttlMs: ttlMs(ttl) });
-      return OK;
+      return answer(OK);
     },
   );
 
@@ -88,7 +96,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
     (request) => {
       const { key } = request.params;
       if (!store.remove(key)) throw itemNotFound(key);
-      return OK;
+      return answer(OK);
     },
   );
 
@@ -108,7 +116,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
     (request) => {
       const { value, ttl } = request.body;
       store.update(request.params.key, value, { ttlMs: ttlMs(ttl) });
-      return OK;
+      return answer(OK);
     },
   );
 
@@ -129,7 +137,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
     },
     (request) => {
       const { value, ttl } = request.body;
-      return toRow(store.push(request.params.key, value, { ttlMs: ttlMs(ttl) }));
+      return answer(toRow(store.push(request.params.key, value, { ttlMs: ttlMs(ttl) })));
     },
   );
 
@@ -145,6 +153,6 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
         response: { 200: PopRow, ...errorResponses(400, 404, 409) },
       },
     },
-    (request) => toPopRow(store.pop(request.params.key)),
+    (request) => answer(toPopRow(store.pop(request.params.key))),
   );
 };

@@ -1,15 +1,16 @@
 /**
- * The database-level routes under `/api/{version}/db/`: key listing, size, flush and stats. Each
+ * The database-level routes under `/api/{version}/db/`: key listing, size, flush, stats and log
+ * compaction. Each
  * path has two segments, so none of them can shadow a key: `GET /api/v1/db` still reads key "db".
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FlushJson, KeysPageJson, PersistenceStatsJson, SizeJson, StatsJson } from '@memkv/client/protocol';
+import type { FlushJson, KeysPageJson, MessageJson, PersistenceStatsJson, SizeJson, StatsJson } from '@memkv/client/protocol';
 import type { Store } from '../../engine/store.js';
 import { MemkvError } from '../../errors.js';
 import { VERSION } from '../../version.js';
 import { createCursorCodec } from '../cursor.js';
-import { FlushResult, KeysPage, KeysQuery, Size, Stats, errorResponses } from '../schemas.js';
+import { FlushResult, KeysPage, KeysQuery, Message, Size, Stats, errorResponses } from '../schemas.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -41,10 +42,12 @@ export interface DbRoutesOptions {
   persistenceStatus?: () => PersistenceStats | null;
   /** When the server started, in epoch ms; default when the routes are registered. */
   startedAtMs?: number;
+  /** Starts a compaction of the log unless one runs; absent when persistence is off. */
+  compact?: () => 'started' | 'running';
 }
 
 export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, options) => {
-  const { store, persistenceStatus, startedAtMs = Date.now() } = options;
+  const { store, persistenceStatus, startedAtMs = Date.now(), compact } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const cursors = createCursorCodec();
 
@@ -112,6 +115,27 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
     '/stats',
     { schema: { summary: 'Server statistics', description: 'Like Redis INFO.', tags: ['db'], response: { 200: Stats } } },
     (): StatsJson => buildStats(store, startedAtMs, persistenceStatus?.() ?? null),
+  );
+
+  // POST /api/v1/db/compact
+  // Administrators only: `adminOnly` marks it for the auth plugin.
+  app.post(
+    '/compact',
+    {
+      config: { adminOnly: true },
+      schema: {
+        summary: 'Compact the append-only log now',
+        description: 'Starts rewriting the log as a snapshot of the live keys, in the background. Answers 202 at once.',
+        tags: ['db'],
+        response: { 202: Message, ...errorResponses(409) },
+      },
+    },
+    (_request, reply): MessageJson => {
+      if (compact === undefined) throw new MemkvError('persistence_disabled');
+      const message = compact() === 'started' ? 'compaction started' : 'a compaction is already running';
+      reply.code(202);
+      return { message };
+    },
   );
 };
 

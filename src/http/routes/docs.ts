@@ -21,7 +21,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       },
       tags: [
         { name: 'data', description: 'Reading and writing keys' },
-        { name: 'db', description: 'The database as a whole: listing, size, flush, stats' },
+        { name: 'db', description: 'The database as a whole: listing, size, flush, stats, log compaction' },
       ],
     },
   });

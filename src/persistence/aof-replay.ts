@@ -1,0 +1,157 @@
+/**
+ * Replay of the append-only log at start: reads the file in chunks (yielding to the event loop
+ * between them, so that the health server can answer meanwhile), hands every record to a sink,
+ * and classifies what it finds at the end: a clean end, a torn tail (a crash in the middle of an
+ * append: forgiven), or damage before the end (refused unless the operator asks to load up to it).
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { PersistenceError } from '../errors.js';
+import { AOF_HEADER_BYTES, FRAME_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, checkHeader, scanRecords, type RecordSink } from './aof-format.js';
+
+export interface ReplayOptions {
+  /**
+   * Damage before the end of the file: `false` (default) refuses with a PersistenceError naming
+   * the file and offset; `true` loads the records before the damage and reports the rest as dropped.
+   */
+  loadUpToDamage?: boolean;
+  /** Size of the read buffer in bytes; default 1 MiB (grown for a larger record). */
+  chunkBytes?: number;
+}
+
+/** What replay found. */
+export interface ReplayResult {
+  /** `missing`: no file yet; `clean`; `torn`: an incomplete last record; `damaged`: loaded up to damage. */
+  outcome: 'missing' | 'clean' | 'torn' | 'damaged';
+  /** Size of the file, in bytes. */
+  fileBytes: number;
+  /** Offset just after the last good record: the log must continue from here. 0 when even the header is torn. */
+  validBytes: number;
+  /** Bytes after `validBytes` that were not loaded. */
+  droppedBytes: number;
+  /** Records replayed. */
+  records: number;
+}
+
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Replays the log at `path` into `sink`.
+ * @throws PersistenceError when the file is not a memkv log, cannot be read, or is damaged
+ *   before its end (unless `loadUpToDamage`).
+ */
+export async function replayAof(path: string, sink: RecordSink, options: ReplayOptions = {}): Promise<ReplayResult> {
+  const { loadUpToDamage = false, chunkBytes = DEFAULT_CHUNK_BYTES } = options;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      return { outcome: 'missing', fileBytes: 0, validBytes: 0, droppedBytes: 0, records: 0 };
+    }
+    throw new PersistenceError(path, `cannot open the log ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    return await replayOpen(handle, path, sink, loadUpToDamage, chunkBytes);
+  } catch (error) {
+    if (error instanceof PersistenceError) throw error;
+    throw new PersistenceError(path, `cannot read the log ${path}: ${(error as Error).message}`, { cause: error });
+  } finally {
+    await handle.close();
+  }
+}
+
+async function replayOpen(
+  handle: FileHandle,
+  path: string,
+  sink: RecordSink,
+  loadUpToDamage: boolean,
+  chunkBytes: number,
+): Promise<ReplayResult> {
+  const fileBytes = (await handle.stat()).size;
+  let buffer = Buffer.allocUnsafe(Math.max(AOF_HEADER_BYTES, Math.min(chunkBytes, fileBytes)));
+  /** File offset of buffer[0]. */
+  let base = 0;
+  /** Bytes of buffer holding file data. */
+  let filled = 0;
+  let records = 0;
+  const fill = async (): Promise<void> => {
+    while (filled < buffer.length && base + filled < fileBytes) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, base + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+  };
+  const result = (outcome: ReplayResult['outcome'], validBytes: number): ReplayResult => ({
+    outcome,
+    fileBytes,
+    validBytes,
+    droppedBytes: fileBytes - validBytes,
+    records,
+  });
+
+  await fill();
+  const header = checkHeader(buffer, filled);
+  if (header === 'bad') {
+    throw new PersistenceError(path, `${path} is not a memkv log (unknown header): move it away or point DB_PATH elsewhere`);
+  }
+  if (header === 'short') return result(fileBytes === 0 ? 'clean' : 'torn', 0);
+
+  let position = AOF_HEADER_BYTES;
+  for (;;) {
+    const scan = scanRecords(buffer, position, filled, sink);
+    records += scan.records;
+    position = scan.end;
+    const offset = base + position;
+    if (scan.stop === 'done' && base + filled >= fileBytes) return result('clean', offset);
+    if (scan.stop === 'bad') {
+      if (await isTornTail(handle, buffer, position, filled, offset, fileBytes)) return result('torn', offset);
+      if (loadUpToDamage) return result('damaged', offset);
+      throw new PersistenceError(
+        path,
+        `the log ${path} is damaged at byte offset ${offset} of ${fileBytes} (a record fails its checksum): ` +
+          `nothing was loaded. Restore a backup, or start with PERSISTENCE_LOAD_DAMAGED=true to load the ` +
+          `${records} records before the damage (the damaged file is kept as a copy)`,
+      );
+    }
+    if (base + filled >= fileBytes) return result('torn', offset); // an incomplete record at the end
+    // Keep the incomplete record, make room for it (it may be larger than the buffer) and read on.
+    buffer.copy(buffer, 0, position, filled);
+    base += position;
+    filled -= position;
+    position = 0;
+    const needed = filled >= 4 ? buffer.readUInt32LE(0) + FRAME_OVERHEAD_BYTES : 0;
+    if (needed > buffer.length) {
+      const grown = Buffer.allocUnsafe(needed);
+      buffer.copy(grown, 0, 0, filled);
+      buffer = grown;
+    }
+    await fill();
+  }
+}
+
+/**
+ * A bad record is a torn tail when it is the last thing in the file: its frame reaches the end
+ * of the file, or everything from it to the end is zero bytes (space that a file system
+ * allocated for an append that never reached the disk).
+ */
+async function isTornTail(
+  handle: FileHandle,
+  buffer: Buffer,
+  position: number,
+  filled: number,
+  offset: number,
+  fileBytes: number,
+): Promise<boolean> {
+  if (filled - position >= 4) {
+    const payloadBytes = buffer.readUInt32LE(position);
+    if (payloadBytes <= MAX_PAYLOAD_BYTES && offset + payloadBytes + FRAME_OVERHEAD_BYTES === fileBytes) return true;
+  }
+  const probe = Buffer.allocUnsafe(64 * 1024);
+  for (let at = offset; at < fileBytes; ) {
+    const { bytesRead } = await handle.read(probe, 0, Math.min(probe.length, fileBytes - at), at);
+    if (bytesRead === 0) break;
+    for (let i = 0; i < bytesRead; i++) if (probe[i] !== 0) return false;
+    at += bytesRead;
+  }
+  return true;
+}

@@ -1,0 +1,334 @@
+/**
+ * The append side of the log: encodes each mutation and writes it synchronously (so that a
+ * failed write refuses the mutation before memory changes), then makes it durable according to
+ * the fsync policy, with one shared fsync for all the writes waiting on it (group commit).
+ */
+import fs from 'node:fs';
+import type { Logger } from 'pino';
+import { MemkvError } from '../errors.js';
+import type { Mutation } from '../engine/mutation.js';
+import { RecordEncoder } from './aof-format.js';
+
+/** When the log is fsynced: after every write (before its answer), once a second, or never (left to the OS). */
+export type FsyncPolicy = 'always' | 'everysec' | 'no';
+/** Every fsync policy, for validation. */
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'everysec', 'no'];
+
+/** Open flags of a log file: appends only, so that a truncation after a failed write moves the end back. */
+export const APPEND_FLAGS = fs.constants.O_WRONLY | fs.constants.O_APPEND;
+
+export interface AofWriterOptions {
+  /** Path of the log file, which must exist, start with a header and end on a whole record. */
+  path: string;
+  /** Default `everysec`. */
+  fsync?: FsyncPolicy;
+  /** Period of the `everysec` fsync, in ms; default 1000. */
+  fsyncIntervalMs?: number;
+  /** Receives failures and recoveries; default none. */
+  logger?: Logger;
+}
+
+/** Observable state of the writer. Times are epoch ms, `null` when it never happened. */
+export interface AofWriterStatus {
+  fsync: FsyncPolicy;
+  /** Size of the log file in bytes. */
+  sizeBytes: number;
+  lastWriteAtMs: number | null;
+  lastFsyncAtMs: number | null;
+  /** True from a failed write or fsync until the next one succeeds. */
+  failing: boolean;
+  lastError: { atMs: number; message: string } | null;
+}
+
+/** Size above which the append buffer is not kept for the next write, in bytes. */
+const MAX_RETAINED_ENCODER_BYTES = 1024 * 1024;
+
+/** fsyncs of successive batches that may overlap. */
+const MAX_FSYNCS_IN_FLIGHT = 2;
+
+interface Batch {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  /** Sequence number of the last write this fsync covers. */
+  upTo: number;
+}
+
+/** Opens the writer over an existing, valid log file. */
+export function openAofWriter(options: AofWriterOptions): AofWriter {
+  return new AofWriter(options);
+}
+
+/** Appends to one log file; see the module comment. Its `append` is the store's journal. */
+export class AofWriter {
+  readonly #path: string;
+  readonly #policy: FsyncPolicy;
+  readonly #logger: Logger | undefined;
+  #encoder = new RecordEncoder();
+  #fd: number;
+  #size: number;
+  /** Sequence number of the last write, and of the last write known to be on disk. */
+  #writtenSeq = 0;
+  #syncedSeq = 0;
+  /** Batches whose fsync is in flight, oldest first, and the batch that the next fsync will settle. */
+  readonly #inflight: Batch[] = [];
+  #next: Batch | undefined;
+  /** Descriptors replaced by a rewrite, closed once no fsync uses them. */
+  readonly #retired: number[] = [];
+  /** Set after a failed write: the file must be cut back to `#size` before the next one. */
+  #needsRepair = false;
+  /** Keys written while a rewrite runs (see compaction.ts); undefined otherwise. */
+  #touched: Set<string> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #lastWriteAtMs: number | null = null;
+  #lastFsyncAtMs: number | null = null;
+  /** What is failing: set by a failed write or fsync, cleared by the next success of the same kind. */
+  #failing: 'write' | 'fsync' | undefined;
+  #lastError: AofWriterStatus['lastError'] = null;
+
+  constructor(options: AofWriterOptions) {
+    const { path, fsync = 'everysec', fsyncIntervalMs = 1000, logger } = options;
+    if (!FSYNC_POLICIES.includes(fsync)) throw new TypeError(`fsync must be one of ${FSYNC_POLICIES.join(', ')}`);
+    if (!(fsyncIntervalMs > 0)) throw new TypeError('fsyncIntervalMs must be a number of ms > 0');
+    this.#path = path;
+    this.#policy = fsync;
+    this.#logger = logger;
+    this.#fd = fs.openSync(path, APPEND_FLAGS);
+    this.#size = fs.fstatSync(this.#fd).size;
+    if (fsync === 'everysec') {
+      this.#timer = setInterval(() => {
+        if (this.#syncedSeq !== this.#writtenSeq) this.#requestFlush();
+      }, fsyncIntervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  /**
+   * The store's journal: appends `mutation` to the file before the store applies it.
+   * @throws MemkvError `persistence_failed` when the write fails; the file is cut back to its last
+   *   whole record, so memory (which the store leaves unchanged) and disk stay the same.
+   */
+  readonly append = (mutation: Mutation): void => {
+    if (this.#closed) throw new MemkvError('persistence_failed', 'the log is closed');
+    if (this.#needsRepair) this.#repair();
+    const encoder = this.#encoder;
+    encoder.reset();
+    encoder.mutation(mutation);
+    this.#writeSync(encoder.buffer, encoder.length);
+    if (encoder.buffer.length > MAX_RETAINED_ENCODER_BYTES) this.#encoder = new RecordEncoder(); // after a huge value
+    if (this.#touched !== undefined) this.#touched.add(mutation.key);
+  };
+
+  /**
+   * With the `always` policy, a promise that settles once every write made so far is on disk
+   * (rejecting with `persistence_failed` if the fsync fails); `undefined` when there is nothing to
+   * wait for. Callers await it before answering a write. Concurrent callers share one fsync.
+   */
+  readonly durable = (): Promise<void> | undefined => {
+    const seq = this.#writtenSeq;
+    if (seq === this.#syncedSeq) return undefined;
+    const latest = this.#inflight[this.#inflight.length - 1];
+    if (latest !== undefined && seq <= latest.upTo) return latest.promise;
+    return this.#requestFlush().promise;
+  };
+
+  /** Path of the log file. */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** Size of the log file in bytes. */
+  get sizeBytes(): number {
+    return this.#size;
+  }
+
+  /** A snapshot of the writer's state, for stats and health. */
+  status(): AofWriterStatus {
+    return {
+      fsync: this.#policy,
+      sizeBytes: this.#size,
+      lastWriteAtMs: this.#lastWriteAtMs,
+      lastFsyncAtMs: this.#lastFsyncAtMs,
+      failing: this.#failing !== undefined,
+      lastError: this.#lastError,
+    };
+  }
+
+  /** Records a failure that did not come from the writer itself (for example a failed rewrite). */
+  noteError(message: string): void {
+    this.#lastError = { atMs: Date.now(), message };
+  }
+
+  // ---- Rewrite support (used by compaction.ts) ----
+
+  /** Starts collecting the keys of every write, until `takeTouched()`/`stopTracking()`. */
+  startTracking(): void {
+    this.#touched = new Set();
+  }
+
+  /** Returns the keys written since tracking started or since the last call, and starts a new set. */
+  takeTouched(): Set<string> {
+    const touched = this.#touched ?? new Set<string>();
+    this.#touched = new Set();
+    return touched;
+  }
+
+  /** Number of keys collected since the last `takeTouched()`. */
+  get touchedCount(): number {
+    return this.#touched?.size ?? 0;
+  }
+
+  stopTracking(): void {
+    this.#touched = undefined;
+  }
+
+  /**
+   * Continues the log in a rewritten file, which must already be fsynced and renamed over the
+   * log with its directory fsynced. `fd` must be open with {@link APPEND_FLAGS}.
+   */
+  switchTo(fd: number, sizeBytes: number): void {
+    this.#retired.push(this.#fd);
+    this.#fd = fd;
+    this.#size = sizeBytes;
+    this.#needsRepair = false;
+    this.#touched = undefined;
+    // Everything written so far is in the new file, which is on disk.
+    this.#syncedSeq = this.#writtenSeq;
+    this.#lastFsyncAtMs = Date.now();
+    this.#recovered();
+    if (this.#inflight.length === 0) this.#closeRetired();
+  }
+
+  // ---- Lifecycle ----
+
+  /** Waits for an fsync in flight, fsyncs what remains and closes the file. Safe to call twice. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    for (let batch = this.#next ?? this.#inflight[0]; batch !== undefined; batch = this.#next ?? this.#inflight[0]) {
+      await batch.promise.catch(() => undefined);
+    }
+    try {
+      if (this.#syncedSeq !== this.#writtenSeq) fs.fdatasyncSync(this.#fd);
+    } finally {
+      fs.closeSync(this.#fd);
+      this.#closeRetired();
+    }
+  }
+
+  // ---- Internals ----
+
+  #writeSync(buffer: Buffer, length: number): void {
+    try {
+      for (let written = 0; written < length; ) written += fs.writeSync(this.#fd, buffer, written, length - written);
+    } catch (error) {
+      this.#needsRepair = true;
+      this.#fail('write', error);
+      try {
+        this.#repair();
+      } catch {
+        // Retried before the next write.
+      }
+      throw new MemkvError('persistence_failed', `the write could not be saved to disk (${describe(error)}); it was not applied`, {
+        cause: error,
+      });
+    }
+    this.#size += length;
+    this.#writtenSeq++;
+    this.#lastWriteAtMs = Date.now();
+    if (this.#failing === 'write') this.#recovered();
+  }
+
+  /** Cuts off the bytes of a failed write, so that the next record follows the last whole one. */
+  #repair(): void {
+    try {
+      fs.ftruncateSync(this.#fd, this.#size);
+      this.#needsRepair = false;
+    } catch (error) {
+      this.#fail('truncate', error);
+      throw new MemkvError('persistence_failed', `the log cannot be repaired after a failed write (${describe(error)})`, { cause: error });
+    }
+  }
+
+  /** Returns the batch that the next fsync will settle, scheduling that fsync. */
+  #requestFlush(): Batch {
+    let next = this.#next;
+    if (next === undefined) {
+      next = this.#next = newBatch();
+      // Gather the writes of this turn of the event loop into the same fsync.
+      if (this.#inflight.length < MAX_FSYNCS_IN_FLIGHT) setImmediate(this.#startFlush);
+    }
+    return next;
+  }
+
+  readonly #startFlush = (): void => {
+    const batch = this.#next;
+    if (batch === undefined || this.#inflight.length >= MAX_FSYNCS_IN_FLIGHT) return;
+    this.#next = undefined;
+    batch.upTo = this.#writtenSeq;
+    this.#inflight.push(batch);
+    // Off the event loop (libuv's thread pool): requests keep being read and written meanwhile,
+    // and join the next batch, whose fsync may start before this one ends (the disk merges them).
+    fs.fdatasync(this.#fd, (error) => {
+      this.#inflight.splice(this.#inflight.indexOf(batch), 1);
+      if (this.#inflight.length === 0) this.#closeRetired();
+      this.#settle(batch, error);
+      if (this.#next !== undefined) this.#startFlush();
+    });
+  };
+
+  #settle(batch: Batch, error: unknown): void {
+    if (error === null || error === undefined) {
+      if (batch.upTo > this.#syncedSeq) this.#syncedSeq = batch.upTo;
+      this.#lastFsyncAtMs = Date.now();
+      if (this.#failing === 'fsync') this.#recovered();
+      batch.resolve();
+    } else {
+      this.#fail('fsync', error);
+      batch.reject(new MemkvError('persistence_failed', `the write may not be on disk: fsync failed (${describe(error)})`, { cause: error }));
+    }
+  }
+
+  #closeRetired(): void {
+    while (this.#retired.length > 0) {
+      try {
+        fs.closeSync(this.#retired.pop()!);
+      } catch {
+        // Already closed: nothing to release.
+      }
+    }
+  }
+
+  #fail(action: 'write' | 'truncate' | 'fsync', error: unknown): void {
+    const message = `${action} of ${this.#path} failed: ${describe(error)}`;
+    this.#lastError = { atMs: Date.now(), message };
+    // Logged once per outage, not once per refused request.
+    const kind = action === 'fsync' ? 'fsync' : 'write';
+    if (this.#failing === undefined) this.#logger?.error({ err: error, path: this.#path }, `persistence: ${message}; failing until a ${kind} succeeds`);
+    this.#failing = kind;
+  }
+
+  #recovered(): void {
+    if (this.#failing !== undefined) this.#logger?.info({ path: this.#path }, 'persistence: the log works again');
+    this.#failing = undefined;
+  }
+}
+
+function newBatch(): Batch {
+  let resolve!: () => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // The everysec timer creates batches nobody awaits: their failure is already logged.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject, upTo: 0 };
+}
+
+function describe(error: unknown): string {
+  const { code, message } = error as NodeJS.ErrnoException;
+  return code ?? message ?? String(error);
+}
