@@ -4,6 +4,7 @@
  */
 import { loadConfig } from './config/load.js';
 import { ConfigError, PersistenceError } from './errors.js';
+import { AuthStateError } from './open-auth.js';
 import { createLogger, startServer, type RunningServer } from './server.js';
 
 /** Longest wait for requests in flight at shutdown before exiting anyway, in ms. */
@@ -37,7 +38,9 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
         ? `a port is already in use (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
         : code === 'EACCES'
           ? `no permission to listen on ${config.host} (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
-          : 'could not start';
+          : error instanceof AuthStateError
+            ? error.message
+            : 'could not start';
     logger.fatal({ err: error }, `memkv: ${message}`);
     process.exit(1);
   }

@@ -11,6 +11,8 @@ import { buildApp } from './http/app.js';
 import { buildHealthApp } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { openPersistence, type Persistence } from './persistence/persistence.js';
+import type { AuthService } from './auth/auth-service.js';
+import { openAuth } from './open-auth.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -18,6 +20,8 @@ export interface RunningServer {
   readonly logger: Logger;
   /** The log of DB_PATH, when PERSISTENCE_ENABLED; its `status()` is what stats report. */
   readonly persistence: Persistence | undefined;
+  /** The auth service, when AUTH_ENABLED. */
+  readonly auth: AuthService | undefined;
   /** Port the API listens on (useful when PORT=0). */
   readonly port: number;
   /** Port the health server listens on. */
@@ -39,6 +43,7 @@ export function createLogger(level: Config['verbose']): Logger {
 export async function startServer(config: Config, logger: Logger = createLogger(config.verbose)): Promise<RunningServer> {
   let ready = false;
   let persistence: Persistence | undefined;
+  let auth: AuthService | undefined;
   let app: FastifyInstance | undefined;
   const startedAtMs = Date.now();
   const store = createStore({
@@ -77,6 +82,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       }
       await health.close();
       store.close();
+      await auth?.flush();
       await persistence?.close();
     })());
 
@@ -92,8 +98,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         logger,
       });
     }
+    // After the log: with persistence on, DB_PATH exists and this process holds its lock.
+    if (config.authEnabled) auth = await openAuth(config, logger);
     const opened = persistence;
     app = await buildApp({
+      auth,
+      protectDocs: config.authProtectDocs,
+      loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
       store,
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
@@ -129,5 +140,5 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     { version: VERSION, host: config.host, port, healthPort, apiBase: `/api/${config.apiVersion}` },
     `memkv ${VERSION} listening on http://${config.host}:${port}/api/${config.apiVersion}`,
   );
-  return { store, logger, persistence, port, healthPort, close };
+  return { store, logger, persistence, auth, port, healthPort, close };
 }

@@ -45,6 +45,26 @@ export interface Config {
   readonly maxMemoryBytes: number;
   /** What to evict when a write would pass MAX_MEMORY (EVICTION_POLICY). */
   readonly evictionPolicy: EvictionPolicy;
+  /** Whether data and admin routes need a bearer token (AUTH_ENABLED). */
+  readonly authEnabled: boolean;
+  /** Name of the admin account made or updated at start (ADMIN_USER); required with auth on. */
+  readonly adminUser: string | undefined;
+  /** Password of that account (ADMIN_PASSWORD), at least 8 characters; required with auth on. */
+  readonly adminPassword: string | undefined;
+  /** HMAC key of the tokens, at least 32 bytes (JWT_SECRET); unset = generated. */
+  readonly jwtSecret: string | undefined;
+  /** Lifetime of access tokens, in ms (ACCESS_TOKEN_TTL). */
+  readonly accessTokenTtlMs: number;
+  /** Lifetime of refresh tokens (and of an idle login session), in ms (REFRESH_TOKEN_TTL). */
+  readonly refreshTokenTtlMs: number;
+  /** Whether the API documentation also needs a token, with auth on (AUTH_PROTECT_DOCS). */
+  readonly authProtectDocs: boolean;
+  /** Login attempts allowed per client address and, separately, per user name, per window (LOGIN_RATE_LIMIT). */
+  readonly loginRateLimit: number;
+  /** The login rate-limit window, in ms (LOGIN_RATE_WINDOW). */
+  readonly loginRateWindowMs: number;
+  /** scrypt cost N of new password hashes, a power of two (PASSWORD_HASH_COST). */
+  readonly passwordHashCost: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -65,4 +85,14 @@ export const DEFAULTS: Config = Object.freeze({
   maxBodyBytes: 1024 * 1024, // 1 MiB
   maxMemoryBytes: 0, // unlimited, as Redis on 64-bit systems
   evictionPolicy: 'noeviction', // as Redis: refuse writes rather than lose keys
+  authEnabled: false, // off, so the quick start stays one command
+  adminUser: undefined, // no default: never a default password either
+  adminPassword: undefined,
+  jwtSecret: undefined, // generated: kept in DB_PATH with persistence, else in memory
+  accessTokenTtlMs: 15 * 60_000, // 15 minutes
+  refreshTokenTtlMs: 7 * 24 * 3_600_000, // 7 days
+  authProtectDocs: false, // the document holds no data; Swagger UI in a browser cannot send a token
+  loginRateLimit: 10, // attempts per window
+  loginRateWindowMs: 60_000, // 1 minute
+  passwordHashCost: 2 ** 15, // scrypt N (with r = 8, p = 3: 32 MiB per hash, an OWASP setting)
 });

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
-import { MAX_DURATION_MS, parseBytes, parseDurationMs } from '../units.js';
+import { MAX_DURATION_MS, formatDurationMs, parseBytes, parseDurationMs } from '../units.js';
 import { DEFAULTS, EVICTION_POLICIES, FSYNC_POLICIES, LOG_LEVELS, type Config, type LogLevel } from './defaults.js';
 
 type Parser<T> = (text: string, name: string) => T;
@@ -28,6 +28,16 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: bytes(64, 1024 ** 3) },
   maxMemoryBytes: { env: 'MAX_MEMORY', parse: memoryLimit },
   evictionPolicy: { env: 'EVICTION_POLICY', parse: oneOf(EVICTION_POLICIES) },
+  authEnabled: { env: 'AUTH_ENABLED', parse: boolean },
+  adminUser: { env: 'ADMIN_USER', parse: username },
+  adminPassword: { env: 'ADMIN_PASSWORD', parse: password },
+  jwtSecret: { env: 'JWT_SECRET', parse: secret },
+  accessTokenTtlMs: { env: 'ACCESS_TOKEN_TTL', parse: duration({ allowZero: false, minMs: 1000 }) },
+  refreshTokenTtlMs: { env: 'REFRESH_TOKEN_TTL', parse: duration({ allowZero: false, minMs: 1000 }) },
+  authProtectDocs: { env: 'AUTH_PROTECT_DOCS', parse: boolean },
+  loginRateLimit: { env: 'LOGIN_RATE_LIMIT', parse: integer(1, 1_000_000) },
+  loginRateWindowMs: { env: 'LOGIN_RATE_WINDOW', parse: duration({ allowZero: false, minMs: 1000 }) },
+  passwordHashCost: { env: 'PASSWORD_HASH_COST', parse: powerOfTwo(2 ** 10, 2 ** 20) },
 };
 
 /** Environment variable name of each option, for messages and docs. */
@@ -51,11 +61,22 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
   for (const [key, option] of Object.entries(OPTIONS) as [keyof Config, (typeof OPTIONS)[keyof Config]][]) {
     const text = overrides[key] ?? env[option.env];
     if (text === undefined || text === '') continue;
-    config[key] = (option.parse as Parser<unknown>)(text.trim(), option.env);
+    // Secrets are taken as given: spaces may be part of them.
+    const value = key === 'adminPassword' || key === 'jwtSecret' ? text : text.trim();
+    config[key] = (option.parse as Parser<unknown>)(value, option.env);
   }
   const result = config as unknown as Config;
   if (result.port !== 0 && result.port === result.healthPort) {
     throw new ConfigError('HEALTH_PORT', `must differ from PORT (both are ${result.port})`);
+  }
+  if (result.authEnabled && (result.adminUser === undefined || result.adminPassword === undefined)) {
+    throw new ConfigError(
+      result.adminUser === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD',
+      'AUTH_ENABLED=true needs ADMIN_USER and ADMIN_PASSWORD to create the admin account (memkv has no default password)',
+    );
+  }
+  if (result.refreshTokenTtlMs < result.accessTokenTtlMs) {
+    throw new ConfigError('REFRESH_TOKEN_TTL', `must be at least ACCESS_TOKEN_TTL (${result.accessTokenTtlMs} ms); got ${result.refreshTokenTtlMs} ms`);
   }
   return Object.freeze(result);
 }
@@ -88,11 +109,11 @@ function port(text: string, name: string): number {
   return value;
 }
 
-function duration({ allowZero }: { allowZero: boolean }): Parser<number> {
+function duration({ allowZero, minMs = 1 }: { allowZero: boolean; minMs?: number }): Parser<number> {
   return (text, name) => {
     const ms = parseDurationMs(text);
-    if (ms === undefined || (!allowZero && ms < 1)) {
-      const accepts = allowZero ? '0 (never) or a duration' : 'a duration of at least 1ms';
+    if (ms === undefined || (!allowZero && ms < minMs)) {
+      const accepts = allowZero ? '0 (never) or a duration' : `a duration of at least ${formatDurationMs(minMs)}`;
       throw new ConfigError(name, `accepts ${accepts} such as 500ms, 90s, 5m or 1h30m (at most ${MAX_DURATION_MS} ms); got ${JSON.stringify(text)}`);
     }
     return Math.ceil(ms);
@@ -135,6 +156,49 @@ function memoryLimit(text: string, name: string): number {
     throw new ConfigError(name, `accepts 0 (unlimited) or a size such as 512mb, 2gb or 1048576 (bytes); got ${JSON.stringify(text)}`);
   }
   return value;
+}
+
+// The same rule as auth/users.ts (config imports nothing but errors).
+function username(text: string, name: string): string {
+  if (!/^[A-Za-z0-9._@-]{1,64}$/.test(text)) {
+    throw new ConfigError(name, `accepts 1 to 64 letters, digits, ".", "_", "@" or "-"; got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+// Never echo a secret in a message.
+function password(text: string, name: string): string {
+  const length = [...text].length;
+  if (length < 8 || length > 1024) throw new ConfigError(name, `must be 8 to 1024 characters long; got ${length}`);
+  return text;
+}
+
+function secret(text: string, name: string): string {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes < 32) {
+    throw new ConfigError(name, `must be at least 32 bytes (for example: openssl rand -base64 32); got ${bytes}`);
+  }
+  return text;
+}
+
+function integer(min: number, max: number): Parser<number> {
+  return (text, name) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max) {
+      throw new ConfigError(name, `accepts a whole number from ${min} to ${max}; got ${JSON.stringify(text)}`);
+    }
+    return value;
+  };
+}
+
+function powerOfTwo(min: number, max: number): Parser<number> {
+  return (text, name) => {
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || value < min || value > max || (value & (value - 1)) !== 0) {
+      throw new ConfigError(name, `accepts a power of two from ${min} to ${max} (such as 16384 or 32768); got ${JSON.stringify(text)}`);
+    }
+    return value;
+  };
 }
 
 export type { Config, LogLevel };

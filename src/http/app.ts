@@ -4,9 +4,12 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuthService } from '../auth/auth-service.js';
 import type { Store } from '../engine/store.js';
+import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
+import { authRoutes } from './routes/auth.js';
 import { dataRoutes } from './routes/data.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
@@ -40,12 +43,19 @@ export interface AppOptions {
   durable?: () => Promise<void> | undefined;
   /** Starts a compaction of the log (`POST /db/compact`); absent when persistence is off. */
   compact?: () => 'started' | 'running';
+  /** The auth service; when given, data and auth routes need bearer tokens. Default: no auth. */
+  auth?: AuthService;
+  /** With `auth`: whether the API documentation needs a token too (any role); default false. */
+  protectDocs?: boolean;
+  /** With `auth`: login attempts allowed per client address and per user name per window; default 10 per minute. */
+  loginRateLimit?: { max: number; windowMs: number };
 }
 
 export const APP_DEFAULTS = {
   apiVersion: 'v1',
   maxBodyBytes: 1024 * 1024,
   maxKeyBytes: 1024,
+  loginRateLimit: { max: 10, windowMs: 60_000 },
 } as const;
 
 /** Builds the application and waits until its plugins are loaded. */
@@ -61,6 +71,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     startedAtMs = Date.now(),
     durable,
     compact,
+    auth,
+    protectDocs = false,
+    loginRateLimit = APP_DEFAULTS.loginRateLimit,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
@@ -106,10 +119,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
 
   const basePath = `/api/${apiVersion}`;
-  await registerOpenApi(app);
-  await app.register(dataRoutes, { prefix: basePath, store, durable });
-  await app.register(dbRoutes, { prefix: `${basePath}/db`, store, persistenceStatus, startedAtMs, compact });
-  await registerDocsRoutes(app, basePath);
+  await registerOpenApi(app, { bearerAuth: auth !== undefined });
+  // The auth plugin lives inside the scope of the routes it protects (the health server is apart).
+  await app.register(
+    async (api) => {
+      if (auth !== undefined) await api.register(authPlugin, { auth });
+      await api.register(dataRoutes, { store, durable });
+      await api.register(dbRoutes, { prefix: '/db', store, persistenceStatus, startedAtMs, compact });
+      if (auth !== undefined) await api.register(authRoutes, { auth, loginRateLimit });
+    },
+    { prefix: basePath },
+  );
+  await app.register(async (docs) => {
+    if (auth !== undefined && protectDocs) await docs.register(authPlugin, { auth, defaultAccess: 'read' });
+    await registerDocsRoutes(docs, basePath);
+  });
   await app.ready();
   return app;
 }

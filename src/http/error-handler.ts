@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorJson } from '@memkv/client/protocol';
+import { AuthError, BEARER_CHALLENGE } from '../auth/auth-error.js';
 import { ERRORS, MemkvError, type ErrorCode } from '../errors.js';
 
 /** Fastify's own error codes, translated to memkv's. */
@@ -45,6 +46,8 @@ export function installErrorHandling(app: FastifyInstance, limits: Limits): void
     const { status, body } = toErrorAnswer(error, limits);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.debug({ code: body.code }, body.message);
+    // Every 401 carries the challenge (RFC 9110 section 11.6.1), with RFC 6750's error code.
+    if (status === 401) reply.header('www-authenticate', error instanceof AuthError ? error.challenge : BEARER_CHALLENGE);
     return reply.code(status).type('application/json').send(body);
   });
 
@@ -112,6 +115,9 @@ function describeSchemaError(errors: readonly SchemaError[], dataVar: string): s
     if (first.keyword === 'maxLength') return 'ttl is too long to be a duration';
     return 'ttl must be a duration string such as "90s", "1h30m" or "500ms"';
   }
+  if (field === 'username' && first.instancePath === '/username') return 'username must be 1 to 64 letters, digits, ".", "_", "@" or "-"';
+  if (field === 'password' && first.instancePath === '/password') return 'password must be 8 to 1024 characters';
+  if (field === 'role') return 'role must be one of admin, readwrite, readonly';
   if (field === 'key') {
     if (first.keyword === 'minLength') return 'key must not be empty';
     return 'key must be a string';

@@ -61,6 +61,11 @@ export const ERROR_CODES = [
   'item_not_found',
   'wrong_type',
   'list_empty',
+  'unauthorized',
+  'forbidden',
+  'too_many_requests',
+  'user_exists',
+  'user_not_found',
   'internal_server_error',
   'service_unavailable',
   'out_of_memory',
@@ -152,4 +157,64 @@ export interface StatsJson {
     commands: Record<string, number>;
   };
   persistence: PersistenceStatsJson;
+}
+
+// ---- Authentication ----
+
+/** A user's role: `readonly` reads, `readwrite` also writes, `admin` also manages users and the database. */
+export type Role = 'admin' | 'readwrite' | 'readonly';
+
+/** Every role, from most to least privileged. */
+export const ROLES = ['admin', 'readwrite', 'readonly'] as const satisfies readonly Role[];
+
+/** `POST /api/{version}/auth/login` body. */
+export interface LoginBody {
+  username: string;
+  password: string;
+}
+
+/** Answer of login and refresh: a new access token and a new refresh token. */
+export interface TokenPairJson {
+  access_token: string;
+  refresh_token: string;
+  token_type: 'Bearer';
+  /** Lifetime of the access token, in seconds. */
+  expires_in: number;
+}
+
+/** `POST /api/{version}/auth/refresh` body. */
+export interface RefreshBody {
+  refresh_token: string;
+}
+
+/** `POST /api/{version}/auth/logout` body (optional): the refresh token to revoke with the access token. */
+export interface LogoutBody {
+  refresh_token?: string;
+}
+
+/** `POST /api/{version}/auth/register` body. `keys` are glob patterns (`*`, `?`); default `["*"]`. */
+export interface RegisterBody {
+  username: string;
+  password: string;
+  role: Role;
+  keys?: string[];
+}
+
+/** `POST /api/{version}/auth/users/{username}/password` body. */
+export interface ChangePasswordBody {
+  password: string;
+}
+
+/** A user as the API shows it (never with a password or its hash). */
+export interface UserJson {
+  username: string;
+  role: Role;
+  /** Key patterns the user may read or write (`*` = every key). Admin routes ignore them. */
+  keys: string[];
+  created_at: string;
+}
+
+/** `GET /api/{version}/auth/users` answer. */
+export interface UsersJson {
+  users: UserJson[];
 }

@@ -48,6 +48,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
   app.post(
     '/set',
     {
+      config: { access: 'write', keyFrom: 'body' },
       schema: {
         summary: 'Create or replace a key',
         description: 'Stores a string or a list of strings. Without `ttl`, the server\'s DEFAULT_TTL applies (0 = never expire).',
@@ -67,6 +68,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
   app.get(
     '/:key',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'Get a key',
         tags: ['data'],
@@ -86,6 +88,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
   app.delete(
     '/:key',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Remove a key',
         tags: ['data'],
@@ -104,6 +107,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
   app.patch(
     '/:key',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Update an existing key',
         description: 'Replaces the value (of either kind). The TTL is kept unless `ttl` is given.',
@@ -124,6 +128,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
   app.patch(
     '/:key/push',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Append to a list',
         description:
@@ -145,6 +150,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
   app.patch(
     '/:key/pop',
     {
+      config: { access: 'write' },
       schema: {
         summary: 'Remove the last element of a list',
         description: 'Answers the list after the pop and the removed element. A list popped empty stays as `[]`.',

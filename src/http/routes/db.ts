@@ -12,13 +12,6 @@ import { VERSION } from '../../version.js';
 import { createCursorCodec } from '../cursor.js';
 import { FlushResult, KeysPage, KeysQuery, Message, Size, Stats, errorResponses } from '../schemas.js';
 
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** The route is for administrators only (enforced once authentication exists). */
-    adminOnly?: boolean;
-  }
-}
-
 /** Default and largest `limit` of a key listing page. */
 export const KEYS_LIMIT = { default: 100, max: 1000 } as const;
 
@@ -55,6 +48,7 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
   app.get(
     '/keys',
     {
+      config: { access: 'read' },
       schema: {
         summary: 'List keys, a page at a time',
         description:
@@ -89,17 +83,15 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
   // GET /api/v1/db/size
   app.get(
     '/size',
-    { schema: { summary: 'Count the keys', tags: ['db'], response: { 200: Size } } },
+    { config: { access: 'read' }, schema: { summary: 'Count the keys', tags: ['db'], response: { 200: Size } } },
     (): SizeJson => ({ keys: store.size }),
   );
 
-  // POST /api/v1/db/flush
-  // ADMIN ONLY: once authentication exists, this route must require the admin role. `config.adminOnly`
-  // marks it for the auth plugin.
+  // POST /api/v1/db/flush   (admin only when auth is on)
   app.post(
     '/flush',
     {
-      config: { adminOnly: true },
+      config: { access: 'admin' },
       schema: {
         summary: 'Remove every key',
         description: 'Removes every key (each logged as a remove when persistence is on). Administrators only.',
@@ -113,16 +105,18 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
   // GET /api/v1/db/stats
   app.get(
     '/stats',
-    { schema: { summary: 'Server statistics', description: 'Like Redis INFO.', tags: ['db'], response: { 200: Stats } } },
+    {
+      config: { access: 'read' },
+      schema: { summary: 'Server statistics', description: 'Like Redis INFO.', tags: ['db'], response: { 200: Stats } },
+    },
     (): StatsJson => buildStats(store, startedAtMs, persistenceStatus?.() ?? null),
   );
 
-  // POST /api/v1/db/compact
-  // Administrators only: `adminOnly` marks it for the auth plugin.
+  // POST /api/v1/db/compact   (admin only when auth is on)
   app.post(
     '/compact',
     {
-      config: { adminOnly: true },
+      config: { access: 'admin' },
       schema: {
         summary: 'Compact the append-only log now',
         description: 'Starts rewriting the log as a snapshot of the live keys, in the background. Answers 202 at once.',

@@ -6,9 +6,13 @@ import type { FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { VERSION } from '../../version.js';
+import { BEARER_SCHEME } from '../auth-plugin.js';
 
-/** Starts collecting route schemas into the OpenAPI document. Call before registering routes. */
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+/**
+ * Starts collecting route schemas into the OpenAPI document. Call before registering routes.
+ * With `bearerAuth`, the document declares the bearer token scheme that protected routes name.
+ */
+export async function registerOpenApi(app: FastifyInstance, { bearerAuth = false }: { bearerAuth?: boolean } = {}): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
@@ -22,7 +26,22 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       tags: [
         { name: 'data', description: 'Reading and writing keys' },
         { name: 'db', description: 'The database as a whole: listing, size, flush, stats, log compaction' },
+        ...(bearerAuth ? [{ name: 'auth', description: 'Logging in, tokens and users' }] : []),
       ],
+      ...(bearerAuth
+        ? {
+            components: {
+              securitySchemes: {
+                [BEARER_SCHEME]: {
+                  type: 'http' as const,
+                  scheme: 'bearer',
+                  bearerFormat: 'JWT',
+                  description: 'An access token from POST /auth/login or /auth/refresh.',
+                },
+              },
+            },
+          }
+        : {}),
     },
   });
 }

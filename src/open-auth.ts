@@ -1,0 +1,73 @@
+/**
+ * openAuth(): the auth service from the configuration. Users and sessions are kept in their own
+ * file in DB_PATH when persistence is on (apart from the keyspace and its log), and so is a
+ * generated token secret; the admin account of ADMIN_USER / ADMIN_PASSWORD is made sure of.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { createAuthService, type AuthService } from './auth/auth-service.js';
+import { parseAuthState, serializeAuthState, type AuthState, type AuthStateDocument } from './auth/auth-state.js';
+import type { Config } from './config/defaults.js';
+import { readFileIfExists, writeFileAtomic } from './persistence/atomic-file.js';
+
+/** Name of the auth state file inside DB_PATH. */
+export const AUTH_FILE = 'auth.json';
+
+/** Thrown when the auth state file exists but cannot be used; the message tells the operator what to do. */
+export class AuthStateError extends Error {
+  override readonly name = 'AuthStateError';
+}
+
+/**
+ * Opens the auth service for `config` (which must have auth enabled, hence an admin).
+ * @throws AuthStateError when the auth file of DB_PATH is damaged.
+ */
+export async function openAuth(config: Config, logger: Logger): Promise<AuthService> {
+  if (config.adminUser === undefined || config.adminPassword === undefined) {
+    throw new TypeError('openAuth needs adminUser and adminPassword');
+  }
+  const path = join(config.dbPath, AUTH_FILE);
+  let document: AuthStateDocument | undefined;
+  if (config.persistenceEnabled) {
+    const text = await readFileIfExists(path);
+    if (text !== undefined) {
+      try {
+        document = parseAuthState(text);
+      } catch (error) {
+        throw new AuthStateError(
+          `${path} is damaged: ${(error as Error).message}. Restore it from a backup, or remove it to start over ` +
+            'with only the ADMIN_USER account (every other user and login is lost).',
+        );
+      }
+    }
+  }
+
+  let secret: Uint8Array | string;
+  let generatedSecret: string | undefined;
+  if (config.jwtSecret !== undefined) {
+    secret = config.jwtSecret;
+  } else if (config.persistenceEnabled) {
+    generatedSecret = document?.secret ?? randomBytes(32).toString('base64url');
+    secret = Buffer.from(generatedSecret, 'base64url');
+  } else {
+    secret = randomBytes(32);
+    logger.warn('JWT_SECRET is not set and persistence is off: tokens are signed with a random secret and stop working at restart');
+  }
+
+  const save = config.persistenceEnabled
+    ? (state: AuthState) => writeFileAtomic(path, serializeAuthState({ ...state, secret: generatedSecret }))
+    : undefined;
+  const auth = createAuthService({
+    secret,
+    accessTokenTtlMs: config.accessTokenTtlMs,
+    refreshTokenTtlMs: config.refreshTokenTtlMs,
+    scrypt: { cost: config.passwordHashCost },
+    ...(document === undefined ? {} : { state: document }),
+    ...(save === undefined ? {} : { save }),
+  });
+  await auth.ensureAdmin(config.adminUser, config.adminPassword);
+  // Written once at start as well: a new file, a new generated secret, expired sessions dropped.
+  if (save !== undefined) await save(auth.snapshot());
+  return auth;
+}
