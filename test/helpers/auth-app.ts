@@ -23,6 +23,18 @@ export const USERS = {
 
 export type Persona = keyof typeof USERS;
 
+/** Each data route, with the key it touches. */
+export const DATA_ROUTES = [
+  { name: 'set', key: 's', request: { method: 'POST', url: '/api/v1/set', payload: { key: 's', value: 'changed' } } },
+  { name: 'get', key: 's', request: { method: 'GET', url: '/api/v1/s' } },
+  { name: 'head', key: 's', request: { method: 'HEAD', url: '/api/v1/s' } },
+  { name: 'update', key: 's', request: { method: 'PATCH', url: '/api/v1/s', payload: { value: 'changed' } } },
+  { name: 'delete', key: 's', request: { method: 'DELETE', url: '/api/v1/s' } },
+  { name: 'push', key: 'l', request: { method: 'PATCH', url: '/api/v1/l/push', payload: { value: 'c' } } },
+  { name: 'pop', key: 'l', request: { method: 'PATCH', url: '/api/v1/l/pop' } },
+] as const;
+
+
 export interface Answer {
   status: number;
   body: any;
@@ -55,7 +67,8 @@ export async function createAuthTestApp(
   });
   await auth.ensureAdmin(USERS.admin.username, USERS.admin.password);
   for (const persona of ['readwrite', 'readonly', 'cache'] as const) await auth.register({ ...USERS[persona] });
-  const app = await buildApp({ store, auth, ...options.app });
+  // Tests log in often from one address: a high limit, unless a test sets its own.
+  const app = await buildApp({ store, auth, loginRateLimit: { max: 1000, windowMs: 60_000 }, ...options.app });
   const request = async (injectOptions: InjectOptions): Promise<Answer> => {
     const response = await app.inject(injectOptions);
     let body: unknown;
