@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       },
     });
     expect(config).toEqual({
+      ...DEFAULTS,
       verbose: 'debug',
       apiVersion: 'v2',
       host: '0.0.0.0',
