@@ -46,8 +46,8 @@ export function installErrorHandling(app: FastifyInstance, limits: Limits): void
     const { status, body } = toErrorAnswer(error, limits);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.debug({ code: body.code }, body.message);
-    // Every 401 carries the challenge (RFC 9110 section 11.6.1), with RFC 6750's error code.
-    if (status === 401) reply.header('www-authenticate', error instanceof AuthError ? error.challenge : BEARER_CHALLENGE);
+    const challenge = challengeFor(error, status);
+    if (challenge !== undefined) reply.header('www-authenticate', challenge);
     return reply.code(status).type('application/json').send(body);
   });
 
@@ -57,6 +57,16 @@ export function installErrorHandling(app: FastifyInstance, limits: Limits): void
       message: `no route for ${request.method} ${request.url.split('?', 1)[0]}`,
     } satisfies ErrorJson);
   });
+}
+
+/**
+ * The `WWW-Authenticate` header an error answer needs: every 401 carries the Bearer challenge
+ * (RFC 9110 section 11.6.1), with RFC 6750's error code for a bad token. `undefined` otherwise.
+ * Transports that answer outside Fastify's error handler set it too.
+ */
+export function challengeFor(error: unknown, status: number): string | undefined {
+  if (status !== 401) return undefined;
+  return error instanceof AuthError ? error.challenge : BEARER_CHALLENGE;
 }
 
 /** Maps any thrown value to a status and an error body. */
