@@ -51,7 +51,14 @@ interface Command {
   maxArgs: number;
   /** Flags of this command, besides the client ones. */
   options: Options;
-  run(client: MemkvClient, args: string[], flags: Flags, output: CliOutput): Promise<CliResult>;
+  run(client: MemkvClient, args: string[], flags: Flags, output: CliOutput, context: CommandContext): Promise<CliResult>;
+}
+
+/** What a command may read besides its arguments. */
+interface CommandContext {
+  env: Readonly<Record<string, string | undefined>>;
+  /** The whole standard input, as text. */
+  readInput(): Promise<string>;
 }
 
 // ---- Client commands ----
@@ -134,6 +141,34 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   flush: databaseCommand('remove every key', (client) => client.flush(), (removed) => ({ removed }), (removed) => `OK (${removed} keys removed)`),
   // memkv stats
   stats: databaseCommand('print the server statistics (like Redis INFO)', (client) => client.stats(), (stats) => stats, formatStats),
+  // memkv login USERNAME [--password-stdin]
+  login: {
+    args: 'USERNAME [--password-stdin]',
+    summary: 'log in and print an access token for --token or MEMKV_TOKEN (password: MEMKV_PASSWORD, or the first line of stdin)',
+    minArgs: 1,
+    maxArgs: 1,
+    options: { 'password-stdin': { type: 'boolean' } },
+    async run(client, [username], flags, output, { env, readInput }) {
+      // Never a --password flag: command lines are visible to every user of the machine.
+      const password = flags['password-stdin'] === true ? (await readInput()).split(/\r?\n/, 1)[0] : env.MEMKV_PASSWORD;
+      if (password === undefined || password === '') throw new UsageError('give the password on stdin with --password-stdin, or in MEMKV_PASSWORD');
+      const tokens = await client.login(username!, password);
+      output.out(flags.json === true ? JSON.stringify(tokens) : tokens.access_token);
+      return EXIT.ok;
+    },
+  },
+  // memkv logout
+  logout: {
+    args: '',
+    summary: 'end the login session of the token (--token or MEMKV_TOKEN): its access and refresh tokens stop working',
+    minArgs: 0,
+    maxArgs: 0,
+    options: {},
+    async run(client, _args, flags, output) {
+      await client.logout();
+      return ok(flags, output);
+    },
+  },
   // memkv rm KEY
   rm: {
     args: 'KEY',
@@ -210,9 +245,14 @@ function ttlOf(flags: Flags): string | undefined {
 
 type ServerSetting = keyof typeof ENV_NAMES;
 
+/** Settings read from the environment only: a command line is visible to every user of the machine. */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set<ServerSetting>(['adminPassword', 'jwtSecret']);
+
 /** `memkv serve` flags: one per server setting, named after its variable (HEALTH_PORT → --health-port). */
 const SERVE_FLAGS: Readonly<Record<string, ServerSetting>> = Object.fromEntries(
-  Object.entries(ENV_NAMES).map(([key, env]) => [env.toLowerCase().replaceAll('_', '-'), key as ServerSetting]),
+  Object.entries(ENV_NAMES)
+    .filter(([key]) => !SECRET_SETTINGS.has(key))
+    .map(([key, env]) => [env.toLowerCase().replaceAll('_', '-'), key as ServerSetting]),
 );
 
 // memkv serve [--port 8080] [--health-port 8081] ...
@@ -254,7 +294,7 @@ function help(): string {
     'Options:',
     '  --url URL        server address (default $MEMKV_URL, else http://127.0.0.1:8080)',
     '  --api-version V  API version of the server (default $MEMKV_API_VERSION, else v1)',
-    '  --token TOKEN    bearer token (default $MEMKV_TOKEN)',
+    '  --token TOKEN    bearer token (default $MEMKV_TOKEN; memkv login prints one)',
     '  --timeout TIME   timeout of each attempt, such as 5s (default $MEMKV_TIMEOUT, else 10s)',
     '  --json           print JSON instead of text (errors too, on stderr)',
     '  -h, --help       print this help',
@@ -277,12 +317,14 @@ function parse(argv: string[], options: Options, maxArgs: number): { values: Fla
 /**
  * Runs the command line `argv` (without `node` and the script). Never rejects: each failure is
  * written to `output.err` and becomes exit code 1 (not found) or 2.
- * @param env environment for MEMKV_URL, MEMKV_TOKEN and MEMKV_TIMEOUT; default `process.env`.
+ * @param env environment for MEMKV_URL, MEMKV_TOKEN, MEMKV_TIMEOUT and MEMKV_PASSWORD; default `process.env`.
+ * @param readInput reads the standard input (`login --password-stdin`); default the process's.
  */
 export async function runCli(
   argv: readonly string[],
   output: CliOutput,
   env?: Readonly<Record<string, string | undefined>>,
+  readInput: () => Promise<string> = readProcessInput,
 ): Promise<CliResult> {
   const [name, ...rest] = argv;
   const json = rest.includes('--json');
@@ -315,10 +357,16 @@ export async function runCli(
       },
     });
     const client = createClient({ url: settings.url, apiVersion: settings.apiVersion, token: settings.token, timeoutMs: settings.timeoutMs });
-    return await command.run(client, positionals, values, output);
+    return await command.run(client, positionals, values, output, { env: env ?? process.env, readInput });
   } catch (error) {
     return fail(error, json, output);
   }
+}
+
+async function readProcessInput(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function stringFlag(value: string | boolean | undefined): string | undefined {

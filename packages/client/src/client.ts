@@ -5,6 +5,7 @@
 import {
   ConnectionError,
   MemkvClientError,
+  UnauthorizedError,
   NotFoundError,
   TimeoutError,
   UnexpectedResponseError,
@@ -12,7 +13,21 @@ import {
   errorFromAnswer,
   snippet,
 } from './errors.js';
-import type { FlushJson, KeysPageJson, MessageJson, PushBody, SetBody, SizeJson, StatsJson, UpdateBody, Value } from './protocol.js';
+import type {
+  FlushJson,
+  KeysPageJson,
+  LoginBody,
+  LogoutBody,
+  MessageJson,
+  PushBody,
+  RefreshBody,
+  SetBody,
+  SizeJson,
+  StatsJson,
+  TokenPairJson,
+  UpdateBody,
+  Value,
+} from './protocol.js';
 import { toListRow, toPopRow, toRow, type ListRow, type PopRow, type Row } from './row.js';
 
 /** A time to live: a Go-style duration string (`"90s"`, `"1h30m"`) or a whole number of milliseconds (> 0). */
@@ -28,6 +43,13 @@ export interface ClientOptions {
   apiVersion?: string;
   /** Bearer token sent as `Authorization: Bearer <token>`; default none. See {@link MemkvClient.setToken}. */
   token?: string | undefined;
+  /**
+   * Refresh token, from an earlier {@link MemkvClient.login}: when the server answers 401 to a
+   * call, the client trades it for a new pair and repeats the call once. Default none.
+   */
+  refreshToken?: string | undefined;
+  /** Called with each new token pair (after `login` and after every automatic refresh), to keep it. */
+  onTokens?: ((tokens: TokenPairJson) => void) | undefined;
   /** Longest wait for one attempt (connect, send, whole answer), in ms; default 10 000. */
   timeoutMs?: number;
   /**
@@ -124,6 +146,10 @@ export class MemkvClient {
   readonly #retries: number;
   readonly #retryDelayMs: number;
   #authorization: string | undefined;
+  #refreshToken: string | undefined;
+  readonly #onTokens: ((tokens: TokenPairJson) => void) | undefined;
+  /** The refresh in flight: calls that meet a 401 meanwhile wait for it instead of starting another. */
+  #refreshing: Promise<void> | undefined;
 
   constructor(options: ClientOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('createClient: options must be an object with a url');
@@ -131,6 +157,8 @@ export class MemkvClient {
       url,
       apiVersion = CLIENT_DEFAULTS.apiVersion,
       token,
+      refreshToken,
+      onTokens,
       timeoutMs = CLIENT_DEFAULTS.timeoutMs,
       retries = CLIENT_DEFAULTS.retries,
       retryDelayMs = CLIENT_DEFAULTS.retryDelayMs,
@@ -146,12 +174,18 @@ export class MemkvClient {
       throw new TypeError(`retryDelayMs must be a number of milliseconds >= 0; got ${String(retryDelayMs)}`);
     }
     if (typeof fetch !== 'function') throw new TypeError('fetch must be a function; this platform has no global fetch, so pass one');
+    if (onTokens !== undefined && typeof onTokens !== 'function') throw new TypeError('onTokens must be a function');
+    if (refreshToken !== undefined && (typeof refreshToken !== 'string' || refreshToken.length === 0)) {
+      throw new TypeError('refreshToken must be a non-empty string');
+    }
     this.#baseUrl = `${base}/api/${apiVersion}`;
     this.#fetch = fetch === globalThis.fetch ? fetch.bind(globalThis) : fetch;
     this.#timeoutMs = timeoutMs;
     this.#retries = retries;
     this.#retryDelayMs = retryDelayMs;
     this.setToken(token);
+    this.#refreshToken = refreshToken;
+    this.#onTokens = onTokens;
   }
 
   /** The API base URL every path is appended to, such as `http://127.0.0.1:8080/api/v1`. */
@@ -284,7 +318,7 @@ export class MemkvClient {
   }
 
   /**
-   * Removes every key (administrators only once the server has authentication). @returns the
+   * Removes every key (admin role only, when the server has auth on). @returns the
    * number removed (after a retry that follows a lost answer, the keys the retry found: 0).
    */
   // POST /api/v1/db/flush
@@ -304,6 +338,67 @@ export class MemkvClient {
     return stats;
   }
 
+  // ---- Authentication ----
+
+  /**
+   * Logs in: later calls send the new access token, and when it expires the client refreshes it
+   * by itself (one refresh at a time, then the call is repeated once).
+   * @returns the token pair (also passed to `onTokens`). @throws UnauthorizedError for a wrong
+   *   name or password; a MemkvClientError with code `too_many_requests` after too many attempts.
+   */
+  // POST /api/v1/auth/login  {username, password}
+  async login(username: string, password: string, options?: CallOptions): Promise<TokenPairJson> {
+    const body: LoginBody = { username, password };
+    const answer = await this.#send({ method: 'POST', path: '/auth/login', body, idempotent: false, options });
+    return this.#useTokens(answer);
+  }
+
+  /**
+   * Logs out: the server ends the session of the access token (and of the refresh token), and the
+   * client forgets both, even when the server could not be reached.
+   */
+  // POST /api/v1/auth/logout  {refresh_token?}
+  async logout(options?: CallOptions): Promise<void> {
+    const body: LogoutBody = this.#refreshToken === undefined ? {} : { refresh_token: this.#refreshToken };
+    try {
+      expectMessage(await this.#request({ method: 'POST', path: '/auth/logout', body, idempotent: true, options }));
+    } finally {
+      this.#authorization = undefined;
+      this.#refreshToken = undefined;
+    }
+  }
+
+  /** Trades the refresh token for a new pair; concurrent callers share one exchange. */
+  #refresh(): Promise<void> {
+    this.#refreshing ??= (async () => {
+      try {
+        const body: RefreshBody = { refresh_token: this.#refreshToken! };
+        // No caller's signal: other calls wait for this exchange too.
+        this.#useTokens(await this.#send({ method: 'POST', path: '/auth/refresh', body, idempotent: false, options: undefined }));
+      } catch (error) {
+        // The session is over (logged out, password changed, refresh token expired): stop trying.
+        if (error instanceof UnauthorizedError) this.#refreshToken = undefined;
+        throw error;
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** Checks a token answer, starts using it and reports it. */
+  #useTokens({ status, body }: Answer): TokenPairJson {
+    const pair = body as Partial<TokenPairJson> | null;
+    if (typeof pair?.access_token !== 'string' || typeof pair.refresh_token !== 'string' || typeof pair.expires_in !== 'number') {
+      throw new UnexpectedResponseError('unexpected_response', `expected a token pair from memkv, got ${snippet(JSON.stringify(body))}`, { status });
+    }
+    const tokens: TokenPairJson = { access_token: pair.access_token, refresh_token: pair.refresh_token, token_type: 'Bearer', expires_in: pair.expires_in };
+    this.setToken(tokens.access_token);
+    this.#refreshToken = tokens.refresh_token;
+    this.#onTokens?.(tokens);
+    return tokens;
+  }
+
   // ---- The one request path ----
 
   /**
@@ -312,10 +407,21 @@ export class MemkvClient {
    * without changing any call's signature.
    */
   async #request(spec: RequestSpec): Promise<Answer> {
+    let refreshed = false;
     for (let attempt = 0; ; attempt++) {
+      // #send reads the token before its first await: this is the token the attempt sends.
+      const sentAuthorization = this.#authorization;
       try {
         return await this.#send(spec);
       } catch (error) {
+        // An expired (or otherwise refused) access token: refresh once, then repeat the call once.
+        if (error instanceof UnauthorizedError && !refreshed && this.#refreshToken !== undefined) {
+          refreshed = true;
+          // Another call may have refreshed while this one was in flight: then just repeat it.
+          if (this.#authorization === sentAuthorization) await this.#refresh();
+          attempt--;
+          continue;
+        }
         if (attempt >= this.#retries || !isRetryable(error, spec.idempotent)) throw error;
         const delayMs = Math.min(this.#retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS);
         await sleep(delayMs * (0.5 + Math.random() / 2), spec.options?.signal);

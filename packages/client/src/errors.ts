@@ -64,6 +64,11 @@ export class UnauthorizedError extends MemkvClientError {
   override name = 'UnauthorizedError';
 }
 
+/** The token is valid but does not allow the operation: its role or key patterns (HTTP 403, `forbidden`). */
+export class ForbiddenError extends MemkvClientError {
+  override name = 'ForbiddenError';
+}
+
 /** The server could not be reached, or the connection broke before an answer arrived (`connection_failed`). */
 export class ConnectionError extends MemkvClientError {
   override name = 'ConnectionError';
@@ -90,6 +95,7 @@ const CLASS_BY_CODE: Readonly<Record<string, ErrorClass>> = {
   invalid_json: ValidationError,
   payload_too_large: ValidationError,
   unsupported_media_type: ValidationError,
+  forbidden: ForbiddenError,
 };
 
 /**

@@ -8,6 +8,7 @@ export {
   ListEmptyError,
   ValidationError,
   UnauthorizedError,
+  ForbiddenError,
   ConnectionError,
   TimeoutError,
   UnexpectedResponseError,
