@@ -73,6 +73,37 @@ describe('key patterns', () => {
   });
 });
 
+describe('roles on the database routes', () => {
+  const reads = [
+    { method: 'GET', url: '/api/v1/db/keys' },
+    { method: 'GET', url: '/api/v1/db/size' },
+    { method: 'GET', url: '/api/v1/db/stats' },
+  ] as const;
+
+  it('any role reads keys, size and stats; no token gets 401', async () => {
+    for (const request of reads) {
+      for (const persona of ['admin', 'readwrite', 'readonly', 'cache'] as const) {
+        expect((await t.request({ ...request, headers: bearer(tokens[persona]) })).status, `${persona} ${request.url}`).toBe(200);
+      }
+      expect((await t.request(request)).status).toBe(401);
+    }
+  });
+
+  it('flush needs the admin role', async () => {
+    seed();
+    for (const persona of ['readwrite', 'readonly', 'cache'] as const) {
+      const res = await t.request({ method: 'POST', url: '/api/v1/db/flush', headers: bearer(tokens[persona]) });
+      expect(res.status, persona).toBe(403);
+      expect(t.store.get('s')).toBeDefined();
+    }
+    expect((await t.request({ method: 'POST', url: '/api/v1/db/flush' })).status).toBe(401);
+    expect(t.store.get('s')).toBeDefined();
+    const res = await t.request({ method: 'POST', url: '/api/v1/db/flush', headers: bearer(tokens.admin) });
+    expect(res.status).toBe(200);
+    expect(t.store.get('s')).toBeUndefined();
+  });
+});
+
 describe('roles on the user routes', () => {
   const adminOnly = [
     { method: 'POST', url: '/api/v1/auth/register', payload: { username: 'newbie', password: 'newbie-password', role: 'readonly' } },

@@ -172,7 +172,14 @@ describe('the OpenAPI document with auth on', () => {
     }
     expect(doc.paths['/api/v1/auth/login'].post.security).toBeUndefined();
     expect(doc.paths['/api/v1/auth/login'].post.responses).toHaveProperty('429');
-    for (const [path, method] of [['/api/v1/{key}', 'get'], ['/api/v1/set', 'post'], ['/api/v1/auth/logout', 'post'], ['/api/v1/auth/users', 'get']] as const) {
+    for (const [path, method] of [
+      ['/api/v1/{key}', 'get'],
+      ['/api/v1/set', 'post'],
+      ['/api/v1/db/flush', 'post'],
+      ['/api/v1/db/stats', 'get'],
+      ['/api/v1/auth/logout', 'post'],
+      ['/api/v1/auth/users', 'get'],
+    ] as const) {
       const operation = doc.paths[path][method];
       expect(operation.security, `${method} ${path}`).toEqual([{ bearerAuth: [] }]);
       expect(Object.keys(operation.responses)).toEqual(expect.arrayContaining(['401', '403']));
