@@ -89,6 +89,16 @@ describe('roles on the database routes', () => {
     }
   });
 
+  it('a user limited to key patterns lists only the keys they match', async () => {
+    t.store.set('cache:listed', 'x');
+    t.store.set('private', 'x');
+    const limited = await t.request({ method: 'GET', url: '/api/v1/db/keys?limit=1000', headers: bearer(tokens.cache) });
+    expect(limited.body.keys).toContain('cache:listed');
+    expect(limited.body.keys.every((key: string) => key.startsWith('cache:'))).toBe(true);
+    const all = await t.request({ method: 'GET', url: '/api/v1/db/keys?limit=1000', headers: bearer(tokens.readonly) });
+    expect(all.body.keys).toEqual(expect.arrayContaining(['cache:listed', 'private']));
+  });
+
   it('flush needs the admin role', async () => {
     seed();
     for (const persona of ['readwrite', 'readonly', 'cache'] as const) {

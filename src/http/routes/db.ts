@@ -76,7 +76,10 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
         fromSlot = slot;
       }
       const page = store.scan(fromSlot, { prefix, limit: pageLimit });
-      return { keys: page.keys, cursor: page.nextSlot === null ? null : cursors.encode(page.nextSlot, prefix) };
+      // A user limited to key patterns lists only the keys they may read (pages may be short anyway).
+      const allowed = request.identity?.keyMatcher;
+      const keys = allowed === undefined || allowed === null ? page.keys : page.keys.filter(allowed);
+      return { keys, cursor: page.nextSlot === null ? null : cursors.encode(page.nextSlot, prefix) };
     },
   );
 
