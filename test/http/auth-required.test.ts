@@ -1,4 +1,5 @@
 /** Every data route refuses a request without a valid token with 401, and leaves the data as it was. */
+import type { AddressInfo } from 'node:net';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenSigner } from '../../src/auth/tokens.js';
@@ -88,6 +89,31 @@ describe('with auth on, every data route', () => {
     expect(res.body.value).toBe('original');
     const lower = await t.request({ method: 'GET', url: '/api/v1/s', headers: { authorization: `bearer ${access_token}` } });
     expect(lower.status).toBe(200);
+  });
+
+  it('over TCP as well (what a transport in front of Fastify must honour): 401, data unchanged', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    const picked = badCredentials.filter(([what]) => ['no token', 'alg none', 'another secret', 'an expired token', 'a revoked token'].includes(what));
+    for (const route of DATA_ROUTES) {
+      for (const [what, authorization] of picked) {
+        seed();
+        const before = [t.store.get('s'), t.store.get('l')];
+        const { method, url } = route.request;
+        const payload = 'payload' in route.request ? route.request.payload : undefined;
+        const res = await fetch(base + url, {
+          method,
+          headers: {
+            ...(authorization === undefined ? {} : { authorization }),
+            ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+          },
+          body: payload === undefined ? undefined : JSON.stringify(payload),
+        });
+        expect(res.status, `${route.name} with ${what}`).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect([t.store.get('s'), t.store.get('l')], `${route.name} with ${what} changed the data`).toEqual(before);
+      }
+    }
   });
 
   it('refuses before reading the body: a bad body without a token is still a 401', async () => {

@@ -1,4 +1,5 @@
 /** Roles and key patterns over HTTP: what each role may do on every route, 403 otherwise. */
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_ROUTES, bearer, createAuthTestApp, type AuthTestApp, type Persona } from '../helpers/auth-app.js';
 
@@ -39,6 +40,31 @@ describe('roles on the data routes', () => {
       });
     }
   }
+});
+
+describe('roles over TCP', () => {
+  it('readonly and key-limited tokens get 403 on writes and foreign keys, data unchanged', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(t.app.server.address() as AddressInfo).port}`;
+    const cases = [
+      ['readonly', ...DATA_ROUTES.filter((route) => !READS.has(route.name))],
+      ['cache', ...DATA_ROUTES],
+    ] as const;
+    for (const [persona, ...routes] of cases) {
+      for (const route of routes) {
+        seed();
+        const before = [t.store.get('s'), t.store.get('l')];
+        const payload = 'payload' in route.request ? route.request.payload : undefined;
+        const res = await fetch(base + route.request.url, {
+          method: route.request.method,
+          headers: { ...bearer(tokens[persona]), ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: payload === undefined ? undefined : JSON.stringify(payload),
+        });
+        expect(res.status, `${persona} ${route.name}`).toBe(403);
+        expect([t.store.get('s'), t.store.get('l')]).toEqual(before);
+      }
+    }
+  });
 });
 
 describe('key patterns', () => {
