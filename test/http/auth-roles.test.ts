@@ -125,6 +125,16 @@ describe('roles on the database routes', () => {
     expect(all.body.keys).toEqual(expect.arrayContaining(['cache:listed', 'private']));
   });
 
+  it('compact needs the admin role', async () => {
+    expect((await t.request({ method: 'POST', url: '/api/v1/db/compact' })).status).toBe(401);
+    for (const persona of ['readwrite', 'readonly', 'cache'] as const) {
+      expect((await t.request({ method: 'POST', url: '/api/v1/db/compact', headers: bearer(tokens[persona]) })).status, persona).toBe(403);
+    }
+    // Past the auth check: this app has no persistence to compact.
+    const res = await t.request({ method: 'POST', url: '/api/v1/db/compact', headers: bearer(tokens.admin) });
+    expect(res.body.code).toBe('persistence_disabled');
+  });
+
   it('flush needs the admin role', async () => {
     seed();
     for (const persona of ['readwrite', 'readonly', 'cache'] as const) {
