@@ -2,15 +2,22 @@
  * buildApp(): the HTTP application (Fastify) over a store. It never listens; main.ts does, and
  * tests use `app.inject()`.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { createServer, type ServerOptions } from 'node:http';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerFactory,
+} from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.js';
 import type { Store } from '../engine/store.js';
 import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
+import { FastPath, fastPathBlockers, type FastPathStats, type RequestHandler } from './fast-path.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
-import { dataRoutes } from './routes/data.js';
+import { DATA_ROUTE_PATHS, dataRoutes } from './routes/data.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
 
@@ -49,6 +56,11 @@ export interface AppOptions {
   protectDocs?: boolean;
   /** With `auth`: login attempts allowed per client address and per user name per window; default 10 per minute. */
   loginRateLimit?: { max: number; windowMs: number };
+  /**
+   * Answer the hot data requests on the fast path in front of Fastify (see fast-path.ts);
+   * default true. It stays off anyway while a feature it does not implement is on.
+   */
+  fastPath?: boolean;
 }
 
 export const APP_DEFAULTS = {
@@ -56,7 +68,15 @@ export const APP_DEFAULTS = {
   maxBodyBytes: 1024 * 1024,
   maxKeyBytes: 1024,
   loginRateLimit: { max: 10, windowMs: 60_000 },
+  fastPath: true,
 } as const;
+
+const fastPaths = new WeakMap<FastifyInstance, FastPath>();
+
+/** What the fast path of `app` has done, or `undefined` when it is off. */
+export function fastPathStats(app: FastifyInstance): Readonly<FastPathStats> | undefined {
+  return fastPaths.get(app)?.stats;
+}
 
 /** Builds the application and waits until its plugins are loaded. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
@@ -74,11 +94,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     auth,
     protectDocs = false,
     loginRateLimit = APP_DEFAULTS.loginRateLimit,
+    fastPath: fastPathWanted = APP_DEFAULTS.fastPath,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
   if (durable !== undefined && typeof durable !== 'function') throw new TypeError('durable must be a function');
   if (compact !== undefined && typeof compact !== 'function') throw new TypeError('compact must be a function');
+
+  const basePath = `/api/${apiVersion}`;
+  const requestLogging = logger?.isLevelEnabled('debug') === true;
+  const fastPath =
+    fastPathWanted && auth === undefined && fastPathBlockers({ requestLogging }).length === 0
+      ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes })
+      : undefined;
 
   const app: FastifyInstance = Fastify({
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger as FastifyBaseLogger }),
@@ -93,7 +121,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     schemaErrorFormatter: formatSchemaErrors,
     frameworkErrors: frameworkErrorHandler({ maxBodyBytes, maxKeyBytes }),
+    // The same node:http server Fastify would create, with the fast path's listener in front.
+    serverFactory: fastPath === undefined ? undefined : fastPathServer(fastPath),
   });
+  if (fastPath !== undefined) {
+    fastPath.attach(app, DATA_ROUTE_PATHS.map((path) => basePath + path));
+    fastPaths.set(app, fastPath);
+  }
 
   // Bodies are JSON or nothing: without the text parser, text/plain is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
@@ -101,7 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandling(app, { maxBodyBytes, maxKeyBytes });
 
-  if (logger?.isLevelEnabled('debug') === true) {
+  if (requestLogging) {
     app.addHook('onResponse', (request, reply, done) => {
       request.log.debug(
         { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
@@ -118,7 +152,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
 
-  const basePath = `/api/${apiVersion}`;
   await registerOpenApi(app, { bearerAuth: auth !== undefined });
   // The auth plugin lives inside the scope of the routes it protects (the health server is apart).
   await app.register(
@@ -136,4 +169,21 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.ready();
   return app;
+}
+
+/** A `serverFactory` for Fastify: its own node:http server settings, with the fast path in front. */
+function fastPathServer(fastPath: FastPath): FastifyServerFactory {
+  return (handler, factoryOptions) => {
+    const options = factoryOptions as {
+      http?: ServerOptions;
+      keepAliveTimeout: number;
+      requestTimeout: number;
+      connectionTimeout: number;
+    };
+    const server = createServer(options.http ?? {}, fastPath.listener(handler as RequestHandler));
+    server.keepAliveTimeout = options.keepAliveTimeout;
+    server.requestTimeout = options.requestTimeout;
+    server.setTimeout(options.connectionTimeout);
+    return server;
+  };
 }

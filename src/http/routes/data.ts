@@ -25,8 +25,11 @@ export interface DataRoutesOptions {
 
 const OK: MessageJson = { message: 'ok' };
 
+/** Paths of the data routes, relative to the base path (the fast path leaves other routes alone). */
+export const DATA_ROUTE_PATHS = ['/set', '/:key', '/:key/push', '/:key/pop'] as const;
+
 /** Parses an optional API duration into a TTL in ms; a zero duration is refused. */
-function ttlMs(ttl: string | undefined): number | undefined {
+export function parseTtl(ttl: string | undefined): number | undefined {
   if (ttl === undefined) return undefined;
   const ms = parseDurationMs(ttl);
   if (ms === undefined || ms <= 0) {
@@ -59,7 +62,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
     },
     (request) => {
       const { key, value, ttl } = request.body;
-      store.set(key, value, { ttlMs: ttlMs(ttl) });
+      store.set(key, value, { ttlMs: parseTtl(ttl) });
       return answer(OK);
     },
   );
@@ -119,7 +122,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
     },
     (request) => {
       const { value, ttl } = request.body;
-      store.update(request.params.key, value, { ttlMs: ttlMs(ttl) });
+      store.update(request.params.key, value, { ttlMs: parseTtl(ttl) });
       return answer(OK);
     },
   );
@@ -142,7 +145,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
     },
     (request) => {
       const { value, ttl } = request.body;
-      return answer(toRow(store.push(request.params.key, value, { ttlMs: ttlMs(ttl) })));
+      return answer(toRow(store.push(request.params.key, value, { ttlMs: parseTtl(ttl) })));
     },
   );
 

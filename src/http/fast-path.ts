@@ -1,0 +1,331 @@
+/**
+ * The HTTP fast path: a narrow layer in front of Fastify, on the same `node:http` server, that
+ * answers the four hot requests (GET a key, set, push, pop) when they are well-formed and
+ * succeed, and hands every other request to Fastify untouched.
+ *
+ * Why: Fastify's routing, hooks, validation and reply pipeline cost more per request than the
+ * store operation itself (a CPU profile of GET at 50 connections spent most of its time there).
+ * The fast path keeps only what those four requests need: Node's HTTP parser, one string
+ * comparison for routing, `JSON.parse`, a hand-written check that accepts a subset of what the
+ * TypeBox schema accepts, the store call, and `JSON.stringify` of the same row Fastify sends.
+ *
+ * It answers a request only when ALL of these hold ({@link FastPath.handle} checks them in order):
+ * 1. the fast path is on (see {@link fastPathBlockers}: e.g. off with debug request logging) and
+ *    the app is not closing (Fastify then answers 503);
+ * 2. the method and URL are exactly one of:
+ *    `GET {base}/{key}`, `POST {base}/set`, `PATCH {base}/{key}/push`, `PATCH {base}/{key}/pop`,
+ *    with no query string, and `{key}` made only of `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding
+ *    needed), at most `maxKeyBytes` long, and not the first segment of any other route under
+ *    `{base}` for that method (such as `docs`);
+ * 3. for set and push: `Content-Type` is `application/json` (optionally `; charset=utf-8`), a
+ *    `Content-Length` of at most `maxBodyBytes` is given and no `Transfer-Encoding`; the body is
+ *    JSON without a BOM, `__proto__` or `constructor`, and is an object with exactly the schema's
+ *    fields of the schema's types (no coercion); for pop: no body and no `Content-Type`;
+ * 4. the store operation succeeds (a miss on GET, a wrong type, an empty list, a bad TTL, a
+ *    refused write all go to Fastify, which repeats the operation and answers the error).
+ *
+ * In every other case the request goes to Fastify: at once when the decision needs only the
+ * head, or after the body was read, in which case the body is replayed to Fastify through a
+ * `preParsing` hook ({@link installFastPathReplay}), so that Fastify parses, validates and
+ * answers exactly as without the fast path. A failed store operation changes nothing, so the
+ * repeat is safe. The answers it does give are byte-for-byte Fastify's: same status, headers in
+ * the same order, same `JSON.stringify` of the same row.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../engine/store.js';
+import { parseTtl } from './routes/data.js';
+import { toPopRow, toRow } from './row.js';
+import { DURATION_PATTERN } from './schemas.js';
+
+/** Node's request listener signature, as Fastify hands its own to `serverFactory`. */
+export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
+
+export interface FastPathOptions {
+  store: Store;
+  /** The API base path, such as `/api/v1`. */
+  basePath: string;
+  /** Largest request body in bytes (the app's `bodyLimit`). */
+  maxBodyBytes: number;
+  /** Largest key in UTF-8 bytes (the store's limit). */
+  maxKeyBytes: number;
+}
+
+/** Why the fast path must stay off for an app, or an empty list when it may run. */
+export interface FastPathFeatures {
+  /** Per-request debug logging (an `onResponse` hook the fast path would skip). */
+  requestLogging: boolean;
+}
+
+/**
+ * The features that switch the fast path off, because it does not implement them. Every data
+ * request must honour them, so while one is on, Fastify answers everything.
+ * @returns the names of the features in the way; empty when the fast path may run.
+ */
+export function fastPathBlockers(features: FastPathFeatures): string[] {
+  const blockers: string[] = [];
+  if (features.requestLogging) blockers.push('request logging (VERBOSE=debug)');
+  return blockers;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const OK_BODY = '{"message":"ok"}';
+const DURATION = new RegExp(DURATION_PATTERN, 'u');
+/** Body held for Fastify when the fast path read it but does not answer. */
+const REPLAY_BODY = Symbol('memkv.fastPathReplayBody');
+
+type ReplayableRequest = IncomingMessage & { [REPLAY_BODY]?: Buffer };
+
+/** Counts of what the fast path did, for tests and the benchmark. */
+export interface FastPathStats {
+  /** Requests the fast path answered. */
+  answered: number;
+  /** Requests handed to Fastify after the fast path read their body. */
+  replayed: number;
+}
+
+export class FastPath {
+  readonly #store: Store;
+  readonly #base: string;
+  readonly #baseLength: number;
+  readonly #setUrl: string;
+  readonly #maxBodyBytes: number;
+  readonly #maxKeyBytes: number;
+  /** First segments under the base path that other routes own, by method. */
+  readonly #reserved = new Map<string, Set<string>>();
+  #fallback: RequestHandler | undefined;
+  #closing = false;
+  readonly stats: FastPathStats = { answered: 0, replayed: 0 };
+
+  constructor(options: FastPathOptions) {
+    this.#store = options.store;
+    this.#base = `${options.basePath}/`;
+    this.#baseLength = this.#base.length;
+    this.#setUrl = `${options.basePath}/set`;
+    this.#maxBodyBytes = options.maxBodyBytes;
+    this.#maxKeyBytes = options.maxKeyBytes;
+  }
+
+  /**
+   * Registers the hooks the fast path needs on `app`: route discovery (to keep away from keys
+   * that another route owns), the body replay, and the switch-off on close. Call before routes.
+   */
+  attach(app: FastifyInstance, dataRoutePaths: readonly string[]): void {
+    const own = new Set(dataRoutePaths);
+    app.addHook('onRoute', (route) => {
+      const url = route.url ?? route.path;
+      if (!url.startsWith(this.#base) || own.has(url)) return;
+      const segment = url.slice(this.#baseLength).split('/', 1)[0]!;
+      if (segment.startsWith(':') || segment.includes('*')) {
+        // A parametric route beside the data routes: nothing can be answered safely.
+        this.#closing = true;
+        return;
+      }
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      for (const method of methods) {
+        let set = this.#reserved.get(method);
+        if (set === undefined) this.#reserved.set(method, (set = new Set()));
+        set.add(segment);
+      }
+    });
+    installFastPathReplay(app);
+    app.addHook('preClose', (done) => {
+      this.#closing = true;
+      done();
+    });
+  }
+
+  /** The request listener for the server: the fast path, then Fastify's `fallback`. */
+  listener(fallback: RequestHandler): RequestHandler {
+    this.#fallback = fallback;
+    return (request, response) => {
+      if (!this.#handle(request, response)) fallback(request, response);
+    };
+  }
+
+  /** @returns false when the request is Fastify's (nothing was read or written). */
+  #handle(request: IncomingMessage, response: ServerResponse): boolean {
+    if (this.#closing) return false;
+    const url = request.url!;
+    if (!url.startsWith(this.#base)) return false;
+    const method = request.method;
+    if (method === 'GET') {
+      const key = url.slice(this.#baseLength);
+      if (!this.#isPlainKey(key, 'GET')) return false;
+      const entry = this.#store.get(key);
+      if (entry === undefined) return false;
+      this.#send(response, JSON.stringify(toRow(entry)));
+      return true;
+    }
+    if (method === 'PATCH') {
+      if (url.endsWith('/pop')) {
+        const key = url.slice(this.#baseLength, url.length - 4);
+        if (!this.#isPlainKey(key, 'PATCH') || !hasNoBody(request)) return false;
+        let body: string;
+        try {
+          body = JSON.stringify(toPopRow(this.#store.pop(key)));
+        } catch {
+          return false;
+        }
+        this.#send(response, body);
+        return true;
+      }
+      if (url.endsWith('/push')) {
+        const key = url.slice(this.#baseLength, url.length - 5);
+        if (!this.#isPlainKey(key, 'PATCH') || !this.#hasJsonBody(request)) return false;
+        this.#readBody(request, response, key);
+        return true;
+      }
+      return false;
+    }
+    if (method === 'POST' && url === this.#setUrl && this.#hasJsonBody(request)) {
+      this.#readBody(request, response, undefined);
+      return true;
+    }
+    return false;
+  }
+
+  /** Reads the body, then answers a set (`key` undefined) or a push, or replays it to Fastify. */
+  #readBody(request: IncomingMessage, response: ServerResponse, key: string | undefined): void {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      const answer = key === undefined ? this.#set(raw) : this.#push(key, raw);
+      if (answer !== undefined) {
+        this.#send(response, answer);
+        return;
+      }
+      this.stats.replayed++;
+      (request as ReplayableRequest)[REPLAY_BODY] = raw;
+      this.#fallback!(request, response);
+    });
+  }
+
+  // POST {base}/set  {key, value, ttl?}
+  #set(raw: Buffer): string | undefined {
+    const body = parseObject(raw);
+    if (body === undefined) return undefined;
+    let fields = 0;
+    for (const name in body) {
+      if (name !== 'key' && name !== 'value' && name !== 'ttl') return undefined;
+      fields++;
+    }
+    const { key, value, ttl } = body;
+    if (typeof key !== 'string' || key.length === 0 || !isValue(value, false)) return undefined;
+    if (fields !== (ttl === undefined ? 2 : 3) || (ttl !== undefined && !isTtl(ttl))) return undefined;
+    try {
+      this.#store.set(key, value, { ttlMs: ttl === undefined ? undefined : parseTtl(ttl) });
+    } catch {
+      return undefined;
+    }
+    return OK_BODY;
+  }
+
+  // PATCH {base}/{key}/push  {value, ttl?}
+  #push(key: string, raw: Buffer): string | undefined {
+    const body = parseObject(raw);
+    if (body === undefined) return undefined;
+    let fields = 0;
+    for (const name in body) {
+      if (name !== 'value' && name !== 'ttl') return undefined;
+      fields++;
+    }
+    const { value, ttl } = body;
+    if (!isValue(value, true)) return undefined;
+    if (fields !== (ttl === undefined ? 1 : 2) || (ttl !== undefined && !isTtl(ttl))) return undefined;
+    try {
+      return JSON.stringify(toRow(this.#store.push(key, value, { ttlMs: ttl === undefined ? undefined : parseTtl(ttl) })));
+    } catch {
+      return undefined;
+    }
+  }
+
+  #send(response: ServerResponse, body: string): void {
+    this.stats.answered++;
+    // Fastify's header names, values and order, so that both paths answer the same bytes.
+    response.writeHead(200, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))]);
+    response.end(body);
+  }
+
+  /** A key the router would hand over as is: plain characters, in the size limit, not another route's. */
+  #isPlainKey(key: string, method: string): boolean {
+    const length = key.length;
+    if (length === 0 || length > this.#maxKeyBytes) return false;
+    for (let i = 0; i < length; i++) {
+      const c = key.charCodeAt(i);
+      // 0-9 A-Z a-z - . _ ~ :
+      if (
+        !((c >= 48 && c <= 58) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 46 || c === 95 || c === 126)
+      ) {
+        return false;
+      }
+    }
+    return this.#reserved.get(method)?.has(key) !== true;
+  }
+
+  #hasJsonBody(request: IncomingMessage): boolean {
+    const headers = request.headers;
+    const type = headers['content-type'];
+    if (type !== 'application/json' && type !== JSON_TYPE) return false;
+    if (headers['transfer-encoding'] !== undefined) return false;
+    const length = headers['content-length'];
+    if (length === undefined) return false;
+    const bytes = Number(length);
+    return Number.isSafeInteger(bytes) && bytes > 0 && bytes <= this.#maxBodyBytes;
+  }
+}
+
+/**
+ * Lets Fastify parse a body that the fast path has already read: a `preParsing` hook that
+ * substitutes the held bytes for the (consumed) request stream.
+ */
+export function installFastPathReplay(app: FastifyInstance): void {
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const held = (request.raw as ReplayableRequest)[REPLAY_BODY];
+    if (held === undefined) {
+      done(null, payload);
+      return;
+    }
+    const replay = new PassThrough() as PassThrough & { receivedEncodedLength: number };
+    replay.receivedEncodedLength = held.length;
+    replay.end(held);
+    done(null, replay);
+  });
+}
+
+// ---- Body checks: a subset of what the TypeBox schemas accept ----
+
+function hasNoBody(request: IncomingMessage): boolean {
+  const headers = request.headers;
+  if (headers['content-type'] !== undefined || headers['transfer-encoding'] !== undefined) return false;
+  const length = headers['content-length'];
+  return length === undefined || length === '0';
+}
+
+/** The body as a plain JSON object, or undefined for anything Fastify's parser might see differently. */
+function parseObject(raw: Buffer): Record<string, unknown> | undefined {
+  const text = raw.toString('utf8');
+  // secure-json-parse strips a BOM and refuses prototype keys: leave both to Fastify.
+  if (text.charCodeAt(0) === 0xfeff || text.includes('__proto__') || text.includes('constructor')) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+}
+
+/** A string, or an array of strings (non-empty when `nonEmpty`). */
+function isValue(value: unknown, nonEmpty: boolean): value is string | string[] {
+  if (typeof value === 'string') return true;
+  if (!Array.isArray(value) || (nonEmpty && value.length === 0)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') return false;
+  return true;
+}
+
+function isTtl(ttl: unknown): ttl is string {
+  return typeof ttl === 'string' && ttl.length <= 64 && DURATION.test(ttl);
+}
