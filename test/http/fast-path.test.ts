@@ -1,0 +1,225 @@
+/**
+ * The fast path against Fastify: one table of requests, sent over real TCP to two servers (fast
+ * path on, fast path off) whose stores run on the same fake clock. Every answer must be the same
+ * bytes (status line, headers but Date, body), and the table says which requests the fast path
+ * itself must answer, so that it cannot silently stop working.
+ */
+import { connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { createStore, type Store } from '../../src/engine/store.js';
+import { buildApp, fastPathStats } from '../../src/http/app.js';
+
+interface Case {
+  name: string;
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Expected status. */
+  status: number;
+  /** Expected body, when the case checks it exactly. */
+  expect?: unknown;
+  /** Who answers with the fast path on: the fast path, Fastify after a replay of the body, or Fastify at once. */
+  via: 'fast' | 'replay' | 'fastify';
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const T0 = 1_764_000_000_123;
+const iso = (ms: number): string => new Date(ms).toISOString();
+const MAX_BODY_BYTES = 4096;
+const MAX_KEY_BYTES = 64;
+
+const post = (body: string, headers: Record<string, string> = JSON_HEADERS) => ({ method: 'POST', path: '/api/v1/set', headers, body });
+
+const CASES: Case[] = [
+  { name: 'set a string', ...post('{"key":"a","value":"b"}'), status: 200, expect: { message: 'ok' }, via: 'fast' },
+  {
+    name: 'get it',
+    method: 'GET',
+    path: '/api/v1/a',
+    status: 200,
+    expect: { key: 'a', kind: 'string', value: 'b', ttl: null, created_at: iso(T0), updated_at: iso(T0) },
+    via: 'fast',
+  },
+  { name: 'get a missing key', method: 'GET', path: '/api/v1/missing', status: 404, expect: { code: 'item_not_found', message: 'key "missing" does not exist' }, via: 'fastify' },
+  { name: 'set a list with a TTL', ...post('{"key":"l","value":["x","y"],"ttl":"1h"}'), status: 200, via: 'fast' },
+  { name: 'charset in the content type', ...post('{"key":"c","value":"d"}', { 'content-type': 'application/json; charset=utf-8' }), status: 200, via: 'fast' },
+  { name: 'push one', method: 'PATCH', path: '/api/v1/l/push', headers: JSON_HEADERS, body: '{"value":"z"}', status: 200, via: 'fast' },
+  { name: 'push several with a TTL', method: 'PATCH', path: '/api/v1/l/push', headers: JSON_HEADERS, body: '{"value":["p","q"],"ttl":"1.5h"}', status: 200, via: 'fast' },
+  { name: 'push creates a list', method: 'PATCH', path: '/api/v1/new-list/push', headers: JSON_HEADERS, body: '{"value":"one"}', status: 200, via: 'fast' },
+  {
+    name: 'pop',
+    method: 'PATCH',
+    path: '/api/v1/new-list/pop',
+    status: 200,
+    expect: { key: 'new-list', kind: 'string_slice', value: [], ttl: null, created_at: iso(T0 + 7), updated_at: iso(T0 + 8), popped: 'one' },
+    via: 'fast',
+  },
+  { name: 'pop an empty list', method: 'PATCH', path: '/api/v1/new-list/pop', status: 409, expect: { code: 'list_empty', message: 'the list at key "new-list" is empty' }, via: 'fastify' },
+  { name: 'pop a string', method: 'PATCH', path: '/api/v1/a/pop', status: 409, via: 'fastify' },
+  { name: 'pop a missing key', method: 'PATCH', path: '/api/v1/nothing/pop', status: 404, via: 'fastify' },
+  { name: 'push onto a string', method: 'PATCH', path: '/api/v1/a/push', headers: JSON_HEADERS, body: '{"value":"x"}', status: 409, via: 'replay' },
+  { name: 'a number is not a string', ...post('{"key":"a","value":5}'), status: 400, expect: { code: 'invalid_request', message: 'value must be a string or an array of strings' }, via: 'replay' },
+  { name: 'an array of numbers', ...post('{"key":"a","value":["x",5]}'), status: 400, via: 'replay' },
+  { name: 'unknown field', ...post('{"key":"a","value":"b","extra":1}'), status: 400, expect: { code: 'invalid_request', message: 'unknown field "extra" in the request body' }, via: 'replay' },
+  { name: 'empty key', ...post('{"key":"","value":"x"}'), status: 400, via: 'replay' },
+  { name: 'missing value', ...post('{"key":"a"}'), status: 400, via: 'replay' },
+  { name: 'null ttl', ...post('{"key":"a","value":"b","ttl":null}'), status: 400, via: 'replay' },
+  { name: 'zero ttl', ...post('{"key":"a","value":"b","ttl":"0s"}'), status: 400, via: 'replay' },
+  { name: 'not a duration', ...post('{"key":"a","value":"b","ttl":"soon"}'), status: 400, via: 'replay' },
+  { name: 'a JSON array body', ...post('["a","b"]'), status: 400, via: 'replay' },
+  { name: 'invalid JSON', ...post('{"key":'), status: 400, expect: { code: 'invalid_json', message: 'the request body is not valid JSON' }, via: 'replay' },
+  { name: 'prototype poisoning', ...post('{"__proto__":{"x":1},"key":"a","value":"b"}'), status: 400, via: 'replay' },
+  { name: 'a byte-order mark', ...post('\uFEFF{"key":"bom","value":"b"}'), status: 200, via: 'replay' },
+  { name: 'text/plain', ...post('{"key":"a","value":"b"}', { 'content-type': 'text/plain' }), status: 415, via: 'fastify' },
+  { name: 'empty body for set', ...post(''), status: 400, via: 'fastify' },
+  { name: 'body over the limit', ...post(`{"key":"big","value":"${'x'.repeat(MAX_BODY_BYTES)}"}`), status: 413, via: 'fastify' },
+  { name: 'empty array push', method: 'PATCH', path: '/api/v1/e/push', headers: JSON_HEADERS, body: '{"value":[]}', status: 400, expect: { code: 'invalid_request', message: 'value must not be an empty array' }, via: 'replay' },
+  { name: 'unicode value', ...post('{"key":"u","value":"héllo 😀 \\u0000"}'), status: 200, via: 'fast' },
+  { name: 'get the unicode value', method: 'GET', path: '/api/v1/u', status: 200, via: 'fast' },
+  { name: 'key that needs percent-encoding', ...post('{"key":"a b/c","value":"sp"}'), status: 200, via: 'fast' },
+  { name: 'get it percent-encoded', method: 'GET', path: '/api/v1/a%20b%2Fc', status: 200, via: 'fastify' },
+  { name: 'bad percent-encoding', method: 'GET', path: '/api/v1/a%zz', status: 400, via: 'fastify' },
+  { name: 'query string', method: 'GET', path: '/api/v1/a?x=1', status: 200, via: 'fastify' },
+  { name: 'key over the limit', method: 'GET', path: `/api/v1/${'k'.repeat(MAX_KEY_BYTES + 1)}`, status: 404, via: 'fastify' },
+  { name: 'key at the limit', ...post(`{"key":"${'k'.repeat(MAX_KEY_BYTES)}","value":"v"}`), status: 200, via: 'fast' },
+  { name: 'get the key at the limit', method: 'GET', path: `/api/v1/${'k'.repeat(MAX_KEY_BYTES)}`, status: 200, via: 'fast' },
+  { name: 'dots and colons', ...post('{"key":"user:1.x~_-","value":"v"}'), status: 200, via: 'fast' },
+  { name: 'get dots and colons', method: 'GET', path: '/api/v1/user:1.x~_-', status: 200, via: 'fast' },
+  { name: 'a key named like the docs', ...post('{"key":"docs","value":"v"}'), status: 200, via: 'fast' },
+  { name: 'get the key named docs', method: 'GET', path: '/api/v1/docs', status: 200, via: 'fastify' },
+  { name: 'a key named set', method: 'PATCH', path: '/api/v1/set/push', headers: JSON_HEADERS, body: '{"value":"s"}', status: 200, via: 'fast' },
+  { name: 'get the key named set', method: 'GET', path: '/api/v1/set', status: 200, via: 'fast' },
+  { name: 'pop with a JSON content type and no body', method: 'PATCH', path: '/api/v1/l/pop', headers: JSON_HEADERS, status: 400, via: 'fastify' },
+  {
+    name: 'chunked body',
+    method: 'POST',
+    path: '/api/v1/set',
+    headers: { ...JSON_HEADERS, 'transfer-encoding': 'chunked' },
+    body: '18\r\n{"key":"ch","value":"b"}\r\n0\r\n\r\n',
+    status: 200,
+    via: 'fastify',
+  },
+  { name: 'HEAD', method: 'HEAD', path: '/api/v1/a', status: 200, via: 'fastify' },
+  { name: 'DELETE', method: 'DELETE', path: '/api/v1/c', status: 200, via: 'fastify' },
+  { name: 'update', method: 'PATCH', path: '/api/v1/a', headers: JSON_HEADERS, body: '{"value":"b2"}', status: 200, via: 'fastify' },
+  { name: 'unknown route', method: 'GET', path: '/api/v2/a', status: 404, via: 'fastify' },
+  { name: 'the OpenAPI document', method: 'GET', path: '/api/v1/docs/swagger.json', status: 200, via: 'fastify' },
+];
+
+interface Answer {
+  /** Status line and headers without Date, then the body. */
+  text: string;
+  status: number;
+  body: string;
+}
+
+/** Sends one raw HTTP/1.1 request on a new connection and reads one answer. */
+function send(port: number, c: Case): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const body = c.body === undefined ? Buffer.alloc(0) : Buffer.from(c.body);
+    const headers: Record<string, string> = { host: 'localhost', ...c.headers };
+    if (c.body !== undefined && headers['transfer-encoding'] === undefined) headers['content-length'] = String(body.length);
+    const head = `${c.method} ${c.path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      const all = Buffer.concat(chunks);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const headText = all.subarray(0, end).toString('latin1');
+      const length = Number(/\r\ncontent-length: (\d+)/i.exec(headText)?.[1] ?? 0);
+      const bodyLength = c.method === 'HEAD' ? 0 : length;
+      if (all.length < end + 4 + bodyLength) return;
+      socket.destroy();
+      const text = headText
+        .split('\r\n')
+        .filter((line) => !/^date:/i.test(line))
+        .join('\n');
+      resolve({ text, status: Number(headText.split(' ')[1]), body: all.subarray(end + 4, end + 4 + bodyLength).toString('utf8') });
+    });
+    socket.write(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  });
+}
+
+interface Server {
+  app: FastifyInstance;
+  store: Store;
+  port: number;
+  answers: Answer[];
+  /** How the fast-path server answered each case (undefined on the Fastify-only server). */
+  routes: (Case['via'] | undefined)[];
+}
+
+async function startServer(fastPath: boolean): Promise<Server> {
+  let now = T0;
+  const store = createStore({ clock: { now: () => now++ }, cleanupIntervalMs: 0, maxKeyBytes: MAX_KEY_BYTES });
+  const app = await buildApp({ store, fastPath, maxBodyBytes: MAX_BODY_BYTES, maxKeyBytes: MAX_KEY_BYTES });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const server: Server = { app, store, port: (app.server.address() as AddressInfo).port, answers: [], routes: [] };
+  for (const c of CASES) {
+    now = T0 + server.answers.length; // both servers see the same time for the same case
+    const before = { ...(fastPathStats(app) ?? { answered: 0, replayed: 0 }) };
+    server.answers.push(await send(server.port, c));
+    const after = fastPathStats(app);
+    server.routes.push(
+      after === undefined ? undefined : after.answered > before.answered ? 'fast' : after.replayed > before.replayed ? 'replay' : 'fastify',
+    );
+  }
+  return server;
+}
+
+describe('HTTP fast path', () => {
+  let fast: Server;
+  let plain: Server;
+
+  beforeAll(async () => {
+    fast = await startServer(true);
+    plain = await startServer(false);
+  });
+  afterAll(async () => {
+    await fast?.app.close();
+    await plain?.app.close();
+    fast?.store.close();
+    plain?.store.close();
+  });
+
+  it('is off when asked to be', () => {
+    expect(fastPathStats(plain.app)).toBeUndefined();
+    expect(fastPathStats(fast.app)).toBeDefined();
+  });
+
+  describe.each(CASES.map((c, i) => [c.name, i] as const))('%s', (_name, i) => {
+    const c = CASES[i]!;
+    it(`answers ${c.status}, the same bytes on both paths`, () => {
+      expect(plain.answers[i]!.status).toBe(c.status);
+      if (c.expect !== undefined) expect(JSON.parse(plain.answers[i]!.body)).toEqual(c.expect);
+      expect(fast.answers[i]!.text).toBe(plain.answers[i]!.text);
+      expect(fast.answers[i]!.body).toBe(plain.answers[i]!.body);
+    });
+    it(`is answered by ${c.via}`, () => {
+      expect(fast.routes[i]).toBe(c.via);
+    });
+  });
+
+  it('leaves both stores in the same state', () => {
+    const dump = (store: Store) => [...store.entries()].sort((a, b) => (a.key < b.key ? -1 : 1));
+    expect(dump(fast.store)).toEqual(dump(plain.store));
+    expect(fast.store.size).toBeGreaterThan(5);
+  });
+});
+
+describe('HTTP fast path switch', () => {
+  it('stays off with per-request debug logging, which it does not implement', async () => {
+    const store = createStore({ cleanupIntervalMs: 0 });
+    const app = await buildApp({ store, logger: pino({ level: 'debug' }, { write: () => {} }) });
+    expect(fastPathStats(app)).toBeUndefined();
+    await app.close();
+    store.close();
+  });
+});
