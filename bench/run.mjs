@@ -21,6 +21,7 @@ const { values: args } = parseArgs({
     pin: { type: 'boolean', default: false },
     only: { type: 'string', default: 'engine,memory,http,expiry' },
     'http-keys': { type: 'string', default: '100000' },
+    ops: { type: 'string', default: 'get,set,push,pop' },
   },
 });
 const RUNS = positive(args.runs, 'runs');
@@ -159,7 +160,8 @@ async function httpSection(tools) {
     },
   };
   const load = { keys: HTTP_KEYS, connections: CONNECTIONS, cpus: LOAD_CPUS };
-  for (const op of ['get', 'set', 'push', 'pop']) {
+  for (const op of args.ops.split(',')) {
+    if (reset[op] === undefined) throw new Error(`--ops: unknown operation ${op} (get, set, push, pop)`);
     log(`http: ${op.toUpperCase()} at ${CONNECTIONS} connections, ${RUNS} x ${SECONDS} s per system`);
     // Warm-up (JIT, connection pools), not measured.
     await reset[op]();

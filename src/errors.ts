@@ -38,7 +38,12 @@ export class MemkvError extends Error {
   readonly code: ErrorCode;
 
   constructor(code: ErrorCode, message: string = ERRORS[code].message, options?: { cause?: unknown }) {
+    // An expected failure needs no stack trace, and capturing one cost more than the rest of a
+    // failed request (13% of CPU time under a load of misses).
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message, options);
+    Error.stackTraceLimit = stackTraceLimit;
     this.code = code;
   }
 

@@ -15,10 +15,10 @@ export function pinned(cpus, command, args) {
   return cpus === undefined ? [command, args] : ['taskset', ['-c', cpus, command, ...args]];
 }
 
-/** Starts memkv; returns { port, call(command, args), stop() }. */
-export async function startMemkv({ cpus, env = {} } = {}) {
+/** Starts memkv; returns { port, call(command, args), stop() }. `nodeArgs` such as `--cpu-prof`. */
+export async function startMemkv({ cpus, env = {}, nodeArgs = [] } = {}) {
   const port = await freePort();
-  const [command, args] = pinned(cpus, process.execPath, [join(here, '..', 'memkv-server.mjs')]);
+  const [command, args] = pinned(cpus, process.execPath, [...nodeArgs, join(here, '..', 'memkv-server.mjs')]);
   const child = start(command, args, { ipc: true, env: { ...process.env, PORT: String(port), ...env } });
   let nextId = 0;
   const pending = new Map();

@@ -186,12 +186,22 @@ export class FastPath {
     return false;
   }
 
-  /** Reads the body, then answers a set (`key` undefined) or a push, or replays it to Fastify. */
+  /**
+   * Reads the body, then answers a set (`key` undefined) or a push, or replays it to Fastify.
+   * It acts on the chunk that completes `Content-Length` rather than on 'end' (one event-loop
+   * turn later); Node has then parsed the whole message, so the request is complete.
+   */
   #readBody(request: IncomingMessage, response: ServerResponse, key: string | undefined): void {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const expected = Number(request.headers['content-length']);
+    let received = 0;
+    let chunks: Buffer | Buffer[] | undefined;
+    request.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (chunks === undefined) chunks = chunk;
+      else if (Array.isArray(chunks)) chunks.push(chunk);
+      else chunks = [chunks, chunk];
+      if (received !== expected) return;
+      const raw = Array.isArray(chunks) ? Buffer.concat(chunks) : chunks;
       const answer = key === undefined ? this.#set(raw) : this.#push(key, raw);
       if (answer !== undefined) {
         this.#send(response, answer);
@@ -199,7 +209,9 @@ export class FastPath {
       }
       this.stats.replayed++;
       (request as ReplayableRequest)[REPLAY_BODY] = raw;
-      this.#fallback!(request, response);
+      // Fastify must not see the stream half-read: hand over once Node has ended it.
+      if (request.readableEnded) this.#fallback!(request, response);
+      else request.once('end', () => this.#fallback!(request, response));
     });
   }
 
