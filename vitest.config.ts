@@ -9,8 +9,19 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: 'all', include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts'] } },
+      // The HTTP route tests again, over TCP, where the fast path answers the hot requests.
+      {
+        extends: true,
+        test: {
+          name: 'http-over-tcp',
+          include: ['test/http/routes.test.ts', 'test/http/bad-input.test.ts'],
+          env: { MEMKV_TEST_TRANSPORT: 'tcp' },
+        },
+      },
+    ],
   },
 });
