@@ -30,6 +30,13 @@
  * answers exactly as without the fast path. A failed store operation changes nothing, so the
  * repeat is safe. The answers it does give are byte-for-byte Fastify's: same status, headers in
  * the same order, same `JSON.stringify` of the same row.
+ *
+ * A feature that every data request must honour and that lives in a Fastify hook (an
+ * authentication check, request metrics, an awaited durability step) is invisible here: it must
+ * either be added to {@link fastPathBlockers} (the fast path then stays off while it is on) or be
+ * taught to the fast path, with a case in test/http/fast-path.test.ts. Features inside the store
+ * (the journal, memory limits) apply unchanged: the fast path calls the same store methods, and a
+ * refusal is an exception that sends the request to Fastify.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
