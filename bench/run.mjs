@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { has, installCleanup, run, stopAll } from './lib/processes.mjs';
+import { has, installCleanup, run, stopAll, wasInterrupted } from './lib/processes.mjs';
 import { resp, startMemkv, startRedis, startWebdis } from './lib/targets.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
@@ -56,7 +56,7 @@ try {
   if (SECTIONS.has('expiry')) await expirySection(tools);
   printTable();
 } catch (error) {
-  process.stderr.write(`bench: ${error?.stack ?? error}\n`);
+  if (!wasInterrupted()) process.stderr.write(`bench: ${error?.stack ?? error}\n`);
   process.exitCode = 1;
 } finally {
   await stopAll();

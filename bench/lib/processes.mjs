@@ -3,9 +3,22 @@
  * end, on Ctrl-C, on SIGTERM and on failure. Also free ports and a bounded wait for a port.
  */
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 
 const children = new Set();
+const tempDirs = new Set();
+let interrupted = false;
+
+/** Removes `dir` when the suite exits, however it exits. */
+export function removeAtExit(dir) {
+  tempDirs.add(dir);
+}
+
+/** True once Ctrl-C or a termination signal has started stopping everything. */
+export function wasInterrupted() {
+  return interrupted;
+}
 
 /** Spawns `command` and registers it for cleanup. Output is kept (last 64 KiB) for error reports. */
 export function start(command, args, options = {}) {
@@ -39,6 +52,7 @@ export async function stopAll() {
 
 function killAllNow() {
   for (const child of children) child.kill('SIGKILL');
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Installs the handlers that stop every child on exit, Ctrl-C, SIGTERM and uncaught failures. */
@@ -46,6 +60,7 @@ export function installCleanup() {
   process.on('exit', killAllNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, () => {
+      interrupted = true;
       process.stderr.write(`\nbench: ${signal}: stopping every process the suite started\n`);
       stopAll().finally(() => process.exit(130));
     });

@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, run, start, stop, waitForPort } from './processes.mjs';
+import { freePort, removeAtExit, run, start, stop, waitForPort } from './processes.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -49,6 +49,7 @@ export async function startMemkv({ cpus, env = {}, nodeArgs = [] } = {}) {
 export async function startRedis({ cpus } = {}) {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'memkv-bench-redis-'));
+  removeAtExit(dir);
   const [command, args] = pinned(cpus, 'redis-server', [
     '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
     '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes', '--loglevel', 'warning',
@@ -71,6 +72,7 @@ export async function startRedis({ cpus } = {}) {
 export async function startWebdis(redisPort, { cpus, threads = 2 } = {}) {
   const port = await freePort();
   const dir = await mkdtemp(join(tmpdir(), 'memkv-bench-webdis-'));
+  removeAtExit(dir);
   const config = join(dir, 'webdis.json');
   await writeFile(
     config,
