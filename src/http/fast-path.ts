@@ -31,8 +31,9 @@
  * repeat is safe. The answers it does give are byte-for-byte Fastify's: same status, headers in
  * the same order, same `JSON.stringify` of the same row.
  *
- * A feature that every data request must honour and that lives in a Fastify hook (an
- * authentication check, request metrics, an awaited durability step) is invisible here: it must
+ * Request metrics (metrics.ts) are recorded here too, with Fastify's route patterns as labels.
+ * Any other feature that every data request must honour and that lives in a Fastify hook (an
+ * authentication check, an awaited durability step) is invisible here: it must
  * either be added to {@link fastPathBlockers} (the fast path then stays off while it is on) or be
  * taught to the fast path, with a case in test/http/fast-path.test.ts. Features inside the store
  * (the journal, memory limits) apply unchanged: the fast path calls the same store methods, and a
@@ -42,6 +43,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../engine/store.js';
+import type { Metrics } from './metrics.js';
 import { parseTtl } from './routes/data.js';
 import { toPopRow, toRow } from './row.js';
 import { DURATION_PATTERN } from './schemas.js';
@@ -57,6 +59,8 @@ export interface FastPathOptions {
   maxBodyBytes: number;
   /** Largest key in UTF-8 bytes (the store's limit). */
   maxKeyBytes: number;
+  /** Request metrics: the fast path records its answers as Fastify's hook would; default none. */
+  metrics?: Metrics;
 }
 
 /** Why the fast path must stay off for an app, or an empty list when it may run. */
@@ -99,6 +103,9 @@ export class FastPath {
   readonly #setUrl: string;
   readonly #maxBodyBytes: number;
   readonly #maxKeyBytes: number;
+  readonly #metrics: Metrics | undefined;
+  /** Route patterns as Fastify names them (`request.routeOptions.url`), for the metrics. */
+  readonly #routes: { get: string; set: string; push: string; pop: string };
   /** First segments under the base path that other routes own, by method. */
   readonly #reserved = new Map<string, Set<string>>();
   #fallback: RequestHandler | undefined;
@@ -112,6 +119,9 @@ export class FastPath {
     this.#setUrl = `${options.basePath}/set`;
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#maxKeyBytes = options.maxKeyBytes;
+    this.#metrics = options.metrics;
+    const base = options.basePath;
+    this.#routes = { get: `${base}/:key`, set: `${base}/set`, push: `${base}/:key/push`, pop: `${base}/:key/pop` };
   }
 
   /**
@@ -157,12 +167,14 @@ export class FastPath {
     const url = request.url!;
     if (!url.startsWith(this.#base)) return false;
     const method = request.method;
+    // Read the time only when metrics want it (Fastify's elapsedTime also starts at routing).
+    const startedAt = this.#metrics === undefined ? 0 : performance.now();
     if (method === 'GET') {
       const key = url.slice(this.#baseLength);
       if (!this.#isPlainKey(key, 'GET')) return false;
       const entry = this.#store.get(key);
       if (entry === undefined) return false;
-      this.#send(response, JSON.stringify(toRow(entry)));
+      this.#send(response, JSON.stringify(toRow(entry)), method, this.#routes.get, startedAt);
       return true;
     }
     if (method === 'PATCH') {
@@ -175,19 +187,19 @@ export class FastPath {
         } catch {
           return false;
         }
-        this.#send(response, body);
+        this.#send(response, body, method, this.#routes.pop, startedAt);
         return true;
       }
       if (url.endsWith('/push')) {
         const key = url.slice(this.#baseLength, url.length - 5);
         if (!this.#isPlainKey(key, 'PATCH') || !this.#hasJsonBody(request)) return false;
-        this.#readBody(request, response, key);
+        this.#readBody(request, response, key, startedAt);
         return true;
       }
       return false;
     }
     if (method === 'POST' && url === this.#setUrl && this.#hasJsonBody(request)) {
-      this.#readBody(request, response, undefined);
+      this.#readBody(request, response, undefined, startedAt);
       return true;
     }
     return false;
@@ -198,7 +210,7 @@ export class FastPath {
    * It acts on the chunk that completes `Content-Length` rather than on 'end' (one event-loop
    * turn later); Node has then parsed the whole message, so the request is complete.
    */
-  #readBody(request: IncomingMessage, response: ServerResponse, key: string | undefined): void {
+  #readBody(request: IncomingMessage, response: ServerResponse, key: string | undefined, startedAt: number): void {
     const expected = Number(request.headers['content-length']);
     let received = 0;
     let chunks: Buffer | Buffer[] | undefined;
@@ -211,7 +223,7 @@ export class FastPath {
       const raw = Array.isArray(chunks) ? Buffer.concat(chunks) : chunks;
       const answer = key === undefined ? this.#set(raw) : this.#push(key, raw);
       if (answer !== undefined) {
-        this.#send(response, answer);
+        this.#send(response, answer, request.method!, key === undefined ? this.#routes.set : this.#routes.push, startedAt);
         return;
       }
       this.stats.replayed++;
@@ -261,11 +273,12 @@ export class FastPath {
     }
   }
 
-  #send(response: ServerResponse, body: string): void {
+  #send(response: ServerResponse, body: string, method: string, route: string, startedAt: number): void {
     this.stats.answered++;
     // Fastify's header names, values and order, so that both paths answer the same bytes.
     response.writeHead(200, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))]);
     response.end(body);
+    if (this.#metrics !== undefined) this.#metrics.observeRequest(method, route, 200, (performance.now() - startedAt) / 1000);
   }
 
   /** A key the router would hand over as is: plain characters, in the size limit, not another route's. */

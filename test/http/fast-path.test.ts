@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createStore, type Store } from '../../src/engine/store.js';
 import { buildApp, fastPathStats } from '../../src/http/app.js';
+import { createMetrics, type Metrics } from '../../src/http/metrics.js';
 
 interface Case {
   name: string;
@@ -153,6 +154,7 @@ function send(port: number, c: Case): Promise<Answer> {
 interface Server {
   app: FastifyInstance;
   store: Store;
+  metrics: Metrics;
   port: number;
   answers: Answer[];
   /** How the fast-path server answered each case (undefined on the Fastify-only server). */
@@ -162,9 +164,10 @@ interface Server {
 async function startServer(fastPath: boolean): Promise<Server> {
   let now = T0;
   const store = createStore({ clock: { now: () => now++ }, cleanupIntervalMs: 0, maxKeyBytes: MAX_KEY_BYTES });
-  const app = await buildApp({ store, fastPath, maxBodyBytes: MAX_BODY_BYTES, maxKeyBytes: MAX_KEY_BYTES });
+  const metrics = createMetrics({ store, defaultMetrics: false });
+  const app = await buildApp({ store, metrics, fastPath, maxBodyBytes: MAX_BODY_BYTES, maxKeyBytes: MAX_KEY_BYTES });
   await app.listen({ host: '127.0.0.1', port: 0 });
-  const server: Server = { app, store, port: (app.server.address() as AddressInfo).port, answers: [], routes: [] };
+  const server: Server = { app, store, metrics, port: (app.server.address() as AddressInfo).port, answers: [], routes: [] };
   for (const c of CASES) {
     now = T0 + server.answers.length; // both servers see the same time for the same case
     const before = { ...(fastPathStats(app) ?? { answered: 0, replayed: 0 }) };
@@ -208,6 +211,21 @@ describe('HTTP fast path', () => {
     it(`is answered by ${c.via}`, () => {
       expect(fast.routes[i]).toBe(c.via);
     });
+  });
+
+  it('records the same request metrics on both paths', async () => {
+    const requests = async (server: Server) =>
+      (await server.metrics.registry.getSingleMetricAsString('memkv_http_requests_total')).split('\n').sort();
+    const counts = async (server: Server) =>
+      (await server.metrics.registry.getSingleMetricAsString('memkv_http_request_duration_seconds'))
+        .split('\n')
+        .filter((line) => line.startsWith('memkv_http_request_duration_seconds_count'))
+        .sort();
+    const fastRequests = await requests(fast);
+    expect(fastRequests).toEqual(await requests(plain));
+    const gets = CASES.filter((c) => c.method === 'GET' && c.status === 200 && !c.path.includes('/docs/')).length;
+    expect(fastRequests).toContain(`memkv_http_requests_total{method="GET",route="/api/v1/:key",status="200"} ${gets}`);
+    expect(await counts(fast)).toEqual(await counts(plain));
   });
 
   it('leaves both stores in the same state', () => {
