@@ -21,15 +21,16 @@
  *    `Content-Length` of at most `maxBodyBytes` is given and no `Transfer-Encoding`; the body is
  *    JSON without a BOM, `__proto__` or `constructor`, and is an object with exactly the schema's
  *    fields of the schema's types (no coercion); for pop: no body and no `Content-Type`;
- * 4. the store operation succeeds (a miss on GET, a wrong type, an empty list, a bad TTL, a
- *    refused write all go to Fastify, which repeats the operation and answers the error).
+ * 4. the store operation succeeds, or refuses with a `MemkvError` below 500 (a miss on GET, a
+ *    wrong type, an empty list, a zero TTL), which is answered through the error handler's own
+ *    `toErrorAnswer`; a 5xx refusal (`out_of_memory`) or any other exception goes to Fastify,
+ *    which repeats the operation (a refused write changed nothing), answers and logs it.
  *
  * In every other case the request goes to Fastify: at once when the decision needs only the
  * head, or after the body was read, in which case the body is replayed to Fastify through a
  * `preParsing` hook ({@link installFastPathReplay}), so that Fastify parses, validates and
- * answers exactly as without the fast path. A failed store operation changes nothing, so the
- * repeat is safe. The answers it does give are byte-for-byte Fastify's: same status, headers in
- * the same order, same `JSON.stringify` of the same row.
+ * answers exactly as without the fast path. The answers it does give are byte-for-byte
+ * Fastify's: same status, headers in the same order, same `JSON.stringify` of the same row.
  *
  * Request metrics (metrics.ts) are recorded here too, with Fastify's route patterns as labels.
  * Any other feature that every data request must honour and that lives in a Fastify hook (an
@@ -43,6 +44,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../engine/store.js';
+import { MemkvError, itemNotFound } from '../errors.js';
+import { toErrorAnswer } from './error-handler.js';
 import type { Metrics } from './metrics.js';
 import { parseTtl } from './routes/data.js';
 import { toPopRow, toRow } from './row.js';
@@ -104,6 +107,7 @@ export class FastPath {
   readonly #maxBodyBytes: number;
   readonly #maxKeyBytes: number;
   readonly #metrics: Metrics | undefined;
+  readonly #limits: { maxBodyBytes: number; maxKeyBytes: number };
   /** Route patterns as Fastify names them (`request.routeOptions.url`), for the metrics. */
   readonly #routes: { get: string; set: string; push: string; pop: string };
   /** First segments under the base path that other routes own, by method. */
@@ -120,6 +124,7 @@ export class FastPath {
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#metrics = options.metrics;
+    this.#limits = { maxBodyBytes: options.maxBodyBytes, maxKeyBytes: options.maxKeyBytes };
     const base = options.basePath;
     this.#routes = { get: `${base}/:key`, set: `${base}/set`, push: `${base}/:key/push`, pop: `${base}/:key/pop` };
   }
@@ -173,8 +178,8 @@ export class FastPath {
       const key = url.slice(this.#baseLength);
       if (!this.#isPlainKey(key, 'GET')) return false;
       const entry = this.#store.get(key);
-      if (entry === undefined) return false;
-      this.#send(response, JSON.stringify(toRow(entry)), method, this.#routes.get, startedAt);
+      if (entry === undefined) this.#sendError(response, itemNotFound(key), method, this.#routes.get, startedAt);
+      else this.#send(response, 200, JSON.stringify(toRow(entry)), method, this.#routes.get, startedAt);
       return true;
     }
     if (method === 'PATCH') {
@@ -184,10 +189,12 @@ export class FastPath {
         let body: string;
         try {
           body = JSON.stringify(toPopRow(this.#store.pop(key)));
-        } catch {
-          return false;
+        } catch (error) {
+          if (!isAnswerable(error)) return false;
+          this.#sendError(response, error, method, this.#routes.pop, startedAt);
+          return true;
         }
-        this.#send(response, body, method, this.#routes.pop, startedAt);
+        this.#send(response, 200, body, method, this.#routes.pop, startedAt);
         return true;
       }
       if (url.endsWith('/push')) {
@@ -222,8 +229,13 @@ export class FastPath {
       if (received !== expected) return;
       const raw = Array.isArray(chunks) ? Buffer.concat(chunks) : chunks;
       const answer = key === undefined ? this.#set(raw) : this.#push(key, raw);
+      const route = key === undefined ? this.#routes.set : this.#routes.push;
+      if (typeof answer === 'string') {
+        this.#send(response, 200, answer, request.method!, route, startedAt);
+        return;
+      }
       if (answer !== undefined) {
-        this.#send(response, answer, request.method!, key === undefined ? this.#routes.set : this.#routes.push, startedAt);
+        this.#sendError(response, answer, request.method!, route, startedAt);
         return;
       }
       this.stats.replayed++;
@@ -235,7 +247,8 @@ export class FastPath {
   }
 
   // POST {base}/set  {key, value, ttl?}
-  #set(raw: Buffer): string | undefined {
+  /** @returns the answer body, the store's refusal, or undefined to hand the request to Fastify. */
+  #set(raw: Buffer): string | MemkvError | undefined {
     const body = parseObject(raw);
     if (body === undefined) return undefined;
     let fields = 0;
@@ -248,14 +261,15 @@ export class FastPath {
     if (fields !== (ttl === undefined ? 2 : 3) || (ttl !== undefined && !isTtl(ttl))) return undefined;
     try {
       this.#store.set(key, value, { ttlMs: ttl === undefined ? undefined : parseTtl(ttl) });
-    } catch {
-      return undefined;
+    } catch (error) {
+      return isAnswerable(error) ? error : undefined;
     }
     return OK_BODY;
   }
 
   // PATCH {base}/{key}/push  {value, ttl?}
-  #push(key: string, raw: Buffer): string | undefined {
+  /** @returns the answer body, the store's refusal, or undefined to hand the request to Fastify. */
+  #push(key: string, raw: Buffer): string | MemkvError | undefined {
     const body = parseObject(raw);
     if (body === undefined) return undefined;
     let fields = 0;
@@ -268,17 +282,23 @@ export class FastPath {
     if (fields !== (ttl === undefined ? 1 : 2) || (ttl !== undefined && !isTtl(ttl))) return undefined;
     try {
       return JSON.stringify(toRow(this.#store.push(key, value, { ttlMs: ttl === undefined ? undefined : parseTtl(ttl) })));
-    } catch {
-      return undefined;
+    } catch (error) {
+      return isAnswerable(error) ? error : undefined;
     }
   }
 
-  #send(response: ServerResponse, body: string, method: string, route: string, startedAt: number): void {
+  #send(response: ServerResponse, status: number, body: string, method: string, route: string, startedAt: number): void {
     this.stats.answered++;
     // Fastify's header names, values and order, so that both paths answer the same bytes.
-    response.writeHead(200, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))]);
+    response.writeHead(status, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))]);
     response.end(body);
-    if (this.#metrics !== undefined) this.#metrics.observeRequest(method, route, 200, (performance.now() - startedAt) / 1000);
+    if (this.#metrics !== undefined) this.#metrics.observeRequest(method, route, status, (performance.now() - startedAt) / 1000);
+  }
+
+  /** The store's refusal, mapped as Fastify's error handler maps it (the same function). */
+  #sendError(response: ServerResponse, error: MemkvError, method: string, route: string, startedAt: number): void {
+    const { status, body } = toErrorAnswer(error, this.#limits);
+    this.#send(response, status, JSON.stringify(body), method, route, startedAt);
   }
 
   /** A key the router would hand over as is: plain characters, in the size limit, not another route's. */
@@ -325,6 +345,15 @@ export function installFastPathReplay(app: FastifyInstance): void {
     replay.end(held);
     done(null, replay);
   });
+}
+
+/**
+ * A refusal the fast path answers itself: an expected error below 500. Answering it here, rather
+ * than letting Fastify repeat the operation, keeps the store's counters (hits, misses, commands)
+ * exact. Errors of 500 and more go to Fastify, which logs them.
+ */
+function isAnswerable(error: unknown): error is MemkvError {
+  return error instanceof MemkvError && error.status < 500;
 }
 
 // ---- Body checks: a subset of what the TypeBox schemas accept ----

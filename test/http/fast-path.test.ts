@@ -45,7 +45,7 @@ const CASES: Case[] = [
     expect: { key: 'a', kind: 'string', value: 'b', ttl: null, created_at: iso(T0), updated_at: iso(T0) },
     via: 'fast',
   },
-  { name: 'get a missing key', method: 'GET', path: '/api/v1/missing', status: 404, expect: { code: 'item_not_found', message: 'key "missing" does not exist' }, via: 'fastify' },
+  { name: 'get a missing key', method: 'GET', path: '/api/v1/missing', status: 404, expect: { code: 'item_not_found', message: 'key "missing" does not exist' }, via: 'fast' },
   { name: 'set a list with a TTL', ...post('{"key":"l","value":["x","y"],"ttl":"1h"}'), status: 200, via: 'fast' },
   { name: 'charset in the content type', ...post('{"key":"c","value":"d"}', { 'content-type': 'application/json; charset=utf-8' }), status: 200, via: 'fast' },
   { name: 'push one', method: 'PATCH', path: '/api/v1/l/push', headers: JSON_HEADERS, body: '{"value":"z"}', status: 200, via: 'fast' },
@@ -59,17 +59,17 @@ const CASES: Case[] = [
     expect: { key: 'new-list', kind: 'string_slice', value: [], ttl: null, created_at: iso(T0 + 7), updated_at: iso(T0 + 8), popped: 'one' },
     via: 'fast',
   },
-  { name: 'pop an empty list', method: 'PATCH', path: '/api/v1/new-list/pop', status: 409, expect: { code: 'list_empty', message: 'the list at key "new-list" is empty' }, via: 'fastify' },
-  { name: 'pop a string', method: 'PATCH', path: '/api/v1/a/pop', status: 409, via: 'fastify' },
-  { name: 'pop a missing key', method: 'PATCH', path: '/api/v1/nothing/pop', status: 404, via: 'fastify' },
-  { name: 'push onto a string', method: 'PATCH', path: '/api/v1/a/push', headers: JSON_HEADERS, body: '{"value":"x"}', status: 409, via: 'replay' },
+  { name: 'pop an empty list', method: 'PATCH', path: '/api/v1/new-list/pop', status: 409, expect: { code: 'list_empty', message: 'the list at key "new-list" is empty' }, via: 'fast' },
+  { name: 'pop a string', method: 'PATCH', path: '/api/v1/a/pop', status: 409, via: 'fast' },
+  { name: 'pop a missing key', method: 'PATCH', path: '/api/v1/nothing/pop', status: 404, via: 'fast' },
+  { name: 'push onto a string', method: 'PATCH', path: '/api/v1/a/push', headers: JSON_HEADERS, body: '{"value":"x"}', status: 409, via: 'fast' },
   { name: 'a number is not a string', ...post('{"key":"a","value":5}'), status: 400, expect: { code: 'invalid_request', message: 'value must be a string or an array of strings' }, via: 'replay' },
   { name: 'an array of numbers', ...post('{"key":"a","value":["x",5]}'), status: 400, via: 'replay' },
   { name: 'unknown field', ...post('{"key":"a","value":"b","extra":1}'), status: 400, expect: { code: 'invalid_request', message: 'unknown field "extra" in the request body' }, via: 'replay' },
   { name: 'empty key', ...post('{"key":"","value":"x"}'), status: 400, via: 'replay' },
   { name: 'missing value', ...post('{"key":"a"}'), status: 400, via: 'replay' },
   { name: 'null ttl', ...post('{"key":"a","value":"b","ttl":null}'), status: 400, via: 'replay' },
-  { name: 'zero ttl', ...post('{"key":"a","value":"b","ttl":"0s"}'), status: 400, via: 'replay' },
+  { name: 'zero ttl', ...post('{"key":"a","value":"b","ttl":"0s"}'), status: 400, via: 'fast' },
   { name: 'not a duration', ...post('{"key":"a","value":"b","ttl":"soon"}'), status: 400, via: 'replay' },
   { name: 'a JSON array body', ...post('["a","b"]'), status: 400, via: 'replay' },
   { name: 'invalid JSON', ...post('{"key":'), status: 400, expect: { code: 'invalid_json', message: 'the request body is not valid JSON' }, via: 'replay' },
@@ -92,7 +92,7 @@ const CASES: Case[] = [
   { name: 'get dots and colons', method: 'GET', path: '/api/v1/user:1.x~_-', status: 200, via: 'fast' },
   { name: 'a key that is a dot', ...post('{"key":".","value":"dot"}'), status: 200, via: 'fast' },
   { name: 'get the dot key', method: 'GET', path: '/api/v1/.', status: 200, via: 'fast' },
-  { name: 'get a dot-dot key', method: 'GET', path: '/api/v1/..', status: 404, via: 'fastify' },
+  { name: 'get a dot-dot key', method: 'GET', path: '/api/v1/..', status: 404, via: 'fast' },
   { name: 'a key named like the docs', ...post('{"key":"docs","value":"v"}'), status: 200, via: 'fast' },
   { name: 'get the key named docs', method: 'GET', path: '/api/v1/docs', status: 200, via: 'fastify' },
   { name: 'a key named set', method: 'PATCH', path: '/api/v1/set/push', headers: JSON_HEADERS, body: '{"value":"s"}', status: 200, via: 'fast' },
@@ -228,10 +228,35 @@ describe('HTTP fast path', () => {
     expect(await counts(fast)).toEqual(await counts(plain));
   });
 
-  it('leaves both stores in the same state', () => {
+  it('leaves both stores in the same state, counters included', () => {
     const dump = (store: Store) => [...store.entries()].sort((a, b) => (a.key < b.key ? -1 : 1));
     expect(dump(fast.store)).toEqual(dump(plain.store));
+    expect(fast.store.stats()).toEqual(plain.store.stats());
+    expect(fast.store.stats().misses).toBeGreaterThan(0);
     expect(fast.store.size).toBeGreaterThan(5);
+  });
+});
+
+describe('HTTP fast path and server errors', () => {
+  it('leaves a 5xx refusal of the store (out_of_memory) to Fastify, which logs it', async () => {
+    const answers: Answer[] = [];
+    const replayed: number[] = [];
+    for (const fastPath of [true, false]) {
+      const store = createStore({ cleanupIntervalMs: 0, maxMemoryBytes: 1000, evictionPolicy: 'noeviction' });
+      const app = await buildApp({ store, fastPath });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const big: Case = { name: 'too big', ...post(`{"key":"k","value":"${'x'.repeat(2000)}"}`), status: 507, via: 'replay' };
+      answers.push(await send((app.server.address() as AddressInfo).port, big));
+      replayed.push(fastPathStats(app)?.replayed ?? -1);
+      expect(store.stats().commands.set).toBe(fastPath ? 2 : 1); // the fast path's attempt, then Fastify's
+      await app.close();
+      store.close();
+    }
+    expect(answers[0]!.status).toBe(507);
+    expect(JSON.parse(answers[0]!.body).code).toBe('out_of_memory');
+    expect(answers[0]!.text).toBe(answers[1]!.text);
+    expect(answers[0]!.body).toBe(answers[1]!.body);
+    expect(replayed).toEqual([1, -1]);
   });
 });
 
