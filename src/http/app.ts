@@ -105,7 +105,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestLogging = logger?.isLevelEnabled('debug') === true;
   const fastPath =
     fastPathWanted && auth === undefined && fastPathBlockers({ requestLogging }).length === 0
-      ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics })
+      ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics, durableWrites: durable !== undefined })
       : undefined;
 
   const app: FastifyInstance = Fastify({

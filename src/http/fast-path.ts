@@ -12,7 +12,8 @@
  * It answers a request only when ALL of these hold ({@link FastPath.handle} checks them in order):
  * 1. the fast path is on (see {@link fastPathBlockers}: e.g. off with debug request logging) and
  *    the app is not closing (Fastify then answers 503);
- * 2. the method and URL are exactly one of:
+ * 2. the method and URL are exactly one of (only the first while writes wait for the disk,
+ *    PERSISTENCE_FSYNC=always: Fastify's handlers await the `durable` hook):
  *    `GET {base}/{key}`, `POST {base}/set`, `PATCH {base}/{key}/push`, `PATCH {base}/{key}/pop`,
  *    with no query string, and `{key}` made only of `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding
  *    needed), at most `maxKeyBytes` long, and not the first segment of any other route under
@@ -64,6 +65,11 @@ export interface FastPathOptions {
   maxKeyBytes: number;
   /** Request metrics: the fast path records its answers as Fastify's hook would; default none. */
   metrics?: Metrics;
+  /**
+   * True when writes are answered only once on disk (AppOptions.durable, PERSISTENCE_FSYNC=always):
+   * the fast path then leaves set, push and pop to Fastify's handlers, which await it.
+   */
+  durableWrites?: boolean;
 }
 
 /** Why the fast path must stay off for an app, or an empty list when it may run. */
@@ -107,6 +113,8 @@ export class FastPath {
   readonly #maxBodyBytes: number;
   readonly #maxKeyBytes: number;
   readonly #metrics: Metrics | undefined;
+  /** False while writes must wait for the disk (see FastPathOptions.durableWrites). */
+  readonly #writes: boolean;
   readonly #limits: { maxBodyBytes: number; maxKeyBytes: number };
   /** Route patterns as Fastify names them (`request.routeOptions.url`), for the metrics. */
   readonly #routes: { get: string; set: string; push: string; pop: string };
@@ -124,6 +132,7 @@ export class FastPath {
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#metrics = options.metrics;
+    this.#writes = options.durableWrites !== true;
     this.#limits = { maxBodyBytes: options.maxBodyBytes, maxKeyBytes: options.maxKeyBytes };
     const base = options.basePath;
     this.#routes = { get: `${base}/:key`, set: `${base}/set`, push: `${base}/:key/push`, pop: `${base}/:key/pop` };
@@ -182,6 +191,7 @@ export class FastPath {
       else this.#send(response, 200, JSON.stringify(toRow(entry)), method, this.#routes.get, startedAt);
       return true;
     }
+    if (!this.#writes) return false;
     if (method === 'PATCH') {
       if (url.endsWith('/pop')) {
         const key = url.slice(this.#baseLength, url.length - 4);

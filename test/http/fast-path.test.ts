@@ -261,6 +261,28 @@ describe('HTTP fast path and server errors', () => {
 });
 
 describe('HTTP fast path switch', () => {
+  it('leaves writes to Fastify while they wait for the disk (the durable hook), and still answers reads', async () => {
+    const store = createStore({ cleanupIntervalMs: 0 });
+    let release: () => void = () => {};
+    let calls = 0;
+    const durable = () => {
+      calls++;
+      return new Promise<void>((resolve) => (release = resolve));
+    };
+    const app = await buildApp({ store, durable });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    const written = send(port, { name: 'set', ...post('{"key":"k","value":"v"}'), status: 200, via: 'fastify' });
+    await expect.poll(() => calls).toBe(1);
+    release();
+    expect((await written).status).toBe(200);
+    expect(fastPathStats(app)).toEqual({ answered: 0, replayed: 0 });
+    expect((await send(port, { name: 'get', method: 'GET', path: '/api/v1/k', status: 200, via: 'fast' })).status).toBe(200);
+    expect(fastPathStats(app)!.answered).toBe(1);
+    await app.close();
+    store.close();
+  });
+
   it('stays off with per-request debug logging, which it does not implement', async () => {
     const store = createStore({ cleanupIntervalMs: 0 });
     const app = await buildApp({ store, logger: pino({ level: 'debug' }, { write: () => {} }) });
