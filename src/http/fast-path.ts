@@ -76,6 +76,8 @@ export interface FastPathOptions {
 export interface FastPathFeatures {
   /** Per-request debug logging (an `onResponse` hook the fast path would skip). */
   requestLogging: boolean;
+  /** Bearer-token authentication on the data routes (a Fastify hook the fast path would skip). */
+  authentication?: boolean;
 }
 
 /**
@@ -86,6 +88,7 @@ export interface FastPathFeatures {
 export function fastPathBlockers(features: FastPathFeatures): string[] {
   const blockers: string[] = [];
   if (features.requestLogging) blockers.push('request logging (VERBOSE=debug)');
+  if (features.authentication === true) blockers.push('authentication');
   return blockers;
 }
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { createStore, type Store } from '../../src/engine/store.js';
 import { buildApp, fastPathStats } from '../../src/http/app.js';
+import { fastPathBlockers } from '../../src/http/fast-path.js';
 import { createMetrics, type Metrics } from '../../src/http/metrics.js';
 
 interface Case {
@@ -289,5 +290,12 @@ describe('HTTP fast path switch', () => {
     expect(fastPathStats(app)).toBeUndefined();
     await app.close();
     store.close();
+  });
+});
+
+describe('fastPathBlockers', () => {
+  it('names each feature the fast path does not implement', () => {
+    expect(fastPathBlockers({ requestLogging: false })).toEqual([]);
+    expect(fastPathBlockers({ requestLogging: true, authentication: true })).toEqual(['request logging (VERBOSE=debug)', 'authentication']);
   });
 });
