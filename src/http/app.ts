@@ -104,7 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
   const fastPath =
-    fastPathWanted && auth === undefined && fastPathBlockers({ requestLogging }).length === 0
+    fastPathWanted && fastPathBlockers({ requestLogging, authentication: auth !== undefined }).length === 0
       ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics, durableWrites: durable !== undefined })
       : undefined;
 

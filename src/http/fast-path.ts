@@ -10,7 +10,8 @@
  * TypeBox schema accepts, the store call, and `JSON.stringify` of the same row Fastify sends.
  *
  * It answers a request only when ALL of these hold ({@link FastPath.handle} checks them in order):
- * 1. the fast path is on (see {@link fastPathBlockers}: e.g. off with debug request logging) and
+ * 1. the fast path is on (see {@link fastPathBlockers}: off with authentication or debug request
+ *    logging) and
  *    the app is not closing (Fastify then answers 503);
  * 2. the method and URL are exactly one of (only the first while writes wait for the disk,
  *    PERSISTENCE_FSYNC=always: Fastify's handlers await the `durable` hook):

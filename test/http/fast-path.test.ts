@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { createStore, type Store } from '../../src/engine/store.js';
 import { buildApp, fastPathStats } from '../../src/http/app.js';
 import { fastPathBlockers } from '../../src/http/fast-path.js';
+import { createAuthTestApp } from '../helpers/auth-app.js';
 import { createMetrics, type Metrics } from '../../src/http/metrics.js';
 
 interface Case {
@@ -282,6 +283,17 @@ describe('HTTP fast path switch', () => {
     expect(fastPathStats(app)!.answered).toBe(1);
     await app.close();
     store.close();
+  });
+
+  it('stays off with authentication, which it does not implement: a GET without a token is refused over TCP', async () => {
+    const t = await createAuthTestApp();
+    t.store.set('secret', 'value');
+    expect(fastPathStats(t.app)).toBeUndefined();
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const answer = await send((t.app.server.address() as AddressInfo).port, { name: 'get', method: 'GET', path: '/api/v1/secret', status: 401, via: 'fastify' });
+    expect(answer.status).toBe(401);
+    expect(answer.body).not.toContain('value');
+    await t.close();
   });
 
   it('stays off with per-request debug logging, which it does not implement', async () => {
