@@ -16,6 +16,7 @@ import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { FastPath, fastPathBlockers, type FastPathStats, type RequestHandler } from './fast-path.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
+import { installRawFront, type RawFront } from './raw-front.js';
 import { authRoutes } from './routes/auth.js';
 import { DATA_ROUTE_PATHS, dataRoutes } from './routes/data.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
@@ -108,6 +109,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics, durableWrites: durable !== undefined })
       : undefined;
 
+  let front: RawFront | undefined;
   const app: FastifyInstance = Fastify({
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger as FastifyBaseLogger }),
     // Per-request logs are memkv's own, at debug level (below), so the default level costs nothing.
@@ -122,11 +124,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     schemaErrorFormatter: formatSchemaErrors,
     frameworkErrors: frameworkErrorHandler({ maxBodyBytes, maxKeyBytes }),
     // The same node:http server Fastify would create, with the fast path's listener in front.
-    serverFactory: fastPath === undefined ? undefined : fastPathServer(fastPath),
+    serverFactory: fastPath === undefined ? undefined : fastPathServer(fastPath, (created) => (front = created)),
   });
   if (fastPath !== undefined) {
     fastPath.attach(app, DATA_ROUTE_PATHS.map((path) => basePath + path));
     fastPaths.set(app, fastPath);
+    // The front's connections are idle between chunks, and the HTTP server does not track them.
+    app.addHook('preClose', (done) => {
+      front?.closeIdle();
+      done();
+    });
   }
 
   // Bodies are JSON or nothing: without the text parser, text/plain is a 415 like any other type.
@@ -171,8 +178,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/** A `serverFactory` for Fastify: its own node:http server settings, with the fast path in front. */
-function fastPathServer(fastPath: FastPath): FastifyServerFactory {
+/**
+ * A `serverFactory` for Fastify: its own node:http server settings, with the fast path in front
+ * of Fastify's listener and the raw front (raw-front.ts) in front of the server's connections.
+ */
+function fastPathServer(fastPath: FastPath, created: (front: RawFront) => void): FastifyServerFactory {
   return (handler, factoryOptions) => {
     const options = factoryOptions as {
       http?: ServerOptions;
@@ -184,6 +194,7 @@ function fastPathServer(fastPath: FastPath): FastifyServerFactory {
     server.keepAliveTimeout = options.keepAliveTimeout;
     server.requestTimeout = options.requestTimeout;
     server.setTimeout(options.connectionTimeout);
+    created(installRawFront(server, fastPath));
     return server;
   };
 }

@@ -109,6 +109,28 @@ export interface FastPathStats {
   replayed: number;
 }
 
+/** An answer of the fast path: the status and the JSON body (content type {@link FAST_PATH_CONTENT_TYPE}). */
+export interface FastAnswer {
+  status: number;
+  body: string;
+}
+
+/** The content type of every fast-path answer, as Fastify writes it. */
+export const FAST_PATH_CONTENT_TYPE = JSON_TYPE;
+
+/**
+ * Set on a socket whose next request the raw front (raw-front.ts) has already offered to
+ * {@link FastPath.answer} and seen declined: the listener then hands that request straight to
+ * Fastify instead of deciding (and running the store operation) a second time.
+ */
+export const DECLINED_BY_FRONT = Symbol('memkv.declinedByFront');
+
+/** A socket the raw front may mark. */
+export type FrontSocket = { [DECLINED_BY_FRONT]?: boolean };
+
+/** The hot requests, by what they do. */
+type Op = 'get' | 'set' | 'push' | 'pop';
+
 export class FastPath {
   readonly #store: Store;
   readonly #base: string;
@@ -124,6 +146,8 @@ export class FastPath {
   readonly #routes: { get: string; set: string; push: string; pop: string };
   /** First segments under the base path that other routes own, by method. */
   readonly #reserved = new Map<string, Set<string>>();
+  /** The key of the last request {@link FastPath.#route} accepted (empty for set). */
+  #routedKey = '';
   #fallback: RequestHandler | undefined;
   #closing = false;
   readonly stats: FastPathStats = { answered: 0, replayed: 0 };
@@ -140,6 +164,11 @@ export class FastPath {
     this.#limits = { maxBodyBytes: options.maxBodyBytes, maxKeyBytes: options.maxKeyBytes };
     const base = options.basePath;
     this.#routes = { get: `${base}/:key`, set: `${base}/set`, push: `${base}/:key/push`, pop: `${base}/:key/pop` };
+  }
+
+  /** True once the app is closing (or cannot be served safely): every request is then Fastify's. */
+  get closing(): boolean {
+    return this.#closing;
   }
 
   /**
@@ -175,63 +204,121 @@ export class FastPath {
   listener(fallback: RequestHandler): RequestHandler {
     this.#fallback = fallback;
     return (request, response) => {
-      if (!this.#handle(request, response)) fallback(request, response);
+      const socket = request.socket as FrontSocket;
+      if (socket[DECLINED_BY_FRONT] === true) {
+        socket[DECLINED_BY_FRONT] = false;
+        fallback(request, response);
+      } else if (!this.#handle(request, response)) fallback(request, response);
     };
+  }
+
+  /**
+   * The decision for a complete request parsed outside `node:http` (the raw front): the same
+   * conditions, store call, metrics and stats as for a request through the listener.
+   * @param contentType the `Content-Type` header, OWS-trimmed; undefined when absent
+   * @param contentLength the `Content-Length` header (decimal digits); undefined when absent
+   * @param body exactly the body bytes (empty when there is none); a request with
+   *   `Transfer-Encoding` must not be offered
+   * @returns the answer to send, or undefined when Fastify must answer (nothing was sent; the
+   *   store is unchanged unless it refused with a 5xx, which Fastify then meets again)
+   */
+  answer(method: string, target: string, contentType: string | undefined, contentLength: string | undefined, body: Buffer): FastAnswer | undefined {
+    if (this.#closing) return undefined;
+    const op = this.#route(method, target);
+    if (op === undefined || !this.#accepts(op, contentType, contentLength, false)) return undefined;
+    const startedAt = this.#metrics === undefined ? 0 : performance.now();
+    const result = this.#run(op, this.#routedKey, body);
+    if (result === undefined) {
+      if (op === 'set' || op === 'push') this.stats.replayed++;
+      return undefined;
+    }
+    return this.#record(method, op, result, startedAt);
   }
 
   /** @returns false when the request is Fastify's (nothing was read or written). */
   #handle(request: IncomingMessage, response: ServerResponse): boolean {
     if (this.#closing) return false;
-    const url = request.url!;
-    if (!url.startsWith(this.#base)) return false;
-    const method = request.method;
+    const method = request.method!;
+    const op = this.#route(method, request.url!);
+    if (op === undefined) return false;
+    const headers = request.headers;
+    if (!this.#accepts(op, headers['content-type'], headers['content-length'], headers['transfer-encoding'] !== undefined)) return false;
     // Read the time only when metrics want it (Fastify's elapsedTime also starts at routing).
     const startedAt = this.#metrics === undefined ? 0 : performance.now();
-    if (method === 'GET') {
-      const key = url.slice(this.#baseLength);
-      if (!this.#isPlainKey(key, 'GET')) return false;
-      const entry = this.#store.get(key);
-      if (entry === undefined) this.#sendError(response, itemNotFound(key), method, this.#routes.get, startedAt);
-      else this.#send(response, 200, JSON.stringify(toRow(entry)), method, this.#routes.get, startedAt);
+    const key = this.#routedKey;
+    if (op === 'set' || op === 'push') {
+      this.#readBody(request, response, op, key, startedAt);
       return true;
     }
-    if (!this.#writes) return false;
-    if (method === 'PATCH') {
-      if (url.endsWith('/pop')) {
-        const key = url.slice(this.#baseLength, url.length - 4);
-        if (!this.#isPlainKey(key, 'PATCH') || !hasNoBody(request)) return false;
-        let body: string;
-        try {
-          body = JSON.stringify(toPopRow(this.#store.pop(key)));
-        } catch (error) {
-          if (!isAnswerable(error)) return false;
-          this.#sendError(response, error, method, this.#routes.pop, startedAt);
-          return true;
-        }
-        this.#send(response, 200, body, method, this.#routes.pop, startedAt);
-        return true;
-      }
-      if (url.endsWith('/push')) {
-        const key = url.slice(this.#baseLength, url.length - 5);
-        if (!this.#isPlainKey(key, 'PATCH') || !this.#hasJsonBody(request)) return false;
-        this.#readBody(request, response, key, startedAt);
-        return true;
-      }
-      return false;
-    }
-    if (method === 'POST' && url === this.#setUrl && this.#hasJsonBody(request)) {
-      this.#readBody(request, response, undefined, startedAt);
-      return true;
-    }
-    return false;
+    const result = this.#run(op, key, undefined);
+    if (result === undefined) return false;
+    this.#send(response, this.#record(method, op, result, startedAt));
+    return true;
   }
 
   /**
-   * Reads the body, then answers a set (`key` undefined) or a push, or replays it to Fastify.
+   * Which hot request `method` and `url` are, with the key in {@link FastPath.#routedKey}.
+   * @returns undefined when it is none of them (or a write while writes wait for the disk)
+   */
+  #route(method: string, url: string): Op | undefined {
+    if (!url.startsWith(this.#base)) return undefined;
+    if (method === 'GET') {
+      const key = url.slice(this.#baseLength);
+      if (!this.#isPlainKey(key, 'GET')) return undefined;
+      this.#routedKey = key;
+      return 'get';
+    }
+    if (!this.#writes) return undefined;
+    if (method === 'PATCH') {
+      const op = url.endsWith('/pop') ? 'pop' : url.endsWith('/push') ? 'push' : undefined;
+      if (op === undefined) return undefined;
+      const key = url.slice(this.#baseLength, url.length - op.length - 1);
+      if (!this.#isPlainKey(key, 'PATCH')) return undefined;
+      this.#routedKey = key;
+      return op;
+    }
+    if (method === 'POST' && url === this.#setUrl) {
+      this.#routedKey = '';
+      return 'set';
+    }
+    return undefined;
+  }
+
+  /** Whether the head suits `op`: a JSON body of a known length for set and push, no body for pop. */
+  #accepts(op: Op, contentType: string | undefined, contentLength: string | undefined, chunked: boolean): boolean {
+    if (op === 'get') return true;
+    if (chunked) return false;
+    if (op === 'pop') return contentType === undefined && (contentLength === undefined || contentLength === '0');
+    if (contentType !== 'application/json' && contentType !== JSON_TYPE) return false;
+    if (contentLength === undefined) return false;
+    const bytes = Number(contentLength);
+    return Number.isSafeInteger(bytes) && bytes > 0 && bytes <= this.#maxBodyBytes;
+  }
+
+  /**
+   * Runs `op` on the store.
+   * @returns the 200 answer's body, the store's refusal, or undefined to hand the request to Fastify
+   */
+  #run(op: Op, key: string, raw: Buffer | undefined): string | MemkvError | undefined {
+    if (op === 'get') {
+      const entry = this.#store.get(key);
+      return entry === undefined ? itemNotFound(key) : JSON.stringify(toRow(entry));
+    }
+    if (op === 'set') return this.#set(raw!);
+    if (op === 'push') return this.#push(key, raw!);
+    try {
+      return JSON.stringify(toPopRow(this.#store.pop(key)));
+    } catch (error) {
+      return isAnswerable(error) ? error : undefined;
+    }
+  }
+
+  /**
+   * Reads the body, then answers a set or a push, or replays it to Fastify.
    * It acts on the chunk that completes `Content-Length` rather than on 'end' (one event-loop
    * turn later); Node has then parsed the whole message, so the request is complete.
    */
-  #readBody(request: IncomingMessage, response: ServerResponse, key: string | undefined, startedAt: number): void {
+  #readBody(request: IncomingMessage, response: ServerResponse, op: Op, key: string, startedAt: number): void {
     const expected = Number(request.headers['content-length']);
     let received = 0;
     let chunks: Buffer | Buffer[] | undefined;
@@ -242,14 +329,9 @@ export class FastPath {
       else chunks = [chunks, chunk];
       if (received !== expected) return;
       const raw = Array.isArray(chunks) ? Buffer.concat(chunks) : chunks;
-      const answer = key === undefined ? this.#set(raw) : this.#push(key, raw);
-      const route = key === undefined ? this.#routes.set : this.#routes.push;
-      if (typeof answer === 'string') {
-        this.#send(response, 200, answer, request.method!, route, startedAt);
-        return;
-      }
-      if (answer !== undefined) {
-        this.#sendError(response, answer, request.method!, route, startedAt);
+      const result = this.#run(op, key, raw);
+      if (result !== undefined) {
+        this.#send(response, this.#record(request.method!, op, result, startedAt));
         return;
       }
       this.stats.replayed++;
@@ -301,18 +383,28 @@ export class FastPath {
     }
   }
 
-  #send(response: ServerResponse, status: number, body: string, method: string, route: string, startedAt: number): void {
+  /**
+   * The answer for `result` (a refusal mapped as Fastify's error handler maps it, by the same
+   * function), counted and recorded in the metrics with Fastify's route pattern.
+   */
+  #record(method: string, op: Op, result: string | MemkvError, startedAt: number): FastAnswer {
+    let answer: FastAnswer;
+    if (typeof result === 'string') answer = { status: 200, body: result };
+    else {
+      const { status, body } = toErrorAnswer(result, this.#limits);
+      answer = { status, body: JSON.stringify(body) };
+    }
     this.stats.answered++;
-    // Fastify's header names, values and order, so that both paths answer the same bytes.
-    response.writeHead(status, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(body))]);
-    response.end(body);
-    if (this.#metrics !== undefined) this.#metrics.observeRequest(method, route, status, (performance.now() - startedAt) / 1000);
+    if (this.#metrics !== undefined) {
+      this.#metrics.observeRequest(method, this.#routes[op], answer.status, (performance.now() - startedAt) / 1000);
+    }
+    return answer;
   }
 
-  /** The store's refusal, mapped as Fastify's error handler maps it (the same function). */
-  #sendError(response: ServerResponse, error: MemkvError, method: string, route: string, startedAt: number): void {
-    const { status, body } = toErrorAnswer(error, this.#limits);
-    this.#send(response, status, JSON.stringify(body), method, route, startedAt);
+  #send(response: ServerResponse, answer: FastAnswer): void {
+    // Fastify's header names, values and order, so that both paths answer the same bytes.
+    response.writeHead(answer.status, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(answer.body))]);
+    response.end(answer.body);
   }
 
   /** A key the router would hand over as is: plain characters, in the size limit, not another route's. */
@@ -329,17 +421,6 @@ export class FastPath {
       }
     }
     return this.#reserved.get(method)?.has(key) !== true;
-  }
-
-  #hasJsonBody(request: IncomingMessage): boolean {
-    const headers = request.headers;
-    const type = headers['content-type'];
-    if (type !== 'application/json' && type !== JSON_TYPE) return false;
-    if (headers['transfer-encoding'] !== undefined) return false;
-    const length = headers['content-length'];
-    if (length === undefined) return false;
-    const bytes = Number(length);
-    return Number.isSafeInteger(bytes) && bytes > 0 && bytes <= this.#maxBodyBytes;
   }
 }
 
@@ -371,13 +452,6 @@ function isAnswerable(error: unknown): error is MemkvError {
 }
 
 // ---- Body checks: a subset of what the TypeBox schemas accept ----
-
-function hasNoBody(request: IncomingMessage): boolean {
-  const headers = request.headers;
-  if (headers['content-type'] !== undefined || headers['transfer-encoding'] !== undefined) return false;
-  const length = headers['content-length'];
-  return length === undefined || length === '0';
-}
 
 /** The body as a plain JSON object, or undefined for anything Fastify's parser might see differently. */
 function parseObject(raw: Buffer): Record<string, unknown> | undefined {

@@ -1,0 +1,358 @@
+/**
+ * The raw front: the API server's connections start here, on the bare socket, below `node:http`.
+ * It answers pipelined hot requests (GET a key, set, push, pop) straight from the socket's data
+ * chunks through {@link FastPath.answer}, and hands the connection over to Node's HTTP server
+ * (llhttp, then the fast-path listener and Fastify) for good the moment anything else arrives.
+ *
+ * Why: with the fast path in front of Fastify, most of the server's CPU went to Node's HTTP layer
+ * (IncomingMessage and ServerResponse streams, header objects, one writev per response). Here a
+ * request costs one pass over its bytes, the store call and `JSON.stringify`, and all answers to
+ * one chunk leave in one write.
+ *
+ * The front parses only COMPLETE requests, inside one chunk, of a strict subset of HTTP/1.1:
+ * - request line `METHOD SP target SP HTTP/1.1 CRLF`, METHOD one of GET, POST, PATCH, the target
+ *   visible ASCII;
+ * - header lines `token ":" OWS value OWS CRLF`, values of visible ASCII, space and tab (no
+ *   obs-fold, no obs-text, no CR, LF or NUL), at most {@link MAX_HEADERS} lines and
+ *   {@link MAX_HEAD_BYTES} bytes of head;
+ * - exactly one `Host`; at most one `Content-Type` and one `Content-Length` (decimal digits); no
+ *   `Transfer-Encoding`, `Expect` or `Upgrade`; `Connection` only as `keep-alive`;
+ * - no body on GET; for POST and PATCH the whole `Content-Length` body in the same chunk.
+ * The moment a request is outside it, is incomplete at the end of the chunk, or is declined by
+ * the fast path, the front writes the answers it has built, stops reading, puts every unconsumed
+ * byte back (`socket.unshift`) and gives the socket to the HTTP server's own connection
+ * listener, which then parses, answers (errors included), times out and closes it as for any
+ * connection. So the front never produces an error answer itself.
+ *
+ * Its answers are the bytes Node and Fastify send for the same request: status line,
+ * `content-type`, `content-length`, `Date`, `Connection: keep-alive`, `Keep-Alive: timeout=<s>`.
+ * An idle connection closes after the server's `keepAliveTimeout`, as in Node. The HTTP server
+ * stays the listening server: the front only takes its 'connection' event, so `listen`, `close`,
+ * `closeIdleConnections` and the request timeouts work as before for handed-over connections;
+ * {@link RawFront.closeIdle} ends the front's own (always idle between chunks) at close.
+ */
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { DECLINED_BY_FRONT, FAST_PATH_CONTENT_TYPE, type FastPath, type FrontSocket } from './fast-path.js';
+
+/** Most header lines in a request the front parses itself; more go to Node. */
+export const MAX_HEADERS = 32;
+/** Most bytes of request line and headers the front parses itself; more go to Node. */
+export const MAX_HEAD_BYTES = 8192;
+/** Most digits of a Content-Length the front reads (anything longer exceeds any body limit). */
+const MAX_LENGTH_DIGITS = 9;
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HT = 9;
+const COLON = 58;
+
+/** tchar (RFC 9110): ! # $ % & ' * + - . ^ _ ` | ~ DIGIT ALPHA. */
+const TOKEN = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  TOKEN[c] =
+    (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c))
+      ? 1
+      : 0;
+}
+
+// Header names the front looks at, as lowercase bytes.
+const HOST = Buffer.from('host');
+const CONTENT_TYPE = Buffer.from('content-type');
+const CONTENT_LENGTH = Buffer.from('content-length');
+const CONNECTION = Buffer.from('connection');
+const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
+const EXPECT = Buffer.from('expect');
+const UPGRADE = Buffer.from('upgrade');
+const KEEP_ALIVE = Buffer.from('keep-alive');
+const HTTP_11 = Buffer.from(' HTTP/1.1\r\n');
+
+/** The `Date` header's value, formatted once per second. */
+let dateSecond = -1;
+let dateValue = '';
+function httpDate(): string {
+  const now = Date.now();
+  const second = Math.floor(now / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateValue = new Date(now).toUTCString();
+  }
+  return dateValue;
+}
+
+/** Status lines, built once per status. */
+const statusLines = new Map<number, string>();
+function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) statusLines.set(status, (line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`));
+  return line;
+}
+
+/** Whether `buffer[start, end)` equals the lowercase ASCII `name`, ignoring ASCII case. */
+function isName(buffer: Buffer, start: number, end: number, name: Buffer): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if ((buffer[start + i]! | 0x20) !== name[i]) return false;
+  return true;
+}
+
+/**
+ * Takes the 'connection' event of `server` (an HTTP server from `createServer`): new connections
+ * start on the front, which answers what `fastPath` answers and hands the rest to `server`.
+ */
+export function installRawFront(server: Server, fastPath: FastPath): RawFront {
+  return new RawFront(server, fastPath);
+}
+
+/** The raw front of one HTTP server; see the module comment. */
+export class RawFront {
+  readonly #server: Server;
+  readonly #fastPath: FastPath;
+  /** The HTTP server's own connection listener, which handed-over sockets go to. */
+  readonly #handOver: (socket: Socket) => void;
+  readonly #connections = new Set<RawConnection>();
+
+  constructor(server: Server, fastPath: FastPath) {
+    const listeners = server.listeners('connection');
+    if (listeners.length !== 1) throw new TypeError('the raw front needs a fresh node:http server');
+    const handOver = listeners[0] as (socket: Socket) => void;
+    this.#server = server;
+    this.#fastPath = fastPath;
+    this.#handOver = (socket) => handOver.call(server, socket);
+    server.removeListener('connection', handOver);
+    server.on('connection', (socket: Socket) => {
+      if (this.#fastPath.closing || (this.#server.maxRequestsPerSocket ?? 0) > 0) this.#handOver(socket);
+      else this.#connections.add(new RawConnection(this, socket));
+    });
+  }
+
+  /** Connections on the front now (not yet handed over nor closed). */
+  get size(): number {
+    return this.#connections.size;
+  }
+
+  /** Ends every connection the front holds: they are idle between chunks. Call when closing. */
+  closeIdle(): void {
+    for (const connection of this.#connections) connection.close();
+  }
+
+  /** @internal */
+  get fastPath(): FastPath {
+    return this.#fastPath;
+  }
+
+  /** @internal The `Keep-Alive` header line Node would write, or empty when Node writes none. */
+  keepAliveLine(): string {
+    const timeoutMs = this.#server.keepAliveTimeout;
+    return timeoutMs > 0 ? `Keep-Alive: timeout=${Math.floor(timeoutMs / 1000)}\r\n` : '';
+  }
+
+  /** @internal */
+  get keepAliveTimeoutMs(): number {
+    return this.#server.keepAliveTimeout;
+  }
+
+  /** @internal */
+  release(connection: RawConnection, socket: Socket, handOver: boolean): void {
+    this.#connections.delete(connection);
+    if (handOver) this.#handOver(socket);
+  }
+}
+
+/** One connection while it is on the front. */
+class RawConnection {
+  readonly #front: RawFront;
+  readonly #socket: Socket;
+  readonly #onData = (chunk: Buffer): void => this.#read(chunk);
+  readonly #onEnd = (): void => this.close();
+  readonly #onError = (): void => this.#drop();
+  readonly #onTimeout = (): void => this.#drop();
+  readonly #onClose = (): void => this.#drop();
+  #done = false;
+
+  constructor(front: RawFront, socket: Socket) {
+    this.#front = front;
+    this.#socket = socket;
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    socket.on('timeout', this.#onTimeout);
+    const timeoutMs = front.keepAliveTimeoutMs;
+    if (timeoutMs > 0) socket.setTimeout(timeoutMs);
+  }
+
+  /** Ends the connection once what was written has left. */
+  close(): void {
+    if (this.#done) return;
+    this.#detach(false);
+    const socket = this.#socket;
+    if (socket.writableLength === 0) socket.destroy();
+    else socket.end(() => socket.destroy());
+  }
+
+  #drop(): void {
+    if (this.#done) return;
+    this.#detach(false);
+    this.#socket.destroy();
+  }
+
+  #detach(handOver: boolean): void {
+    this.#done = true;
+    const socket = this.#socket;
+    socket.removeListener('data', this.#onData);
+    socket.removeListener('end', this.#onEnd);
+    socket.removeListener('error', this.#onError);
+    socket.removeListener('close', this.#onClose);
+    socket.removeListener('timeout', this.#onTimeout);
+    socket.setTimeout(0);
+    this.#front.release(this, socket, handOver);
+  }
+
+  /** Answers the complete hot requests at the start of `chunk`; hands over at the first other byte. */
+  #read(chunk: Buffer): void {
+    const fastPath = this.#front.fastPath;
+    let out = '';
+    let position = 0;
+    let declined = false;
+    const length = chunk.length;
+    while (position < length) {
+      const request = parseRequest(chunk, position);
+      if (request === undefined) break;
+      const answer = fastPath.answer(request.method, request.target, request.contentType, request.contentLength, request.body);
+      if (answer === undefined) {
+        declined = true;
+        break;
+      }
+      out += `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${this.#head()}${answer.body}`;
+      position = request.end;
+    }
+    if (out !== '') this.#socket.write(out);
+    if (position < length) this.#handOverFrom(chunk, position, declined);
+  }
+
+  /** The headers after content-length, up to the body. */
+  #head(): string {
+    return `Date: ${httpDate()}\r\nConnection: keep-alive\r\n${this.#front.keepAliveLine()}\r\n`;
+  }
+
+  /** Gives the socket, with `chunk` from `position` unread, to the HTTP server for good. */
+  #handOverFrom(chunk: Buffer, position: number, declined: boolean): void {
+    const socket = this.#socket;
+    socket.pause();
+    socket.unshift(chunk.subarray(position));
+    if (declined) (socket as Socket & FrontSocket)[DECLINED_BY_FRONT] = true;
+    this.#detach(true);
+    socket.resume();
+  }
+}
+
+/** A complete request of the front's subset. */
+interface RawRequest {
+  method: string;
+  target: string;
+  contentType: string | undefined;
+  contentLength: string | undefined;
+  body: Buffer;
+  /** Offset just past the request in the chunk. */
+  end: number;
+}
+
+/** Parses one request at `start`; undefined when it is outside the subset or incomplete. */
+function parseRequest(chunk: Buffer, start: number): RawRequest | undefined {
+  const length = chunk.length;
+  const headLimit = Math.min(length, start + MAX_HEAD_BYTES);
+  // Request line.
+  let method: string;
+  let p: number;
+  const first = chunk[start];
+  if (first === 0x47 && chunk[start + 1] === 0x45 && chunk[start + 2] === 0x54 && chunk[start + 3] === SP) {
+    method = 'GET';
+    p = start + 4;
+  } else if (first === 0x50 && chunk[start + 1] === 0x4f && chunk[start + 2] === 0x53 && chunk[start + 3] === 0x54 && chunk[start + 4] === SP) {
+    method = 'POST';
+    p = start + 5;
+  } else if (
+    first === 0x50 &&
+    chunk[start + 1] === 0x41 &&
+    chunk[start + 2] === 0x54 &&
+    chunk[start + 3] === 0x43 &&
+    chunk[start + 4] === 0x48 &&
+    chunk[start + 5] === SP
+  ) {
+    method = 'PATCH';
+    p = start + 6;
+  } else return undefined;
+  const targetStart = p;
+  while (p < headLimit) {
+    const c = chunk[p]!;
+    if (c === SP) break;
+    if (c <= SP || c >= 0x7f) return undefined;
+    p++;
+  }
+  if (p === targetStart || p + HTTP_11.length > headLimit) return undefined;
+  const target = chunk.toString('latin1', targetStart, p);
+  for (let i = 0; i < HTTP_11.length; i++) if (chunk[p + i] !== HTTP_11[i]) return undefined;
+  p += HTTP_11.length;
+  // Header lines.
+  let hosts = 0;
+  let contentType: string | undefined;
+  let contentLength: string | undefined;
+  let lines = 0;
+  for (;;) {
+    if (p + 1 >= headLimit) return undefined;
+    if (chunk[p] === CR) {
+      if (chunk[p + 1] !== LF) return undefined;
+      p += 2;
+      break;
+    }
+    if (++lines > MAX_HEADERS) return undefined;
+    const nameStart = p;
+    while (p < headLimit && TOKEN[chunk[p]!] === 1) p++;
+    const nameEnd = p;
+    if (nameEnd === nameStart || p >= headLimit || chunk[p] !== COLON) return undefined;
+    p++;
+    while (p < headLimit && (chunk[p] === SP || chunk[p] === HT)) p++;
+    const valueStart = p;
+    let valueEnd = p;
+    for (;;) {
+      if (p >= headLimit) return undefined;
+      const c = chunk[p]!;
+      if (c === CR) break;
+      if (c === HT || c === SP) {
+        p++;
+        continue;
+      }
+      if (c < SP || c >= 0x7f) return undefined;
+      valueEnd = ++p;
+    }
+    if (p + 1 >= headLimit || chunk[p + 1] !== LF) return undefined;
+    p += 2;
+    const nameLength = nameEnd - nameStart;
+    if (nameLength === 4 && isName(chunk, nameStart, nameEnd, HOST)) hosts++;
+    else if (nameLength === 12 && isName(chunk, nameStart, nameEnd, CONTENT_TYPE)) {
+      if (contentType !== undefined) return undefined;
+      contentType = chunk.toString('latin1', valueStart, valueEnd);
+    } else if (nameLength === 14 && isName(chunk, nameStart, nameEnd, CONTENT_LENGTH)) {
+      const digits = valueEnd - valueStart;
+      if (contentLength !== undefined || digits === 0 || digits > MAX_LENGTH_DIGITS) return undefined;
+      for (let i = valueStart; i < valueEnd; i++) if (chunk[i]! < 48 || chunk[i]! > 57) return undefined;
+      contentLength = chunk.toString('latin1', valueStart, valueEnd);
+    } else if (nameLength === 10 && isName(chunk, nameStart, nameEnd, CONNECTION)) {
+      if (!isName(chunk, valueStart, valueEnd, KEEP_ALIVE)) return undefined;
+    } else if (
+      isName(chunk, nameStart, nameEnd, TRANSFER_ENCODING) ||
+      isName(chunk, nameStart, nameEnd, EXPECT) ||
+      isName(chunk, nameStart, nameEnd, UPGRADE)
+    ) {
+      return undefined;
+    }
+  }
+  if (hosts !== 1) return undefined;
+  // Body.
+  const bodyBytes = contentLength === undefined ? 0 : Number(contentLength);
+  if (method === 'GET' && bodyBytes !== 0) return undefined;
+  const end = p + bodyBytes;
+  if (end > length) return undefined;
+  return { method, target, contentType, contentLength, body: chunk.subarray(p, end), end };
+}
