@@ -107,6 +107,8 @@ export interface FastPathStats {
   answered: number;
   /** Requests handed to Fastify after the fast path read their body. */
   replayed: number;
+  /** Connections the raw front (raw-front.ts) handed to node:http. */
+  handedOver: number;
 }
 
 /** An answer of the fast path: the status and the JSON body (content type {@link FAST_PATH_CONTENT_TYPE}). */
@@ -150,7 +152,7 @@ export class FastPath {
   #routedKey = '';
   #fallback: RequestHandler | undefined;
   #closing = false;
-  readonly stats: FastPathStats = { answered: 0, replayed: 0 };
+  readonly stats: FastPathStats = { answered: 0, replayed: 0, handedOver: 0 };
 
   constructor(options: FastPathOptions) {
     this.#store = options.store;

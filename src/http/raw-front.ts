@@ -121,7 +121,10 @@ export class RawFront {
     this.#handOver = (socket) => handOver.call(server, socket);
     server.removeListener('connection', handOver);
     server.on('connection', (socket: Socket) => {
-      if (this.#fastPath.closing || (this.#server.maxRequestsPerSocket ?? 0) > 0) this.#handOver(socket);
+      if (this.#fastPath.closing || (this.#server.maxRequestsPerSocket ?? 0) > 0) {
+        this.#fastPath.stats.handedOver++;
+        this.#handOver(socket);
+      }
       else this.#connections.add(new RawConnection(this, socket));
     });
   }
@@ -155,7 +158,9 @@ export class RawFront {
   /** @internal */
   release(connection: RawConnection, socket: Socket, handOver: boolean): void {
     this.#connections.delete(connection);
-    if (handOver) this.#handOver(socket);
+    if (!handOver) return;
+    this.#fastPath.stats.handedOver++;
+    this.#handOver(socket);
   }
 }
 
