@@ -19,7 +19,8 @@
  *   `Transfer-Encoding`, `Expect` or `Upgrade`; `Connection` only as `keep-alive`;
  * - no body on GET; for POST and PATCH the whole `Content-Length` body in the same chunk.
  * The moment a request is outside it, is incomplete at the end of the chunk, or is declined by
- * the fast path, the front writes the answers it has built, stops reading, puts every unconsumed
+ * the fast path, or when a chunk arrives while earlier answers still wait in the socket's write
+ * buffer (a client that does not read: node:http then applies its backpressure), the front writes the answers it has built, stops reading, puts every unconsumed
  * byte back (`socket.unshift`) and gives the socket to the HTTP server's own connection
  * listener, which then parses, answers (errors included), times out and closes it as for any
  * connection. So the front never produces an error answer itself.
@@ -216,6 +217,11 @@ class RawConnection {
 
   /** Answers the complete hot requests at the start of `chunk`; hands over at the first other byte. */
   #read(chunk: Buffer): void {
+    // A client that sends faster than it reads: node:http pauses reading while answers wait.
+    if (this.#socket.writableNeedDrain) {
+      this.#handOverFrom(chunk, 0, false);
+      return;
+    }
     const fastPath = this.#front.fastPath;
     let out = '';
     let position = 0;

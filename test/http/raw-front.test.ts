@@ -240,6 +240,41 @@ describe('raw front', () => {
 });
 
 describe('raw front connections', () => {
+  it('hands a client that sends without reading to node:http, which answers everything in order', async () => {
+    const store = createStore({ cleanupIntervalMs: 0 });
+    store.set('big', 'v'.repeat(64 * 1024));
+    const app = await buildApp({ store });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.pause(); // read nothing until the server has had to wait for us
+    // Batches of requests, each sent once the server has dealt with the one before, until a
+    // batch arrives while the earlier answers still fill the socket's buffers.
+    let count = 0;
+    while (fastPathStats(app)!.handedOver === 0) {
+      expect(count).toBeLessThan(2_000);
+      socket.write(get('big').repeat(50));
+      count += 50;
+      await expect.poll(() => fastPathStats(app)!.answered === count || fastPathStats(app)!.handedOver === 1).toBe(true);
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    await new Promise<void>((resolve) => {
+      socket.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        received += chunk.length;
+        if (received >= count * 64 * 1024 && parseAnswers(Buffer.concat(chunks)).length === count) resolve();
+      });
+      socket.resume();
+    });
+    const answers = parseAnswers(Buffer.concat(chunks));
+    expect(answers.every((a) => a.status === 200 && JSON.parse(a.body).value.length === 64 * 1024)).toBe(true);
+    socket.destroy();
+    await app.close();
+    store.close();
+  });
+
   it('closes an idle connection after the server keepAliveTimeout', async () => {
     const store = createStore({ cleanupIntervalMs: 0 });
     const app = await buildApp({ store });
