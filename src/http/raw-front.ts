@@ -69,19 +69,6 @@ const UPGRADE = Buffer.from('upgrade');
 const KEEP_ALIVE = Buffer.from('keep-alive');
 const HTTP_11 = Buffer.from(' HTTP/1.1\r\n');
 
-/** The `Date` header's value, formatted once per second. */
-let dateSecond = -1;
-let dateValue = '';
-function httpDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateValue = new Date(now).toUTCString();
-  }
-  return dateValue;
-}
-
 /** Status lines, built once per status. */
 const statusLines = new Map<number, string>();
 function statusLine(status: number): string {
@@ -112,6 +99,9 @@ export class RawFront {
   /** The HTTP server's own connection listener, which handed-over sockets go to. */
   readonly #handOver: (socket: Socket) => void;
   readonly #connections = new Set<RawConnection>();
+  #tail = '';
+  #tailSecond = -1;
+  #tailTimeoutMs = -1;
 
   constructor(server: Server, fastPath: FastPath) {
     const listeners = server.listeners('connection');
@@ -145,10 +135,21 @@ export class RawFront {
     return this.#fastPath;
   }
 
-  /** @internal The `Keep-Alive` header line Node would write, or empty when Node writes none. */
-  keepAliveLine(): string {
+  /**
+   * @internal The headers after `content-length` and the blank line: `Date` (rebuilt once per
+   * second) and the `Connection` and `Keep-Alive` lines Node writes (none for a zero timeout).
+   */
+  headTail(): string {
+    const now = Date.now();
+    const second = Math.floor(now / 1000);
     const timeoutMs = this.#server.keepAliveTimeout;
-    return timeoutMs > 0 ? `Keep-Alive: timeout=${Math.floor(timeoutMs / 1000)}\r\n` : '';
+    if (second !== this.#tailSecond || timeoutMs !== this.#tailTimeoutMs) {
+      this.#tailSecond = second;
+      this.#tailTimeoutMs = timeoutMs;
+      const keepAlive = timeoutMs > 0 ? `Keep-Alive: timeout=${Math.floor(timeoutMs / 1000)}\r\n` : '';
+      this.#tail = `Date: ${new Date(now).toUTCString()}\r\nConnection: keep-alive\r\n${keepAlive}\r\n`;
+    }
+    return this.#tail;
   }
 
   /** @internal */
@@ -227,6 +228,7 @@ class RawConnection {
     let position = 0;
     let declined = false;
     const length = chunk.length;
+    const tail = this.#front.headTail();
     while (position < length) {
       const request = parseRequest(chunk, position);
       if (request === undefined) break;
@@ -235,16 +237,11 @@ class RawConnection {
         declined = true;
         break;
       }
-      out += `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${this.#head()}${answer.body}`;
+      out += `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}${answer.body}`;
       position = request.end;
     }
     if (out !== '') this.#socket.write(out);
     if (position < length) this.#handOverFrom(chunk, position, declined);
-  }
-
-  /** The headers after content-length, up to the body. */
-  #head(): string {
-    return `Date: ${httpDate()}\r\nConnection: keep-alive\r\n${this.#front.keepAliveLine()}\r\n`;
   }
 
   /** Gives the socket, with `chunk` from `position` unread, to the HTTP server for good. */
