@@ -1,7 +1,9 @@
 /**
  * The HTTP fast path: a narrow layer in front of Fastify, on the same `node:http` server, that
  * answers the four hot requests (GET a key, set, push, pop) when they are well-formed and
- * succeed, and hands every other request to Fastify untouched.
+ * succeed, and hands every other request to Fastify untouched. The same decision serves the raw
+ * front (raw-front.ts), which parses requests on the socket itself, through
+ * {@link FastPath.answer}; this module's request listener serves the connections it hands over.
  *
  * Why: Fastify's routing, hooks, validation and reply pipeline cost more per request than the
  * store operation itself (a CPU profile of GET at 50 connections spent most of its time there).

@@ -40,7 +40,7 @@ import { DECLINED_BY_FRONT, FAST_PATH_CONTENT_TYPE, type FastPath, type FrontSoc
 export const MAX_HEADERS = 32;
 /** Most bytes of request line and headers the front parses itself; more go to Node. */
 export const MAX_HEAD_BYTES = 8192;
-/** Most digits of a Content-Length the front reads (anything longer exceeds any body limit). */
+/** Most digits of a Content-Length the front reads; longer ones go to Node. */
 const MAX_LENGTH_DIGITS = 9;
 
 const CR = 13;
