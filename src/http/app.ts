@@ -106,7 +106,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const requestLogging = logger?.isLevelEnabled('debug') === true;
   const fastPath =
     fastPathWanted && fastPathBlockers({ requestLogging, authentication: auth !== undefined }).length === 0
-      ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics, durableWrites: durable !== undefined })
+      ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics, durable })
       : undefined;
 
   let front: RawFront | undefined;

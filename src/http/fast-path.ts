@@ -15,8 +15,10 @@
  * 1. the fast path is on (see {@link fastPathBlockers}: off with authentication or debug request
  *    logging) and
  *    the app is not closing (Fastify then answers 503);
- * 2. the method and URL are exactly one of (only the first while writes wait for the disk,
- *    PERSISTENCE_FSYNC=always: Fastify's handlers await the `durable` hook):
+ * 2. the method and URL are exactly one of (while writes wait for the disk,
+ *    PERSISTENCE_FSYNC=always, the node:http listener takes only the first, and Fastify's
+ *    handlers await the `durable` hook; {@link FastPath.answer}, used by the raw front, takes
+ *    all four and marks applied writes `durable`, for the front to send once on disk):
  *    `GET {base}/{key}`, `POST {base}/set`, `PATCH {base}/{key}/push`, `PATCH {base}/{key}/pop`,
  *    with no query string, and `{key}` made only of `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding
  *    needed), at most `maxKeyBytes` long, and not the first segment of any other route under
@@ -69,10 +71,11 @@ export interface FastPathOptions {
   /** Request metrics: the fast path records its answers as Fastify's hook would; default none. */
   metrics?: Metrics;
   /**
-   * True when writes are answered only once on disk (AppOptions.durable, PERSISTENCE_FSYNC=always):
-   * the fast path then leaves set, push and pop to Fastify's handlers, which await it.
+   * The durability hook (AppOptions.durable, PERSISTENCE_FSYNC=always): writes are answered only
+   * once it resolves. The raw front waits for it ({@link FastPath.waitForDisk}); the listener for
+   * node:http connections leaves set, push and pop to Fastify's handlers, which await it.
    */
-  durableWrites?: boolean;
+  durable?: () => Promise<void> | undefined;
 }
 
 /** Why the fast path must stay off for an app, or an empty list when it may run. */
@@ -117,6 +120,8 @@ export interface FastPathStats {
 export interface FastAnswer {
   status: number;
   body: string;
+  /** True for a write that was applied while writes wait for the disk: send it after {@link FastPath.waitForDisk}. */
+  durable?: boolean;
 }
 
 /** The content type of every fast-path answer, as Fastify writes it. */
@@ -143,8 +148,8 @@ export class FastPath {
   readonly #maxBodyBytes: number;
   readonly #maxKeyBytes: number;
   readonly #metrics: Metrics | undefined;
-  /** False while writes must wait for the disk (see FastPathOptions.durableWrites). */
-  readonly #writes: boolean;
+  /** See FastPathOptions.durable; undefined when writes need no wait. */
+  readonly #durable: (() => Promise<void> | undefined) | undefined;
   readonly #limits: { maxBodyBytes: number; maxKeyBytes: number };
   /** Route patterns as Fastify names them (`request.routeOptions.url`), for the metrics. */
   readonly #routes: { get: string; set: string; push: string; pop: string };
@@ -164,7 +169,7 @@ export class FastPath {
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#metrics = options.metrics;
-    this.#writes = options.durableWrites !== true;
+    this.#durable = options.durable;
     this.#limits = { maxBodyBytes: options.maxBodyBytes, maxKeyBytes: options.maxKeyBytes };
     const base = options.basePath;
     this.#routes = { get: `${base}/:key`, set: `${base}/set`, push: `${base}/:key/push`, pop: `${base}/:key/pop` };
@@ -228,7 +233,7 @@ export class FastPath {
    */
   answer(method: string, target: string, contentType: string | undefined, contentLength: string | undefined, body: Buffer): FastAnswer | undefined {
     if (this.#closing) return undefined;
-    const op = this.#route(method, target);
+    const op = this.#route(method, target, true);
     if (op === undefined || !this.#accepts(op, contentType, contentLength, false)) return undefined;
     const startedAt = this.#metrics === undefined ? 0 : performance.now();
     const result = this.#run(op, this.#routedKey, body);
@@ -236,14 +241,31 @@ export class FastPath {
       if (op === 'set' || op === 'push') this.stats.replayed++;
       return undefined;
     }
-    return this.#record(method, op, result, startedAt);
+    const answer = this.#record(method, op, result, startedAt);
+    if (this.#durable !== undefined && op !== 'get' && answer.status === 200) answer.durable = true;
+    return answer;
+  }
+
+  /**
+   * With PERSISTENCE_FSYNC=always, a promise that settles once every write answered so far is on
+   * disk; undefined when nothing needs waiting for. Its rejection is the writes' error.
+   */
+  waitForDisk(): Promise<void> | undefined {
+    return this.#durable?.();
+  }
+
+  /** The answer that replaces a durable write's when the disk refused it (`error`, mapped as Fastify maps it). */
+  failedAnswer(error: unknown): FastAnswer {
+    const { status, body } = toErrorAnswer(error, this.#limits);
+    return { status, body: JSON.stringify(body) };
   }
 
   /** @returns false when the request is Fastify's (nothing was read or written). */
   #handle(request: IncomingMessage, response: ServerResponse): boolean {
     if (this.#closing) return false;
     const method = request.method!;
-    const op = this.#route(method, request.url!);
+    // Writes here would have to wait for the disk (not done on this listener): Fastify awaits it.
+    const op = this.#route(method, request.url!, this.#durable === undefined);
     if (op === undefined) return false;
     const headers = request.headers;
     if (!this.#accepts(op, headers['content-type'], headers['content-length'], headers['transfer-encoding'] !== undefined)) return false;
@@ -262,9 +284,9 @@ export class FastPath {
 
   /**
    * Which hot request `method` and `url` are, with the key in {@link FastPath.#routedKey}.
-   * @returns undefined when it is none of them (or a write while writes wait for the disk)
+   * @returns undefined when it is none of them (or a write when `writes` is false)
    */
-  #route(method: string, url: string): Op | undefined {
+  #route(method: string, url: string, writes: boolean): Op | undefined {
     if (!url.startsWith(this.#base)) return undefined;
     if (method === 'GET') {
       const key = url.slice(this.#baseLength);
@@ -272,7 +294,7 @@ export class FastPath {
       this.#routedKey = key;
       return 'get';
     }
-    if (!this.#writes) return undefined;
+    if (!writes) return undefined;
     if (method === 'PATCH') {
       const op = url.endsWith('/pop') ? 'pop' : url.endsWith('/push') ? 'push' : undefined;
       if (op === undefined) return undefined;

@@ -34,7 +34,7 @@
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { DECLINED_BY_FRONT, FAST_PATH_CONTENT_TYPE, type FastPath, type FrontSocket } from './fast-path.js';
+import { DECLINED_BY_FRONT, FAST_PATH_CONTENT_TYPE, type FastAnswer, type FastPath, type FrontSocket } from './fast-path.js';
 
 /** Most header lines in a request the front parses itself; more go to Node. */
 export const MAX_HEADERS = 32;
@@ -176,6 +176,10 @@ class RawConnection {
   readonly #onTimeout = (): void => this.#drop();
   readonly #onClose = (): void => this.#drop();
   #done = false;
+  /** True while answers wait for the disk (PERSISTENCE_FSYNC=always); reading is paused meanwhile. */
+  #waiting = false;
+  /** close() was called while answers waited: end the connection once they are written. */
+  #closeWhenWritten = false;
 
   constructor(front: RawFront, socket: Socket) {
     this.#front = front;
@@ -189,9 +193,13 @@ class RawConnection {
     if (timeoutMs > 0) socket.setTimeout(timeoutMs);
   }
 
-  /** Ends the connection once what was written has left. */
+  /** Ends the connection once what was written has left (and answers waiting for the disk are written). */
   close(): void {
     if (this.#done) return;
+    if (this.#waiting) {
+      this.#closeWhenWritten = true;
+      return;
+    }
     this.#detach(false);
     const socket = this.#socket;
     if (socket.writableLength === 0) socket.destroy();
@@ -224,11 +232,11 @@ class RawConnection {
       return;
     }
     const fastPath = this.#front.fastPath;
-    let out = '';
+    let answers: FastAnswer[] | undefined;
+    let durable = false;
     let position = 0;
     let declined = false;
     const length = chunk.length;
-    const tail = this.#front.headTail();
     while (position < length) {
       const request = parseRequest(chunk, position);
       if (request === undefined) break;
@@ -237,11 +245,43 @@ class RawConnection {
         declined = true;
         break;
       }
-      out += `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}${answer.body}`;
+      (answers ??= []).push(answer);
+      if (answer.durable === true) durable = true;
       position = request.end;
     }
-    if (out !== '') this.#socket.write(out);
-    if (position < length) this.#handOverFrom(chunk, position, declined);
+    const onDisk = durable ? fastPath.waitForDisk() : undefined;
+    if (onDisk === undefined) {
+      if (answers !== undefined) this.#socket.write(this.#render(answers));
+      if (position < length) this.#handOverFrom(chunk, position, declined);
+      return;
+    }
+    // PERSISTENCE_FSYNC=always: answer the writes once they are on disk, reading nothing meanwhile
+    // so that the answers of this connection keep their order.
+    this.#waiting = true;
+    this.#socket.pause();
+    const finish = (failure: FastAnswer | undefined): void => {
+      this.#waiting = false;
+      if (this.#done || this.#socket.destroyed) return;
+      const sent = failure === undefined ? answers! : answers!.map((answer) => (answer.durable === true ? failure : answer));
+      this.#socket.write(this.#render(sent));
+      if (position < length) this.#handOverFrom(chunk, position, declined);
+      else if (this.#closeWhenWritten) this.close();
+      else this.#socket.resume();
+    };
+    onDisk.then(
+      () => finish(undefined),
+      (error: unknown) => finish(fastPath.failedAnswer(error)),
+    );
+  }
+
+  /** The bytes of `answers`, in order, as Node and Fastify would write them. */
+  #render(answers: readonly FastAnswer[]): string {
+    const tail = this.#front.headTail();
+    let out = '';
+    for (const answer of answers) {
+      out += `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}${answer.body}`;
+    }
+    return out;
   }
 
   /** Gives the socket, with `chunk` from `position` unread, to the HTTP server for good. */

@@ -4,11 +4,11 @@
  * bytes (status line, headers but Date, body), and the table says which requests the fast path
  * itself must answer, so that it cannot silently stop working.
  */
-import { connect } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
+import { MemkvError } from '../../src/errors.js';
 import { createStore, type Store } from '../../src/engine/store.js';
 import { buildApp, fastPathStats } from '../../src/http/app.js';
 import { fastPathBlockers } from '../../src/http/fast-path.js';
@@ -272,7 +272,7 @@ describe('HTTP fast path and server errors', () => {
 });
 
 describe('HTTP fast path switch', () => {
-  it('leaves writes to Fastify while they wait for the disk (the durable hook), and still answers reads', async () => {
+  it('answers writes only once the durable hook resolves (PERSISTENCE_FSYNC=always), and reads at once', async () => {
     const store = createStore({ cleanupIntervalMs: 0 });
     let release: () => void = () => {};
     let calls = 0;
@@ -283,13 +283,52 @@ describe('HTTP fast path switch', () => {
     const app = await buildApp({ store, durable });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as AddressInfo).port;
-    const written = send(port, { name: 'set', ...post('{"key":"k","value":"v"}'), status: 200, via: 'fastify' });
+    let answered = false;
+    const written = send(port, { name: 'set', ...post('{"key":"k","value":"v"}'), status: 200, via: 'fast' });
+    void written.then(() => (answered = true));
     await expect.poll(() => calls).toBe(1);
+    // Applied in memory (a read sees it), but not answered before the disk says so.
+    expect(store.get('k')?.value).toBe('v');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
     release();
     expect((await written).status).toBe(200);
-    expect(fastPathStats(app)).toEqual({ answered: 0, replayed: 0, handedOver: 1 });
+    expect(fastPathStats(app)).toEqual({ answered: 1, replayed: 0, handedOver: 0 });
     expect((await send(port, { name: 'get', method: 'GET', path: '/api/v1/k', status: 200, via: 'fast' })).status).toBe(200);
-    expect(fastPathStats(app)!.answered).toBe(1);
+    expect(fastPathStats(app)!.answered).toBe(2);
+    await app.close();
+    store.close();
+  });
+
+  it('answers 500 persistence_failed for the writes of a chunk whose fsync fails, in order with the rest', async () => {
+    const store = createStore({ cleanupIntervalMs: 0 });
+    store.set('l', ['a']);
+    const durable = () => Promise.reject(new MemkvError('persistence_failed', 'fsync failed (EIO)'));
+    const app = await buildApp({ store, durable });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    // One write that fails on disk, one read and one refused write (409) in one pipelined chunk.
+    const body = '{"key":"k","value":"v"}';
+    const raw =
+      `POST /api/v1/set HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}` +
+      'GET /api/v1/l HTTP/1.1\r\nHost: x\r\n\r\n' +
+      'PATCH /api/v1/k/pop HTTP/1.1\r\nHost: x\r\n\r\n';
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      socket.on('data', (chunk) => {
+        received += chunk.toString();
+        if ((received.match(/HTTP\/1\.1 /g) ?? []).length === 3) {
+          socket.destroy();
+          resolve(received);
+        }
+      });
+      socket.on('error', reject);
+      socket.write(raw);
+    });
+    const statuses = [...text.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+    expect(statuses).toEqual([500, 200, 409]);
+    expect(text).toContain('"code":"persistence_failed"');
     await app.close();
     store.close();
   });
