@@ -2,7 +2,7 @@
  * What auth costs: scrypt per password hash, token verification, authorize() with a known token,
  * and `GET /api/v1/:key` through Fastify with auth off and on. Prints numbers; asserts nothing.
  *
- *   npx vite-node bench/auth-overhead.ts            # or: npm run bench:auth
+ *   node --import tsx bench/auth-overhead.ts            # or: npm run bench:auth
  */
 import { performance } from 'node:perf_hooks';
 import { createAuthService } from '../src/auth/auth-service.js';

@@ -7,8 +7,8 @@
  * processes alternate over several passes, and the best pass counts. Time is the process's CPU
  * time, not wall time, so that other work on a shared machine disturbs the figures less.
  *
- *   npx vite-node bench/engine-accounting.ts            # or: npm run bench:accounting
- *   ROUNDS=7 OPS=2000000 npx vite-node bench/engine-accounting.ts
+ *   node --import tsx bench/engine-accounting.ts            # or: npm run bench:accounting
+ *   ROUNDS=7 OPS=2000000 node --import tsx bench/engine-accounting.ts
  */
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -74,7 +74,7 @@ if (only !== undefined) {
     const order = CASES.map((_, i) => i);
     if (pass % 2 === 1) order.reverse();
     for (const index of order) {
-      const output = execFileSync(process.execPath, [process.argv[1]!, fileURLToPath(import.meta.url)], {
+      const output = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
         env: { ...process.env, BENCH_CASE: String(index) },
         encoding: 'utf8',
       });

@@ -2,7 +2,7 @@
  * What request metrics cost per request: the recorder memkv uses against a prom-client histogram
  * plus counter, and `GET /api/v1/:key` through Fastify (`inject`, no sockets) with and without it.
  *
- *   npx vite-node bench/http-metrics.ts            # or: npm run bench:metrics
+ *   node --import tsx bench/http-metrics.ts            # or: npm run bench:metrics
  */
 import { Counter, Histogram, Registry } from 'prom-client';
 import { createStore } from '../src/engine/store.js';
