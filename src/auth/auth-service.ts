@@ -55,7 +55,7 @@ export interface AuthServiceOptions {
   accessTokenTtlMs: number;
   /** Refresh token lifetime in ms (>= the access token lifetime). */
   refreshTokenTtlMs: number;
-  /** scrypt cost of new password hashes; default {@link SCRYPT_DEFAULTS}. Tests lower it. */
+  /** scrypt cost of new password hashes; default `SCRYPT_DEFAULTS` of passwords.ts. Tests lower it. */
   scrypt?: Partial<ScryptParams>;
   /** Time source; default `Date.now`. */
   clock?: AuthClock;
@@ -69,8 +69,6 @@ export interface AuthServiceOptions {
   /** Most open sessions per user; default 64 (opening one more closes the oldest). */
   maxSessionsPerUser?: number;
 }
-
-export { SCRYPT_DEFAULTS } from './passwords.js';
 
 /** Largest number of verified tokens remembered; the cache is cleared when it is reached. */
 const VERIFIED_CACHE_LIMIT = 10_000;

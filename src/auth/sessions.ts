@@ -32,10 +32,6 @@ export class SessionTable {
     for (const session of ordered) this.open({ ...session });
   }
 
-  get size(): number {
-    return this.#byId.size;
-  }
-
   get(id: string): Session | undefined {
     return this.#byId.get(id);
   }

@@ -6,8 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify } from 'jose';
 import type { Role } from '@memkv/client/protocol';
-import { ROLES } from '@memkv/client/protocol';
 import { AuthError, type AuthFailure } from './auth-error.js';
+import { isRole } from './users.js';
 
 /** Source of wall-clock time in epoch ms (the engine's Clock has the same shape). */
 export interface AuthClock {
@@ -148,11 +148,11 @@ export class TokenSigner {
       typeof iat !== 'number' ||
       typeof exp !== 'number' ||
       typeof name !== 'string' ||
-      !(ROLES as readonly unknown[]).includes(role)
+      !isRole(role)
     ) {
       throw new AuthError('claims_invalid');
     }
     if (tokenUse !== use) throw new AuthError('wrong_token_type');
-    return { sub, sid, jti, iat, exp, name, role: role as Role, use };
+    return { sub, sid, jti, iat, exp, name, role, use };
   }
 }

@@ -41,9 +41,14 @@ export function describeBadPassword(password: string): string | undefined {
     : `password must be ${MIN_PASSWORD_LENGTH} to ${MAX_PASSWORD_LENGTH} characters`;
 }
 
+/** True when `value` is one of the roles. */
+export function isRole(value: unknown): value is Role {
+  return (ROLES as readonly unknown[]).includes(value);
+}
+
 /** @returns what is wrong with a role, or `undefined`. */
 export function describeBadRole(role: unknown): string | undefined {
-  return (ROLES as readonly unknown[]).includes(role) ? undefined : `role must be one of ${ROLES.join(', ')}`;
+  return isRole(role) ? undefined : `role must be one of ${ROLES.join(', ')}`;
 }
 
 /** Throws `invalid_request` with the first problem among the fields of a new user. */
@@ -64,11 +69,6 @@ export class UserDirectory {
 
   constructor(records: readonly UserRecord[] = []) {
     for (const record of records) this.add(record);
-  }
-
-  /** Number of accounts. */
-  get size(): number {
-    return this.#byName.size;
   }
 
   byName(username: string): UserRecord | undefined {

@@ -20,7 +20,7 @@ export interface CliOutput {
 export type CliResult = 0 | 1 | 2 | 'serving';
 
 /** Exit codes: success, not found (missing key, or nothing to pop), usage or any other error. */
-export const EXIT = { ok: 0, notFound: 1, error: 2 } as const;
+const EXIT = { ok: 0, notFound: 1, error: 2 } as const;
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 type Flags = { [name: string]: string | boolean | undefined };
@@ -65,19 +65,12 @@ interface CommandContext {
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   // memkv get KEY
-  get: {
-    args: 'KEY',
-    summary: 'print the value of KEY (a list as numbered lines)',
-    minArgs: 1,
-    maxArgs: 1,
-    options: {},
-    async run(client, [key], flags, output) {
-      const row = await client.get(key!);
-      if (row === null) throw missing(key!);
-      output.out(flags.json === true ? rowJson(row) : formatValue(row));
-      return EXIT.ok;
-    },
-  },
+  get: keyCommand('print the value of KEY (a list as numbered lines)', async (client, key, flags, output) => {
+    const row = await client.get(key);
+    if (row === null) throw missing(key);
+    output.out(flags.json === true ? rowJson(row) : formatValue(row));
+    return EXIT.ok;
+  }),
   // memkv set KEY VALUE... [--ttl 1h] [--list]
   set: writeCommand('create or replace KEY; several values, or --list, make a list', (client, ...args) => client.set(...args)),
   // memkv update KEY VALUE... [--ttl 1h] [--list]
@@ -92,24 +85,17 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     maxArgs: Infinity,
     options: TTL_OPTION,
     async run(client, [key, ...values], flags, output) {
-      const row = await client.push(key!, values, { ttl: ttlOf(flags) });
+      const row = await client.push(key!, values, { ttl: stringFlag(flags.ttl) });
       output.out(flags.json === true ? rowJson(row) : formatValue(row));
       return EXIT.ok;
     },
   },
   // memkv pop KEY
-  pop: {
-    args: 'KEY',
-    summary: 'remove the last element of the list at KEY and print it',
-    minArgs: 1,
-    maxArgs: 1,
-    options: {},
-    async run(client, [key], flags, output) {
-      const row = await client.pop(key!);
-      output.out(flags.json === true ? rowJson(row) : row.popped);
-      return EXIT.ok;
-    },
-  },
+  pop: keyCommand('remove the last element of the list at KEY and print it', async (client, key, flags, output) => {
+    const row = await client.pop(key);
+    output.out(flags.json === true ? rowJson(row) : row.popped);
+    return EXIT.ok;
+  }),
   // memkv keys [PREFIX] [--limit 100]
   keys: {
     args: '[PREFIX] [--limit N]',
@@ -118,20 +104,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     maxArgs: 1,
     options: LIMIT_OPTION,
     async run(client, [prefix], flags, output) {
-      const limit = limitOf(flags);
+      const keys = client.keys({ prefix, limit: limitOf(flags) });
       if (flags.json === true) {
-        const keys: string[] = [];
-        for await (const key of client.keys({ prefix, limit })) keys.push(key);
-        output.out(JSON.stringify(keys));
-        return EXIT.ok;
+        const all: string[] = [];
+        for await (const key of keys) all.push(key);
+        output.out(JSON.stringify(all));
+      } else {
+        // Printed as they come, so that a large keyspace streams instead of piling up in memory.
+        for await (const key of keys) output.out(key);
       }
-      // Page by page, so that a large keyspace streams instead of piling up in memory.
-      let cursor: string | undefined;
-      do {
-        const page = await client.listKeys({ prefix, limit, cursor });
-        if (page.keys.length > 0) output.out(page.keys.join('\n'));
-        cursor = page.cursor ?? undefined;
-      } while (cursor !== undefined);
       return EXIT.ok;
     },
   },
@@ -170,18 +151,23 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   // memkv rm KEY
-  rm: {
+  rm: keyCommand('remove KEY', async (client, key, flags, output) => {
+    if (!(await client.remove(key))) throw missing(key);
+    return ok(flags, output);
+  }),
+};
+
+/** get, pop and rm: one KEY and no flags of their own. */
+function keyCommand(summary: string, run: (client: MemkvClient, key: string, flags: Flags, output: CliOutput) => Promise<CliResult>): Command {
+  return {
     args: 'KEY',
-    summary: 'remove KEY',
+    summary,
     minArgs: 1,
     maxArgs: 1,
     options: {},
-    async run(client, [key], flags, output) {
-      if (!(await client.remove(key!))) throw missing(key!);
-      return ok(flags, output);
-    },
-  },
-};
+    run: (client, [key], flags, output) => run(client, key!, flags, output),
+  };
+}
 
 /** set and update: the same arguments and output around a different call. */
 function writeCommand(summary: string, write: (client: MemkvClient, ...args: Parameters<MemkvClient['set']>) => Promise<void>): Command {
@@ -192,7 +178,7 @@ function writeCommand(summary: string, write: (client: MemkvClient, ...args: Par
     maxArgs: Infinity,
     options: { ...TTL_OPTION, ...LIST_OPTION },
     async run(client, [key, ...values], flags, output) {
-      await write(client, key!, valueOf(values, flags), { ttl: ttlOf(flags) });
+      await write(client, key!, valueOf(values, flags), { ttl: stringFlag(flags.ttl) });
       return ok(flags, output);
     },
   };
@@ -235,10 +221,6 @@ function limitOf(flags: Flags): number | undefined {
   const limit = /^[0-9]{1,4}$/.test(flags.limit) ? Number(flags.limit) : NaN;
   if (!(limit >= 1 && limit <= 1000)) throw new UsageError(`--limit takes a whole number from 1 to 1000; got ${JSON.stringify(flags.limit)}`);
   return limit;
-}
-
-function ttlOf(flags: Flags): string | undefined {
-  return typeof flags.ttl === 'string' ? flags.ttl : undefined;
 }
 
 // ---- serve ----
@@ -317,7 +299,7 @@ function parse(argv: string[], options: Options, maxArgs: number): { values: Fla
 /**
  * Runs the command line `argv` (without `node` and the script). Never rejects: each failure is
  * written to `output.err` and becomes exit code 1 (not found) or 2.
- * @param env environment for MEMKV_URL, MEMKV_TOKEN, MEMKV_TIMEOUT and MEMKV_PASSWORD; default `process.env`.
+ * @param env environment for MEMKV_URL, MEMKV_API_VERSION, MEMKV_TOKEN, MEMKV_TIMEOUT and MEMKV_PASSWORD; default `process.env`.
  * @param readInput reads the standard input (`login --password-stdin`); default the process's.
  */
 export async function runCli(
@@ -353,10 +335,12 @@ export async function runCli(
       flags: {
         url: stringFlag(values.url),
         apiVersion: stringFlag(values['api-version']),
-        token: stringFlag(values.token), timeout: stringFlag(values.timeout),
+        token: stringFlag(values.token),
+        timeout: stringFlag(values.timeout),
       },
     });
-    const client = createClient({ url: settings.url, apiVersion: settings.apiVersion, token: settings.token, timeoutMs: settings.timeoutMs });
+    // The CLI settings are the client's options of the same names.
+    const client = createClient(settings);
     return await command.run(client, positionals, values, output, { env: env ?? process.env, readInput });
   } catch (error) {
     return fail(error, json, output);

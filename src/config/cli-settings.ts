@@ -2,8 +2,10 @@
  * Settings of the command-line client: defaults ← environment (MEMKV_URL, MEMKV_API_VERSION,
  * MEMKV_TOKEN, MEMKV_TIMEOUT) ← flags. Server settings live in load.ts; these only say how to reach a server.
  */
+import { CLIENT_DEFAULTS } from '@memkv/client';
 import { ConfigError } from '../errors.js';
 import { parseDurationMs } from '../units.js';
+import { DEFAULTS } from './defaults.js';
 
 export interface CliSettings {
   /** Base URL of the server (MEMKV_URL, --url). The client checks its form. */
@@ -17,14 +19,14 @@ export interface CliSettings {
 }
 
 export const CLI_DEFAULTS: CliSettings = Object.freeze({
-  url: 'http://127.0.0.1:8080', // the server's default HOST and PORT
-  apiVersion: 'v1', // the server's default API_VERSION
+  url: `http://${DEFAULTS.host}:${DEFAULTS.port}`, // the server's default HOST and PORT
+  apiVersion: DEFAULTS.apiVersion, // the server's default API_VERSION
   token: undefined,
-  timeoutMs: 10_000, // 10 s
+  timeoutMs: CLIENT_DEFAULTS.timeoutMs,
 });
 
 /** Environment variable of each setting. */
-export const CLI_ENV_NAMES: { readonly [K in keyof CliSettings]: string } = Object.freeze({
+const CLI_ENV_NAMES: { readonly [K in keyof CliSettings]: string } = Object.freeze({
   url: 'MEMKV_URL',
   apiVersion: 'MEMKV_API_VERSION',
   token: 'MEMKV_TOKEN',

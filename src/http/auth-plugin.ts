@@ -39,12 +39,8 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, { auth, de
   if (!app.hasRequestDecorator('identity')) app.decorateRequest('identity', undefined);
 
   // One preset hook per access level: no closure per route, none at all per request.
-  const authenticate: Record<Access, onRequestHookHandler> = Object.fromEntries(
-    ACCESS_LEVELS.map((access) => [access, authenticateFor(auth, access)]),
-  ) as Record<Access, onRequestHookHandler>;
-  const checkBodyKey: Record<Access, preHandlerHookHandler> = Object.fromEntries(
-    ACCESS_LEVELS.map((access) => [access, checkBodyKeyFor(auth, access)]),
-  ) as Record<Access, preHandlerHookHandler>;
+  const authenticate = perAccess((access) => authenticateFor(auth, access));
+  const checkBodyKey = perAccess((access) => checkBodyKeyFor(auth, access));
 
   app.addHook('onRoute', (route) => {
     const access = route.config?.access ?? defaultAccess;
@@ -57,6 +53,10 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, { auth, de
     documentSecurity(route);
   });
 };
+
+function perAccess<T>(make: (access: Access) => T): Record<Access, T> {
+  return Object.fromEntries(ACCESS_LEVELS.map((access) => [access, make(access)])) as Record<Access, T>;
+}
 
 function authenticateFor(auth: AuthService, access: Access): onRequestHookHandler {
   return async function authenticate(request: FastifyRequest, _reply: FastifyReply) {

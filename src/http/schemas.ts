@@ -2,7 +2,7 @@
  * The HTTP schemas: one TypeBox definition per shape gives request validation, the handler's
  * TypeScript types and the OpenAPI document, so the three cannot drift apart.
  */
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import { ERROR_CODES } from '@memkv/client/protocol';
 
 /** Go-style duration: one or more `<number><unit>` terms, unit one of ns, us, µs, ms, s, m, h. */
@@ -97,10 +97,6 @@ export const ErrorBody = Type.Object(
   { additionalProperties: false },
 );
 
-export type SetBodyType = Static<typeof SetBody>;
-export type UpdateBodyType = Static<typeof UpdateBody>;
-export type PushBodyType = Static<typeof PushBody>;
-
 /** Error responses shared by the data routes, for the OpenAPI document. */
 export function errorResponses(...statuses: number[]): Record<number, typeof ErrorBody> {
   const out: Record<number, typeof ErrorBody> = {};
@@ -175,4 +171,3 @@ export const Stats = Type.Object(
   { description: 'What the server is doing, in the spirit of Redis INFO.' },
 );
 
-export type KeysQueryType = Static<typeof KeysQuery>;

@@ -54,10 +54,10 @@ export interface ClientOptions {
   timeoutMs?: number;
   /**
    * Further attempts after a failure that is safe to retry; default 2 (three attempts in all).
-   * Retried: a connection refused (the request never left) for every call; for the idempotent
-   * calls (`get`, `set`, `update`, `remove`) also a connection broken before the answer and an
-   * HTTP 502/503/504. Never retried: timeouts, other answers, and a `push` or `pop` whose request
-   * may have reached the server.
+   * Retried: a connection refused (the request never left) for every call but `login`; for the
+   * idempotent calls (`get`, `set`, `update`, `remove`, `listKeys`, `size`, `stats`, `flush`,
+   * `logout`) also a connection broken before the answer and an HTTP 502/503/504. Never retried:
+   * timeouts, other answers, and a `push` or `pop` whose request may have reached the server.
    */
   retries?: number;
   /** Backoff before the first retry, in ms; doubled for each further one (with jitter, at most 5 s); default 100. */
@@ -387,10 +387,10 @@ export class MemkvClient {
   }
 
   /** Checks a token answer, starts using it and reports it. */
-  #useTokens({ status, body }: Answer): TokenPairJson {
-    const pair = body as Partial<TokenPairJson> | null;
+  #useTokens(answer: Answer): TokenPairJson {
+    const pair = answer.body as Partial<TokenPairJson> | null;
     if (typeof pair?.access_token !== 'string' || typeof pair.refresh_token !== 'string' || typeof pair.expires_in !== 'number') {
-      throw new UnexpectedResponseError('unexpected_response', `expected a token pair from memkv, got ${snippet(JSON.stringify(body))}`, { status });
+      throw unexpected(answer, 'a token pair');
     }
     const tokens: TokenPairJson = { access_token: pair.access_token, refresh_token: pair.refresh_token, token_type: 'Bearer', expires_in: pair.expires_in };
     this.setToken(tokens.access_token);

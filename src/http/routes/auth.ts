@@ -117,7 +117,7 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
       },
     },
     async (request) => {
-      await auth.logout(request.identity!, request.body?.refresh_token);
+      await auth.logout(request.identity!, request.body.refresh_token);
       return OK;
     },
   );
@@ -136,8 +136,7 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
       },
     },
     async (request, reply) => {
-      const { username, password, role, keys } = request.body;
-      const user = await auth.register({ username, password, role, keys });
+      const user = await auth.register(request.body);
       return reply.code(201).send(toUserJson(user));
     },
   );
