@@ -3,7 +3,7 @@
  * TTL. No I/O, no HTTP, no process.env: time comes from an injected Clock and durability from an
  * optional journal callback.
  *
- * Data layout: a key index (key-index.ts: `Map`s) from key to slot number, and per-slot columns (value, key, and the three
+ * Data layout: a key index (key-index.ts: a hash table of slot numbers, which also holds each slot's key) from key to slot number, and per-slot columns (value and the three
  * timestamps in Float64Arrays). One object per key would cost three boxed numbers and an object
  * header per key; the columns keep a million keys compact and cheap to garbage-collect.
  */
@@ -158,8 +158,8 @@ export class Store {
   readonly #trackAccess: boolean;
 
   // ---- Columns, indexed by slot ----
-  readonly #slots = new KeyIndex();
-  #keys: (string | undefined)[] = [];
+  /** Key -> slot, and the key of each slot. */
+  readonly #index = new KeyIndex();
   #values: (Value | undefined)[] = [];
   #createdAt: Float64Array = new Float64Array(INITIAL_SLOTS);
   #updatedAt: Float64Array = new Float64Array(INITIAL_SLOTS);
@@ -241,7 +241,7 @@ export class Store {
 
   /** Number of keys held, including keys whose TTL has passed but which are not yet reclaimed (as Redis DBSIZE). */
   get size(): number {
-    return this.#slots.size;
+    return this.#index.size;
   }
 
   /** Number of keys that currently have a TTL. */
@@ -269,7 +269,7 @@ export class Store {
     const commands = {} as Record<StoreOperation, number>;
     for (let i = 0; i < STORE_OPERATIONS.length; i++) commands[STORE_OPERATIONS[i]!] = this.#opCounts[i]!;
     return {
-      keys: this.#slots.size,
+      keys: this.#index.size,
       volatileKeys: this.#expiry.size,
       dataBytes: this.#dataBytes,
       maxMemoryBytes: this.#maxMemoryBytes === Infinity ? 0 : this.#maxMemoryBytes,
@@ -324,7 +324,7 @@ export class Store {
     const keys: string[] = [];
     let slot = fromSlot;
     for (; slot < end && keys.length < limit; slot++) {
-      const key = this.#keys[slot];
+      const key = this.#index.keyOf(slot);
       if (key === undefined || (prefix !== '' && !key.startsWith(prefix))) continue;
       const expiresAtMs = this.#expiresAt[slot]!;
       if (expiresAtMs !== 0 && expiresAtMs <= now) continue;
@@ -338,13 +338,16 @@ export class Store {
    * calling the journal: for snapshots, which keep the expiry time and let replay drop the key.
    */
   peek(key: string): Entry | undefined {
-    const slot = this.#slots.get(key);
-    return slot === undefined ? undefined : this.#entry(slot);
+    const slot = this.#index.get(key);
+    return slot < 0 ? undefined : this.#entry(slot);
   }
 
   /** Iterates over copies of the live entries, in no particular order. */
   *entries(): IterableIterator<Entry> {
-    for (const slot of this.#slots.values()) {
+    // By slot, as scan(): a key keeps its slot for life, so writes between two steps of the
+    // iteration neither repeat nor skip the keys present all along.
+    for (let slot = 0; slot < this.#nextSlot; slot++) {
+      if (this.#index.keyOf(slot) === undefined) continue;
       const expiresAtMs = this.#expiresAt[slot]!;
       if (expiresAtMs !== 0 && expiresAtMs <= this.#clock.now()) continue;
       yield this.#entry(slot);
@@ -364,7 +367,7 @@ export class Store {
     const now = this.#clock.now();
     const given = this.#expiryFor(options?.ttlMs, now);
     const expiresAtMs = given < 0 ? this.#defaultExpiry(now) : given;
-    const slot = this.#slots.get(key) ?? -1;
+    const slot = this.#index.get(key);
     const bytes = entryBytes(key, stored);
     this.#reserve(slot < 0 ? bytes : bytes - this.#bytes[slot]!, slot);
     if (this.#journal !== undefined) this.#journal({ type: 'set', key, value: stored, expiresAtMs, atMs: now });
@@ -396,7 +399,7 @@ export class Store {
     const slot = this.#liveSlot(key, this.#clock.now());
     if (slot < 0) return false;
     if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
-    this.#free(key, slot);
+    this.#free(slot);
     return true;
   }
 
@@ -463,7 +466,7 @@ export class Store {
    * and the journal is not called. Mutations that no longer apply (a pop on a missing key) are ignored.
    */
   apply(mutation: Mutation): void {
-    const slot = this.#slots.get(mutation.key) ?? -1;
+    const slot = this.#index.get(mutation.key);
     switch (mutation.type) {
       case 'set': {
         const value = ownValue(mutation.value);
@@ -489,7 +492,7 @@ export class Store {
       }
       case 'remove':
       case 'expired':
-        if (slot >= 0) this.#free(mutation.key, slot);
+        if (slot >= 0) this.#free(slot);
         break;
       case 'ttl':
         if (slot >= 0) this.#applyTtl(slot, mutation.expiresAtMs, mutation.atMs);
@@ -504,13 +507,15 @@ export class Store {
   flush(): number {
     this.#opCounts[OP_FLUSH]!++;
     let removed = 0;
-    for (const [key, slot] of this.#slots) {
+    for (let slot = 0; slot < this.#nextSlot; slot++) {
+      const key = this.#index.keyOf(slot);
+      if (key === undefined) continue;
       if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
-      this.#free(key, slot);
+      this.#free(slot);
       removed++;
     }
     // Every slot is free now: start the columns afresh so that a flush returns their memory.
-    this.#keys = [];
+    this.#index.clear();
     this.#values = [];
     this.#freeSlots = new Int32Array(INITIAL_SLOTS);
     this.#freeCount = 0;
@@ -579,9 +584,9 @@ export class Store {
   }
 
   #expireSlot(slot: number): void {
-    const key = this.#keys[slot]!;
+    const key = this.#index.keyOf(slot)!;
     if (this.#journal !== undefined) this.#journal({ type: 'expired', key });
-    this.#free(key, slot);
+    this.#free(slot);
     this.#expiredCount++;
   }
 
@@ -624,9 +629,9 @@ export class Store {
 
   /** Removes the key at `slot` as the policy's choice: journaled as a remove, counted, reported. */
   #evict(slot: number): void {
-    const key = this.#keys[slot]!;
+    const key = this.#index.keyOf(slot)!;
     if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
-    this.#free(key, slot);
+    this.#free(slot);
     this.#evictedCount++;
     if (this.#onEvict !== undefined) this.#onEvict(key);
   }
@@ -660,13 +665,13 @@ export class Store {
       for (let i = 0; i < this.#samples; i++) {
         const slot = this.#sampleSlot(volatileOnly, protectedSlot);
         if (slot < 0) break;
-        pool.offer(slot, this.#keys[slot]!, this.#accessedAt[slot]!);
+        pool.offer(slot, this.#index.keyOf(slot)!, this.#accessedAt[slot]!);
       }
       while (pool.size > 0) {
         const slot = pool.bestSlot;
         const valid =
           slot !== protectedSlot &&
-          this.#keys[slot] === pool.bestKey &&
+          this.#index.keyOf(slot) === pool.bestKey &&
           this.#accessedAt[slot] === pool.bestTick &&
           (!volatileOnly || this.#expiresAt[slot] !== 0);
         pool.dropBest();
@@ -694,15 +699,15 @@ export class Store {
       return first !== protectedSlot ? first : this.#expiry.slotAtPosition(1);
     }
     const end = this.#nextSlot;
-    if (this.#slots.size - (protectedSlot < 0 ? 0 : 1) <= 0) return -1;
+    if (this.#index.size - (protectedSlot < 0 ? 0 : 1) <= 0) return -1;
     for (let probe = 0; probe < SAMPLE_PROBES; probe++) {
       const slot = Math.floor(this.#random() * end);
-      if (slot !== protectedSlot && this.#keys[slot] !== undefined) return slot;
+      if (slot !== protectedSlot && this.#index.keyOf(slot) !== undefined) return slot;
     }
     const start = Math.floor(this.#random() * end);
     for (let i = 0; i < end; i++) {
       const slot = (start + i) % end;
-      if (slot !== protectedSlot && this.#keys[slot] !== undefined) return slot;
+      if (slot !== protectedSlot && this.#index.keyOf(slot) !== undefined) return slot;
     }
     return -1;
   }
@@ -711,8 +716,8 @@ export class Store {
 
   /** Slot of `key` if live at `now`; expires it lazily and returns -1 when its TTL has passed. */
   #liveSlot(key: string, now: number): number {
-    const slot = this.#slots.get(key);
-    if (slot === undefined) return -1;
+    const slot = this.#index.get(key);
+    if (slot < 0) return -1;
     const expiresAtMs = this.#expiresAt[slot]!;
     if (expiresAtMs !== 0 && expiresAtMs <= now) {
       this.#expireSlot(slot);
@@ -807,16 +812,14 @@ export class Store {
       slot = this.#nextSlot++;
       if (slot === this.#createdAt.length) this.#growColumns();
     }
-    this.#slots.set(key, slot);
-    this.#keys[slot] = key;
+    this.#index.add(key, slot);
     this.#bytes[slot] = 0;
     if (this.#trackAccess) this.#accessedAt[slot] = ++this.#accessTick;
     return slot;
   }
 
-  #free(key: string, slot: number): void {
-    this.#slots.delete(key);
-    this.#keys[slot] = undefined;
+  #free(slot: number): void {
+    this.#index.delete(slot);
     this.#values[slot] = undefined;
     this.#dataBytes -= this.#bytes[slot]!;
     this.#bytes[slot] = 0;
@@ -845,7 +848,7 @@ export class Store {
     const expiresAtMs = this.#expiresAt[slot]!;
     return typeof value === 'string'
       ? {
-          key: this.#keys[slot]!,
+          key: this.#index.keyOf(slot)!,
           expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs,
           createdAtMs: this.#createdAt[slot]!,
           updatedAtMs: this.#updatedAt[slot]!,
@@ -853,7 +856,7 @@ export class Store {
           value,
         }
       : {
-          key: this.#keys[slot]!,
+          key: this.#index.keyOf(slot)!,
           expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs,
           createdAtMs: this.#createdAt[slot]!,
           updatedAtMs: this.#updatedAt[slot]!,
