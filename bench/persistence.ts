@@ -1,10 +1,11 @@
 /**
  * Persistence benchmark: HTTP write throughput of the real server process with persistence off,
- * PERSISTENCE_FSYNC=everysec and =always (50 concurrent connections, autocannon), then the replay
- * time and memory of a log of 1,000,000 small keys.
+ * PERSISTENCE_FSYNC=everysec and =always (50 concurrent connections; wrk when installed, else
+ * autocannon), then the replay time and memory of a log of 1,000,000 small keys.
  *
  *   npm run build && npm run bench:persistence
- *   node --import tsx bench/persistence.ts [--seconds 5] [--rounds 3] [--connections 50] [--keys 1000000] [--only http|replay]
+ *   node --import tsx bench/persistence.ts [--seconds 5] [--rounds 3] [--connections 50] [--keys 1000000]
+ *     [--only http|replay] [--client wrk|autocannon]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +17,8 @@ import autocannon from 'autocannon';
 import { createStore } from '../src/engine/store.js';
 import { RecordEncoder } from '../src/persistence/aof-format.js';
 import { AOF_FILE, openPersistence } from '../src/persistence/persistence.js';
+import { has } from './lib/processes.mjs';
+import { runWrk } from './lib/wrk.mjs';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -26,12 +29,16 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '50' },
     keys: { type: 'string', default: '1000000' },
     only: { type: 'string' },
+    client: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
 const connections = Number(args.connections);
 const replayKeys = Number(args.keys);
+/** Keys the writes cycle through, as in the main suite's SET workload (bench/wrk/workload.lua). */
+const WRITE_KEYS = 100_000;
+const VALUE = 'v0123456789abcdef0123456789abcde'; // 32 bytes, as in bench/wrk/workload.lua
 
 // ---- HTTP write throughput ----
 
@@ -68,8 +75,21 @@ interface Mode {
   rates: number[];
 }
 
-/** One autocannon run of POST /set against `port`; returns writes per second. */
-async function measure(port: number, duration: number): Promise<{ rate: number; p50: number; p99: number; errors: number }> {
+type Client = 'wrk' | 'autocannon';
+
+interface Measured {
+  rate: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** One run of POST /api/v1/set against `port` for `duration` seconds. */
+async function measure(client: Client, port: number, duration: number): Promise<Measured> {
+  if (client === 'wrk') {
+    const { rps, p50Ms, p99Ms, errors } = await runWrk({ port, target: 'memkv', op: 'set', keys: WRITE_KEYS, seconds: duration, connections });
+    return { rate: rps, p50: p50Ms, p99: p99Ms, errors };
+  }
   let n = 0;
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
@@ -80,7 +100,7 @@ async function measure(port: number, duration: number): Promise<{ rate: number; 
         method: 'POST',
         path: '/api/v1/set',
         headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({ ...request, body: `{"key":"key:${n++ % 100000}","value":"value-${n}"}` }),
+        setupRequest: (request) => ({ ...request, body: `{"key":"s${n++ % WRITE_KEYS}","value":"${VALUE}"}` }),
       },
     ],
   });
@@ -91,19 +111,19 @@ async function measure(port: number, duration: number): Promise<{ rate: number; 
  * Runs the modes in alternation, `rounds` times, and reports each mode's median: on a machine
  * shared with other work, alternation spreads the background load over all modes alike.
  */
-async function writeThroughput(modes: Mode[], rounds: number): Promise<void> {
+async function writeThroughput(client: Client, modes: Mode[], rounds: number): Promise<void> {
   try {
     for (const mode of modes) {
       mode.dir = fs.mkdtempSync(join(tmpdir(), 'memkv-bench-'));
       mode.server = await startServer({ DB_PATH: mode.dir, ...mode.env });
-      await measure(mode.server.port, 2); // warm-up
+      await measure(client, mode.server.port, 2); // warm-up
     }
     for (let round = 0; round < rounds; round++) {
       for (const mode of round % 2 === 0 ? modes : [...modes].reverse()) {
-        const { rate, p50, p99, errors } = await measure(mode.server!.port, seconds);
+        const { rate, p50, p99, errors } = await measure(client, mode.server!.port, seconds);
         mode.rates.push(rate);
         console.log(
-          `  round ${round + 1} ${mode.label.padEnd(28)} ${rate.toFixed(0).padStart(7)} writes/s  p50 ${p50} ms  p99 ${p99} ms` +
+          `  round ${round + 1} ${mode.label.padEnd(28)} ${rate.toFixed(0).padStart(7)} writes/s  p50 ${p50.toFixed(2)} ms  p99 ${p99.toFixed(2)} ms` +
             (errors > 0 ? `  (${errors} errors)` : ''),
         );
       }
@@ -176,13 +196,18 @@ async function replay(keys: number): Promise<void> {
 // ---- Main ----
 
 if (args.only !== 'replay') {
-  console.log(`write throughput, POST /api/v1/set, ${connections} connections, ${rounds} rounds of ${seconds} s per mode`);
+  // wrk (C) leaves the CPU to the server; autocannon (JavaScript) takes about a core of the two
+  // itself, and the fsyncs of `always` then compete with the load generator (see bench/README.md).
+  if (args.client !== undefined && args.client !== 'wrk' && args.client !== 'autocannon') throw new Error('--client must be wrk or autocannon');
+  const client: Client = (args.client as Client | undefined) ?? ((await has('wrk')) ? 'wrk' : 'autocannon');
+  if (args.client === undefined && client === 'autocannon') console.log('note: wrk is not installed; autocannon generates the load');
+  console.log(`write throughput, POST /api/v1/set, ${connections} connections (${client}), ${rounds} rounds of ${seconds} s per mode`);
   const modes: Mode[] = [
     { label: 'persistence off', env: { PERSISTENCE_ENABLED: 'false' }, rates: [] },
     { label: 'PERSISTENCE_FSYNC=everysec', env: { PERSISTENCE_ENABLED: 'true', PERSISTENCE_FSYNC: 'everysec' }, rates: [] },
     { label: 'PERSISTENCE_FSYNC=always', env: { PERSISTENCE_ENABLED: 'true', PERSISTENCE_FSYNC: 'always' }, rates: [] },
   ];
-  await writeThroughput(modes, rounds);
+  await writeThroughput(client, modes, rounds);
   const [off, everysec, always] = modes.map((mode) => median(mode.rates)) as [number, number, number];
   for (const [i, mode] of modes.entries()) console.log(`${mode.label.padEnd(28)} median ${[off, everysec, always][i]!.toFixed(0)} writes/s`);
   console.log(`everysec / off = ${(everysec / off).toFixed(2)}   always / everysec = ${(always / everysec).toFixed(2)}`);

@@ -17,6 +17,22 @@ import { ExpiryIndex } from './expiry.js';
 import { KeyIndex } from './key-index.js';
 import type { Journal, Mutation } from './mutation.js';
 
+/**
+ * The state of one key as `captureKey()` saw it, for `restoreKeys()`: references, not copies
+ * (a list's array is kept with its length and last element, which undo pushes and pops).
+ */
+export interface KeyState {
+  readonly key: string;
+  /** `undefined` when the key did not exist. */
+  readonly value: Value | undefined;
+  readonly length: number;
+  readonly last: string | undefined;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  readonly expiresAtMs: number;
+  readonly bytes: number;
+}
+
 /** A key with its value and times, as the store hands it out (a copy: safe to change). */
 export type Entry =
   | (EntryBase & { kind: 'string'; value: string })
@@ -529,6 +545,56 @@ export class Store {
     this.#pool.clear();
     this.#dataBytes = 0;
     return removed;
+  }
+
+  /**
+   * The current state of `key`, taken by a journal before a mutation is applied, so that
+   * `restoreKeys()` can put it back if the mutation cannot be saved. Expired keys are taken as
+   * they are.
+   */
+  captureKey(key: string): KeyState {
+    const slot = this.#index.get(key);
+    if (slot < 0) return { key, value: undefined, length: 0, last: undefined, createdAtMs: 0, updatedAtMs: 0, expiresAtMs: 0, bytes: 0 };
+    const value = this.#values[slot]!;
+    const isList = typeof value !== 'string';
+    return {
+      key,
+      value,
+      length: isList ? value.length : 0,
+      last: isList ? value[value.length - 1] : undefined,
+      createdAtMs: this.#createdAt[slot]!,
+      updatedAtMs: this.#updatedAt[slot]!,
+      expiresAtMs: this.#expiresAt[slot]!,
+      bytes: this.#bytes[slot]!,
+    };
+  }
+
+  /**
+   * Undoes journaled mutations: puts back `states`, taken by `captureKey()` before each of them,
+   * latest first. A list changed in place gets its length back: elements pushed since are cut
+   * off, and the element a pop took (its last one) is pushed back. Not journaled; counters stay.
+   */
+  restoreKeys(states: readonly KeyState[]): void {
+    for (let i = states.length - 1; i >= 0; i--) {
+      const state = states[i]!;
+      let slot = this.#index.get(state.key);
+      const value = state.value;
+      if (value === undefined) {
+        if (slot >= 0) this.#free(slot);
+        continue;
+      }
+      if (slot < 0) slot = this.#allocate(state.key);
+      if (typeof value !== 'string') {
+        if (value.length > state.length) value.length = state.length;
+        else if (value.length < state.length) value.push(state.last!);
+      }
+      this.#values[slot] = value;
+      this.#dataBytes += state.bytes - this.#bytes[slot]!;
+      this.#bytes[slot] = state.bytes;
+      this.#createdAt[slot] = state.createdAtMs;
+      this.#updatedAt[slot] = state.updatedAtMs;
+      this.#applyExpiry(slot, state.expiresAtMs);
+    }
   }
 
   /** Replaces the journal (for example once replay has finished); `undefined` removes it. */

@@ -44,7 +44,7 @@ export interface AppOptions {
   /** When the server started, in epoch ms, for the stats' uptime; default when buildApp runs. */
   startedAtMs?: number;
   /**
-   * Durability seam (PERSISTENCE_FSYNC=always): after a write, handlers call it and, when it
+   * Durability seam (persistence's `durable`): after a write, handlers call it and, when it
    * returns a promise, answer only once it resolves (its rejection is the write's error answer).
    * Absent (the default) when writes need no wait: handlers then answer at once.
    */
@@ -165,7 +165,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     async (api) => {
       if (auth !== undefined) await api.register(authPlugin, { auth });
       await api.register(dataRoutes, { store, durable });
-      await api.register(dbRoutes, { prefix: '/db', store, persistenceStatus, startedAtMs, compact });
+      await api.register(dbRoutes, { prefix: '/db', store, persistenceStatus, startedAtMs, compact, durable });
       if (auth !== undefined) await api.register(authRoutes, { auth, loginRateLimit });
     },
     { prefix: basePath },

@@ -15,10 +15,10 @@
  * 1. the fast path is on (see {@link fastPathBlockers}: off with authentication or debug request
  *    logging) and
  *    the app is not closing (Fastify then answers 503);
- * 2. the method and URL are exactly one of (while writes wait for the disk,
- *    PERSISTENCE_FSYNC=always, the node:http listener takes only the first, and Fastify's
- *    handlers await the `durable` hook; {@link FastPath.answer}, used by the raw front, takes
- *    all four and marks applied writes `durable`, for the front to send once on disk):
+ * 2. the method and URL are exactly one of (while writes wait for the log, that is with
+ *    persistence on, the node:http listener takes only the first, and Fastify's handlers await
+ *    the `durable` hook; {@link FastPath.answer}, used by the raw front, takes all four and marks
+ *    applied writes `durable`, for the front to send once the log has them):
  *    `GET {base}/{key}`, `POST {base}/set`, `PATCH {base}/{key}/push`, `PATCH {base}/{key}/pop`,
  *    with no query string, and `{key}` made only of `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding
  *    needed), at most `maxKeyBytes` long, and not the first segment of any other route under
@@ -71,7 +71,7 @@ export interface FastPathOptions {
   /** Request metrics: the fast path records its answers as Fastify's hook would; default none. */
   metrics?: Metrics;
   /**
-   * The durability hook (AppOptions.durable, PERSISTENCE_FSYNC=always): writes are answered only
+   * The durability hook (AppOptions.durable, present with persistence): writes are answered only
    * once it resolves. The raw front waits for it ({@link FastPath.waitForDisk}); the listener for
    * node:http connections leaves set, push and pop to Fastify's handlers, which await it.
    */
@@ -247,8 +247,8 @@ export class FastPath {
   }
 
   /**
-   * With PERSISTENCE_FSYNC=always, a promise that settles once every write answered so far is on
-   * disk; undefined when nothing needs waiting for. Its rejection is the writes' error.
+   * A promise that settles once the log has every write answered so far (on disk with
+   * PERSISTENCE_FSYNC=always); undefined when nothing needs waiting for. Its rejection is the writes' error.
    */
   waitForDisk(): Promise<void> | undefined {
     return this.#durable?.();

@@ -42,6 +42,8 @@ export const MAX_HEADERS = 32;
 export const MAX_HEAD_BYTES = 8192;
 /** Most digits of a Content-Length the front reads; longer ones go to Node. */
 const MAX_LENGTH_DIGITS = 9;
+/** Bytes a connection may send while its answers wait for the log, before reading it pauses. */
+const MAX_QUEUED_BYTES = 64 * 1024;
 
 const CR = 13;
 const LF = 10;
@@ -170,14 +172,20 @@ export class RawFront {
 class RawConnection {
   readonly #front: RawFront;
   readonly #socket: Socket;
-  readonly #onData = (chunk: Buffer): void => this.#read(chunk);
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#waiting) this.#queue(chunk);
+    else this.#read(chunk);
+  };
   readonly #onEnd = (): void => this.close();
   readonly #onError = (): void => this.#drop();
   readonly #onTimeout = (): void => this.#drop();
   readonly #onClose = (): void => this.#drop();
   #done = false;
-  /** True while answers wait for the disk (PERSISTENCE_FSYNC=always); reading is paused meanwhile. */
+  /** True while answers wait for the log; bytes that arrive meanwhile are queued, to keep the answers in order. */
   #waiting = false;
+  /** Bytes received while answers waited, and their total length. */
+  #queued: Buffer[] = [];
+  #queuedBytes = 0;
   /** close() was called while answers waited: end the connection once they are written. */
   #closeWhenWritten = false;
 
@@ -255,23 +263,44 @@ class RawConnection {
       if (position < length) this.#handOverFrom(chunk, position, declined);
       return;
     }
-    // PERSISTENCE_FSYNC=always: answer the writes once they are on disk, reading nothing meanwhile
-    // so that the answers of this connection keep their order.
+    // Answer the writes once the log has them (on disk with PERSISTENCE_FSYNC=always); what the
+    // client sends meanwhile waits its turn, so that the answers of this connection keep their order.
     this.#waiting = true;
-    this.#socket.pause();
     const finish = (failure: FastAnswer | undefined): void => {
       this.#waiting = false;
       if (this.#done || this.#socket.destroyed) return;
       const sent = failure === undefined ? answers! : answers!.map((answer) => (answer.durable === true ? failure : answer));
       this.#socket.write(this.#render(sent));
-      if (position < length) this.#handOverFrom(chunk, position, declined);
-      else if (this.#closeWhenWritten) this.close();
-      else this.#socket.resume();
+      const queued = this.#takeQueued();
+      if (position < length) {
+        const rest = chunk.subarray(position);
+        this.#handOverFrom(queued === undefined ? rest : Buffer.concat([rest, queued]), 0, declined);
+        return;
+      }
+      if (queued !== undefined) this.#read(queued);
+      if (this.#closeWhenWritten) this.close();
     };
     onDisk.then(
       () => finish(undefined),
       (error: unknown) => finish(fastPath.failedAnswer(error)),
     );
+  }
+
+  /** Keeps `chunk` for when the answers waiting are written; stops reading past a bound. */
+  #queue(chunk: Buffer): void {
+    this.#queued.push(chunk);
+    this.#queuedBytes += chunk.length;
+    if (this.#queuedBytes >= MAX_QUEUED_BYTES) this.#socket.pause();
+  }
+
+  /** The queued bytes as one buffer (reading resumed), or undefined. */
+  #takeQueued(): Buffer | undefined {
+    if (this.#queuedBytes === 0) return undefined;
+    const queued = this.#queued.length === 1 ? this.#queued[0]! : Buffer.concat(this.#queued);
+    this.#queued = [];
+    this.#queuedBytes = 0;
+    if (this.#socket.isPaused()) this.#socket.resume();
+    return queued;
   }
 
   /** The bytes of `answers`, in order, as Node and Fastify would write them. */

@@ -1,7 +1,14 @@
 /**
- * The append side of the log: encodes each mutation and writes it synchronously (so that a
- * failed write refuses the mutation before memory changes), then makes it durable according to
- * the fsync policy, with one shared fsync for all the writes waiting on it (group commit).
+ * The append side of the log. Each mutation is encoded into a buffer as the store journals it;
+ * the buffer is written to the file with one write() at the end of the event-loop turn (as
+ * Redis writes its AOF buffer before it sleeps), and callers answer a write only once that
+ * write() is done (`durable()`), so an acknowledged write is in the kernel even if the process
+ * dies the next instant. It is then made durable according to the fsync policy, with one shared
+ * fsync for all the writes waiting on it under `always` (group commit).
+ *
+ * When the disk refuses the write (disk full…), the file is cut back to its last whole record,
+ * the store puts back the keys those mutations changed (`undo`), and every caller waiting on
+ * them gets `persistence_failed`: memory stays what the disk holds.
  */
 import fs from 'node:fs';
 import type { Logger } from 'pino';
@@ -17,6 +24,16 @@ export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'everysec', 'no
 /** Open flags of a log file: appends only, so that a truncation after a failed write moves the end back. */
 export const APPEND_FLAGS = fs.constants.O_WRONLY | fs.constants.O_APPEND;
 
+/**
+ * Puts memory back when a write of buffered mutations fails: `capture(key)` is called as each
+ * mutation is journaled (before the store applies it) and `restore(states)` with the captured
+ * states of the refused mutations, in journal order.
+ */
+export interface UndoLog<State> {
+  capture(key: string): State;
+  restore(states: readonly State[]): void;
+}
+
 export interface AofWriterOptions {
   /** Path of the log file, which must exist, start with a header and end on a whole record. */
   path: string;
@@ -26,6 +43,8 @@ export interface AofWriterOptions {
   fsyncIntervalMs?: number;
   /** Receives failures and recoveries; default none. */
   logger?: Logger;
+  /** How to put memory back after a failed write; without it a failed write leaves memory ahead of the disk. */
+  undo?: UndoLog<unknown>;
 }
 
 /** Observable state of the writer. Times are epoch ms, `null` when it never happened. */
@@ -64,10 +83,19 @@ export class AofWriter {
   readonly #path: string;
   readonly #policy: FsyncPolicy;
   readonly #logger: Logger | undefined;
+  readonly #undo: UndoLog<unknown> | undefined;
+  /** Records journaled this turn and not yet written (`#pending` of them), and their undo states. */
   #encoder = new RecordEncoder();
+  #pending = 0;
+  #undoStates: unknown[] = [];
+  /** Settled when the buffered records are written (or refused); created for the first caller who waits. */
+  #written: Batch | undefined;
+  #writeScheduled = false;
+  /** With `always`: the promise of both the pending write and the fsync after it, for this turn's callers. */
+  #both: { written: Batch; synced: Batch; promise: Promise<void> } | undefined;
   #fd: number;
   #size: number;
-  /** Sequence number of the last write, and of the last write known to be on disk. */
+  /** Sequence number of the last record written to the file, and of the last one known to be on disk. */
   #writtenSeq = 0;
   #syncedSeq = 0;
   /** Batches whose fsync is in flight, oldest first, and the batch that the next fsync will settle. */
@@ -88,12 +116,13 @@ export class AofWriter {
   #lastError: AofWriterStatus['lastError'] = null;
 
   constructor(options: AofWriterOptions) {
-    const { path, fsync = 'everysec', fsyncIntervalMs = 1000, logger } = options;
+    const { path, fsync = 'everysec', fsyncIntervalMs = 1000, logger, undo } = options;
     if (!FSYNC_POLICIES.includes(fsync)) throw new TypeError(`fsync must be one of ${FSYNC_POLICIES.join(', ')}`);
     if (!(fsyncIntervalMs > 0)) throw new TypeError('fsyncIntervalMs must be a number of ms > 0');
     this.#path = path;
     this.#policy = fsync;
     this.#logger = logger;
+    this.#undo = undo;
     this.#fd = fs.openSync(path, APPEND_FLAGS);
     this.#size = fs.fstatSync(this.#fd).size;
     if (fsync === 'everysec') {
@@ -105,27 +134,76 @@ export class AofWriter {
   }
 
   /**
-   * The store's journal: appends `mutation` to the file before the store applies it.
-   * @throws MemkvError `persistence_failed` when the write fails; the file is cut back to its last
-   *   whole record, so memory (which the store leaves unchanged) and disk stay the same.
+   * The store's journal: buffers `mutation`, before the store applies it, for the write at the
+   * end of this turn of the event loop.
+   * @throws MemkvError `persistence_failed` when the log is closed.
    */
   readonly append = (mutation: Mutation): void => {
     if (this.#closed) throw new MemkvError('persistence_failed', 'the log is closed');
-    if (this.#needsRepair) this.#repair();
-    const encoder = this.#encoder;
-    encoder.reset();
-    encoder.mutation(mutation);
-    this.#writeSync(encoder.buffer, encoder.length);
-    if (encoder.buffer.length > MAX_RETAINED_ENCODER_BYTES) this.#encoder = new RecordEncoder(); // after a huge value
+    if (this.#undo !== undefined) this.#undoStates.push(this.#undo.capture(mutation.key));
+    this.#encoder.mutation(mutation);
+    this.#pending++;
     if (this.#touched !== undefined) this.#touched.add(mutation.key);
+    // Never written in the middle of a turn, even for a flush of a million keys: an undo must
+    // come after the store's operation has finished, not in the middle of it.
+    if (!this.#writeScheduled) {
+      this.#writeScheduled = true;
+      setImmediate(this.#endOfTurn);
+    }
   };
 
   /**
-   * With the `always` policy, a promise that settles once every write made so far is on disk
-   * (rejecting with `persistence_failed` if the fsync fails); `undefined` when there is nothing to
-   * wait for. Callers await it before answering a write. Concurrent callers share one fsync.
+   * A promise that settles once every write journaled so far is written to the file and, with
+   * the `always` policy, on disk; it rejects with `persistence_failed` when the disk refused them
+   * (their mutations are then undone). `undefined` when there is nothing to wait for. Callers
+   * await it before answering a write; concurrent callers share one write() and one fsync.
    */
   readonly durable = (): Promise<void> | undefined => {
+    if (this.#policy !== 'always') return this.#pending > 0 ? (this.#written ??= newBatch()).promise : undefined;
+    if (this.#pending === 0) return this.#synced();
+    // Both the write at the end of this turn and the fsync that starts right after it (the fsync
+    // writes whatever is still buffered before it starts), shared by every caller of the turn.
+    const written = (this.#written ??= newBatch());
+    const synced = this.#requestFlush();
+    if (this.#both?.written !== written || this.#both.synced !== synced) {
+      this.#both = { written, synced, promise: Promise.all([written.promise, synced.promise]).then(() => undefined) };
+    }
+    return this.#both.promise;
+  };
+
+  /** Writes the buffered records now, as the end of the turn would. */
+  writePending(): void {
+    if (this.#pending === 0) return;
+    const encoder = this.#encoder;
+    const batch = this.#written;
+    const states = this.#undoStates;
+    const records = this.#pending;
+    this.#written = undefined;
+    this.#undoStates = [];
+    this.#pending = 0;
+    try {
+      if (this.#needsRepair) this.#repair();
+      this.#writeSync(encoder.buffer, encoder.length);
+    } catch (error) {
+      // Memory goes back to what the file holds, then the callers hear of it.
+      if (this.#undo !== undefined) this.#undo.restore(states);
+      batch?.reject(error);
+      return;
+    } finally {
+      encoder.reset();
+      if (encoder.buffer.length > MAX_RETAINED_ENCODER_BYTES) this.#encoder = new RecordEncoder(); // after a huge value
+    }
+    this.#writtenSeq += records;
+    batch?.resolve();
+  }
+
+  readonly #endOfTurn = (): void => {
+    this.#writeScheduled = false;
+    this.writePending();
+  };
+
+  /** With `always`: a promise that settles once every record written so far is on disk, or undefined. */
+  readonly #synced = (): Promise<void> | undefined => {
     const seq = this.#writtenSeq;
     if (seq === this.#syncedSeq) return undefined;
     const latest = this.#inflight[this.#inflight.length - 1];
@@ -185,9 +263,11 @@ export class AofWriter {
 
   /**
    * Continues the log in a rewritten file, which must already be fsynced and renamed over the
-   * log with its directory fsynced. `fd` must be open with {@link APPEND_FLAGS}.
+   * log with its directory fsynced. `fd` must be open with {@link APPEND_FLAGS}. Nothing may be
+   * buffered: the rewrite calls `writePending()` before it takes its last touched keys.
    */
   switchTo(fd: number, sizeBytes: number): void {
+    if (this.#pending > 0) throw new Error('switchTo with buffered records: writePending() first');
     this.#retired.push(this.#fd);
     this.#fd = fd;
     this.#size = sizeBytes;
@@ -205,6 +285,7 @@ export class AofWriter {
   /** Waits for an fsync in flight, fsyncs what remains and closes the file. Safe to call twice. */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.writePending();
     this.#closed = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     for (let batch = this.#next ?? this.#inflight[0]; batch !== undefined; batch = this.#next ?? this.#inflight[0]) {
@@ -236,7 +317,6 @@ export class AofWriter {
       });
     }
     this.#size += length;
-    this.#writtenSeq++;
     this.#lastWriteAtMs = Date.now();
     if (this.#failing === 'write') this.#recovered();
   }
@@ -267,6 +347,8 @@ export class AofWriter {
     const batch = this.#next;
     if (batch === undefined || this.#inflight.length >= MAX_FSYNCS_IN_FLIGHT) return;
     this.#next = undefined;
+    // The fsync covers every record journaled so far: those still buffered are written first.
+    this.writePending();
     batch.upTo = this.#writtenSeq;
     this.#inflight.push(batch);
     // Off the event loop (libuv's thread pool): requests keep being read and written meanwhile,

@@ -196,6 +196,8 @@ export async function rewriteLog(
     await fdatasync(fd);
 
     // ---- Final step: synchronous, so that no write comes between the last state and the switch ----
+    // Writes of this turn go to the old log first (their keys are among the touched ones).
+    writer.writePending();
     for (const key of writer.takeTouched()) encodeCurrent(key);
     for (let at = 0; at < encoder.length; ) at += fs.writeSync(fd, encoder.buffer, at, encoder.length - at);
     size += encoder.length;

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Store } from '../engine/store.js';
+import type { KeyState, Store } from '../engine/store.js';
 import { MemkvError, PersistenceError } from '../errors.js';
 import { RecordEncoder } from './aof-format.js';
 import { replayAof } from './aof-replay.js';
@@ -48,10 +48,11 @@ export interface PersistenceStatus extends AofWriterStatus {
 /** Open persistence: see {@link openPersistence}. */
 export interface Persistence {
   /**
-   * With PERSISTENCE_FSYNC=always: resolves once every write made so far is on disk, or
-   * `undefined` when nothing waits (see AofWriter.durable). `undefined` itself for other policies.
+   * Resolves once every write made so far is written to the log (on disk with
+   * PERSISTENCE_FSYNC=always), or `undefined` when nothing waits; rejects when the disk refused
+   * it (see AofWriter.durable). Callers await it before answering a write.
    */
-  readonly durable: (() => Promise<void> | undefined) | undefined;
+  readonly durable: () => Promise<void> | undefined;
   /** Starts a compaction now unless one runs. */
   compact(): 'started' | 'running';
   /** The compaction in progress, if any (tests and shutdown wait on it). */
@@ -119,7 +120,12 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
       `persistence: loaded ${store.size} keys from ${replay.validBytes} bytes in ${ms} ms`,
     );
 
-    const writer = openAofWriter({ path, fsync, logger });
+    const writer = openAofWriter({
+      path,
+      fsync,
+      logger,
+      undo: { capture: (key) => store.captureKey(key), restore: (states) => store.restoreKeys(states as KeyState[]) },
+    });
     store.setJournal(writer.append);
     // Live data is estimated as the share of the log that the surviving keys' records take.
     const baseBytes = replay.records === 0 ? writer.sizeBytes : Math.ceil((writer.sizeBytes * Math.min(store.size, replay.records)) / replay.records);
@@ -139,7 +145,7 @@ function refuseDuringReplay(): never {
 function createHandle(store: Store, writer: AofWriter, compactor: Compactor, lock: DirLock): Persistence {
   let closing: Promise<void> | undefined;
   return {
-    durable: writer.status().fsync === 'always' ? writer.durable : undefined,
+    durable: writer.durable,
     compact: () => compactor.start('manual'),
     get compacting() {
       return compactor.running;

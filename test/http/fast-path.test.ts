@@ -300,6 +300,37 @@ describe('HTTP fast path switch', () => {
     store.close();
   });
 
+  it('keeps the answers of a connection in order when it sends more while a write waits for the log', async () => {
+    const store = createStore({ cleanupIntervalMs: 0 });
+    let release: () => void = () => {};
+    let calls = 0;
+    const durable = () => {
+      calls++;
+      return new Promise<void>((resolve) => (release = resolve));
+    };
+    const app = await buildApp({ store, durable });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const port = (app.server.address() as AddressInfo).port;
+    const body = '{"key":"k","value":"v"}';
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.write(`POST /api/v1/set HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await expect.poll(() => calls).toBe(1);
+    // A read and a write on the same connection while the first write waits: both wait their turn.
+    socket.write('GET /api/v1/k HTTP/1.1\r\nHost: x\r\n\r\nPATCH /api/v1/k/pop HTTP/1.1\r\nHost: x\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(received).toBe('');
+    release();
+    await expect.poll(() => (received.match(/HTTP\/1\.1 /g) ?? []).length).toBe(3);
+    socket.destroy();
+    expect([...received.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]))).toEqual([200, 200, 409]);
+    expect(received.indexOf('"value":"v"')).toBeGreaterThan(received.indexOf('HTTP/1.1 200'));
+    expect(fastPathStats(app)).toMatchObject({ answered: 3, handedOver: 0 });
+    await app.close();
+    store.close();
+  });
+
   it('answers 500 persistence_failed for the writes of a chunk whose fsync fails, in order with the rest', async () => {
     const store = createStore({ cleanupIntervalMs: 0 });
     store.set('l', ['a']);

@@ -58,6 +58,7 @@ describe('compaction', () => {
     const keys = 20_000;
     for (let round = 0; round < 6; round++) for (let k = 0; k < keys; k++) store.set(`k${k}`, `round ${round}`);
     for (let i = 0; i < 5 * keys; i++) writeSome(store, clock, i, keys);
+    await nextTurn(); // the writes of a turn reach the file at its end
     const before = persistence.status().sizeBytes;
 
     expect(persistence.compact()).toBe('started');
@@ -90,6 +91,7 @@ describe('compaction', () => {
     store.setJournal(writer.append);
     const compactor = new Compactor({ store, writer, ratio: 2, minBytes: 4096, checkIntervalMs: 5 });
     for (let i = 0; i < 300; i++) store.set('same', `value ${i}`);
+    await nextTurn();
     expect(writer.sizeBytes).toBeGreaterThan(4096);
     for (let waited = 0; compactor.last === null && waited < 2000; waited++) await new Promise((r) => setTimeout(r, 5));
     expect(compactor.last).toMatchObject({ result: 'ok', keys: 1 });
@@ -116,6 +118,7 @@ describe('compaction', () => {
     const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0 });
     const persistence = await openPersistence(store, { dir, fsync: 'no', compactRatio: 0 });
     for (let i = 0; i < 60_000; i++) store.set(`key:${i}`, `value ${i} `.repeat(3)); // several chunks
+    await nextTurn();
     const before = fs.statSync(join(dir, AOF_FILE)).size;
     persistence.compact();
     const compacting = persistence.compacting!;

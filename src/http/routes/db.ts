@@ -37,10 +37,12 @@ export interface DbRoutesOptions {
   startedAtMs?: number;
   /** Starts a compaction of the log unless one runs; absent when persistence is off. */
   compact?: () => 'started' | 'running';
+  /** See AppOptions.durable: awaited by the flush before it answers. */
+  durable?: (() => Promise<void> | undefined) | undefined;
 }
 
 export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, options) => {
-  const { store, persistenceStatus, startedAtMs = Date.now(), compact } = options;
+  const { store, persistenceStatus, startedAtMs = Date.now(), compact, durable } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const cursors = createCursorCodec();
 
@@ -102,7 +104,11 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
         response: { 200: FlushResult },
       },
     },
-    (): FlushJson => ({ removed: store.flush() }),
+    async (): Promise<FlushJson> => {
+      const removed = store.flush();
+      await durable?.();
+      return { removed };
+    },
   );
 
   // GET /api/v1/db/stats

@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { createManualClock } from '../../src/engine/clock.js';
+import { createStore, type KeyState, type Store } from '../../src/engine/store.js';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+/** mulberry32: a deterministic PRNG, so that a failure can be replayed from its seed. */
+function prng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** Every key the random writes use. */
+const KEYS = [...Array(40).keys()].map((i) => `k${i}`).concat(['l0', 'l1', 'l2', 'l3']);
+
+/** Everything observable about the keyspace, expired keys included. */
+function snapshot(store: Store) {
+  return {
+    entries: KEYS.map((key) => store.peek(key) ?? null),
+    size: store.size,
+    volatile: store.volatileSize,
+    dataBytes: store.dataBytes,
+  };
+}
+
+/** One random write, as a client would make it; errors (wrong type, missing key…) change nothing. */
+function randomWrite(store: Store, random: () => number, clock: ReturnType<typeof createManualClock>): void {
+  const key = random() < 0.7 ? `k${Math.floor(random() * 40)}` : `l${Math.floor(random() * 4)}`;
+  const ttl = random() < 0.3 ? { ttlMs: 1 + Math.floor(random() * 5000) } : undefined;
+  clock.advance(Math.floor(random() * 300)); // some keys expire between writes
+  try {
+    switch (Math.floor(random() * 9)) {
+      case 0:
+        store.set(key, `v${random()}`, ttl);
+        break;
+      case 1:
+        store.set(key, ['a', 'b', `c${random()}`], ttl);
+        break;
+      case 2:
+        store.update(key, `u${random()}`, ttl);
+        break;
+      case 3:
+        store.push(key, random() < 0.5 ? `p${random()}` : ['x', 'y'], ttl);
+        break;
+      case 4:
+      case 5:
+        store.pop(key);
+        break;
+      case 6:
+        store.remove(key);
+        break;
+      case 7:
+        if (random() < 0.5) store.expire(key, 1 + Math.floor(random() * 5000));
+        else store.persist(key);
+        break;
+      default:
+        store.get(key); // may expire the key lazily: journaled too
+    }
+  } catch {
+    // a refused write: nothing journaled, nothing applied
+  }
+}
+
+describe('captureKey / restoreKeys (undo of writes the log refused)', () => {
+  it('puts the keyspace back exactly after any batch of writes, expiries and evictions', () => {
+    for (let seed = 1; seed <= 200; seed++) {
+      const random = prng(seed);
+      const clock = createManualClock(T0);
+      const limited = seed % 2 === 0;
+      const store = createStore({
+        clock,
+        cleanupIntervalMs: 0,
+        ...(limited ? { maxMemoryBytes: 40 * 200, evictionPolicy: seed % 4 === 0 ? 'allkeys-lru' : 'volatile-ttl' } : {}),
+      });
+      for (let i = 0; i < 60; i++) randomWrite(store, random, clock);
+
+      const states: KeyState[] = [];
+      store.setJournal((mutation) => states.push(store.captureKey(mutation.key)));
+      const before = snapshot(store);
+      const batch = 1 + Math.floor(random() * 30);
+      for (let i = 0; i < batch; i++) randomWrite(store, random, clock);
+      if (seed % 10 === 0) store.flush();
+      store.setJournal(undefined);
+
+      store.restoreKeys(states);
+      expect(snapshot(store), `seed ${seed}`).toEqual(before);
+      // And the store still works on the restored keys (index, expiry heap, free slots).
+      for (let i = 0; i < 20; i++) randomWrite(store, random, clock);
+      expect(store.size).toBe([...store.entries()].length + countExpired(store, clock.now()));
+    }
+  });
+
+  it('gives a list back the elements popped and drops the ones pushed, in place', () => {
+    const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0 });
+    store.push('list', ['a', 'b', 'c']);
+    const states: KeyState[] = [];
+    store.setJournal((mutation) => states.push(store.captureKey(mutation.key)));
+    store.pop('list');
+    store.pop('list');
+    store.push('list', ['x', 'y']);
+    store.pop('list');
+    store.remove('list');
+    store.push('list', 'fresh');
+    store.setJournal(undefined);
+    store.restoreKeys(states);
+    expect(store.get('list')?.value).toEqual(['a', 'b', 'c']);
+  });
+});
+
+/** Keys held whose TTL has passed (entries() skips them; size counts them, as Redis's DBSIZE). */
+function countExpired(store: Store, now: number): number {
+  let expired = 0;
+  for (const key of KEYS) {
+    const entry = store.peek(key);
+    if (entry?.expiresAtMs != null && entry.expiresAtMs <= now) expired++;
+  }
+  return expired;
+}
