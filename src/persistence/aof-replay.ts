@@ -1,8 +1,10 @@
 /**
  * Replay of the append-only log at start: reads the file in chunks (yielding to the event loop
  * between them, so that the health server can answer meanwhile), hands every record to a sink,
- * and classifies what it finds at the end: a clean end, a torn tail (a crash in the middle of an
- * append: forgiven), or damage before the end (refused unless the operator asks to load up to it).
+ * and classifies what it finds at the end: a clean end (possibly followed by zeros: space written
+ * in advance under PERSISTENCE_FSYNC=always, or allocated for an append that never reached the
+ * disk), a torn tail (a crash in the middle of an append: forgiven), or damage before the end
+ * (refused unless the operator asks to load up to it).
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { PersistenceError } from '../errors.js';
@@ -26,8 +28,10 @@ export interface ReplayResult {
   fileBytes: number;
   /** Offset just after the last good record: the log must continue from here. 0 when even the header is torn. */
   validBytes: number;
-  /** Bytes after `validBytes` that were not loaded. */
+  /** Bytes after `validBytes` that were not loaded: a torn record or damage (zeros after them not counted). */
   droppedBytes: number;
+  /** Zero bytes at the end of the file, after the last record or the torn one: unused space. */
+  unusedBytes: number;
   /** Records replayed. */
   records: number;
 }
@@ -46,7 +50,7 @@ export async function replayAof(path: string, sink: RecordSink, options: ReplayO
     handle = await open(path, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      return { outcome: 'missing', fileBytes: 0, validBytes: 0, droppedBytes: 0, records: 0 };
+      return { outcome: 'missing', fileBytes: 0, validBytes: 0, droppedBytes: 0, unusedBytes: 0, records: 0 };
     }
     throw new PersistenceError(path, `cannot open the log ${path}: ${(error as Error).message}`, { cause: error });
   }
@@ -81,11 +85,12 @@ async function replayOpen(
       filled += bytesRead;
     }
   };
-  const result = (outcome: ReplayResult['outcome'], validBytes: number): ReplayResult => ({
+  const result = (outcome: ReplayResult['outcome'], validBytes: number, unusedBytes = 0): ReplayResult => ({
     outcome,
     fileBytes,
     validBytes,
-    droppedBytes: fileBytes - validBytes,
+    droppedBytes: fileBytes - validBytes - unusedBytes,
+    unusedBytes,
     records,
   });
 
@@ -104,8 +109,10 @@ async function replayOpen(
     const offset = base + position;
     if (scan.stop === 'done' && base + filled >= fileBytes) return result('clean', offset);
     if (scan.stop === 'bad') {
-      if (await isTornTail(handle, buffer, position, filled, offset, fileBytes)) return result('torn', offset);
-      if (loadUpToDamage) return result('damaged', offset);
+      const zerosFrom = await zeroTailStart(handle, fileBytes);
+      if (zerosFrom <= offset) return result('clean', offset, fileBytes - offset);
+      if (isTornRecord(buffer, position, filled, offset, zerosFrom)) return result('torn', offset, fileBytes - zerosFrom);
+      if (loadUpToDamage) return result('damaged', offset, fileBytes - zerosFrom);
       throw new PersistenceError(
         path,
         `the log ${path} is damaged at byte offset ${offset} of ${fileBytes} (a record fails its checksum): ` +
@@ -130,28 +137,25 @@ async function replayOpen(
 }
 
 /**
- * A bad record is a torn tail when it is the last thing in the file: its frame reaches the end
- * of the file, or everything from it to the end is zero bytes (space that a file system
- * allocated for an append that never reached the disk).
+ * A bad record (at file offset `offset`, `buffer[position]`) is a torn tail when it is the last
+ * thing written: its frame ends where the zeros at the end of the file start (`zerosFrom`, the
+ * file's size when there are none), or its length field itself reaches into them.
  */
-async function isTornTail(
-  handle: FileHandle,
-  buffer: Buffer,
-  position: number,
-  filled: number,
-  offset: number,
-  fileBytes: number,
-): Promise<boolean> {
-  if (filled - position >= 4) {
-    const payloadBytes = buffer.readUInt32LE(position);
-    if (payloadBytes <= MAX_PAYLOAD_BYTES && offset + payloadBytes + FRAME_OVERHEAD_BYTES === fileBytes) return true;
-  }
+function isTornRecord(buffer: Buffer, position: number, filled: number, offset: number, zerosFrom: number): boolean {
+  if (filled - position < 4) return true; // not even a whole length field before the end
+  const payloadBytes = buffer.readUInt32LE(position);
+  if (payloadBytes > MAX_PAYLOAD_BYTES) return false;
+  return offset + payloadBytes + FRAME_OVERHEAD_BYTES >= zerosFrom;
+}
+
+/** Offset where the run of zero bytes that ends the file starts (the file's size when it ends otherwise). */
+async function zeroTailStart(handle: FileHandle, fileBytes: number): Promise<number> {
   const probe = Buffer.allocUnsafe(64 * 1024);
-  for (let at = offset; at < fileBytes; ) {
-    const { bytesRead } = await handle.read(probe, 0, Math.min(probe.length, fileBytes - at), at);
-    if (bytesRead === 0) break;
-    for (let i = 0; i < bytesRead; i++) if (probe[i] !== 0) return false;
-    at += bytesRead;
+  for (let end = fileBytes; end > 0; ) {
+    const start = Math.max(0, end - probe.length);
+    const { bytesRead } = await handle.read(probe, 0, end - start, start);
+    for (let i = bytesRead - 1; i >= 0; i--) if (probe[i] !== 0) return start + i + 1;
+    end = start;
   }
-  return true;
+  return 0;
 }

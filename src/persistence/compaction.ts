@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
 import { RecordEncoder } from './aof-format.js';
-import { APPEND_FLAGS, type AofWriter } from './aof-writer.js';
+import { LOG_FLAGS, type AofWriter } from './aof-writer.js';
 
 const write = promisify(fs.write);
 const fdatasync = promisify(fs.fdatasync);
@@ -156,7 +156,7 @@ export async function rewriteLog(
   cancelled: () => boolean = () => false,
 ): Promise<{ keys: number; afterBytes: number }> {
   const tempPath = writer.path + REWRITE_SUFFIX;
-  const fd = fs.openSync(tempPath, APPEND_FLAGS | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+  const fd = fs.openSync(tempPath, LOG_FLAGS | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
   const encoder = new RecordEncoder(CHUNK_BYTES + 64 * 1024);
   let size = 0;
   let keys = 0;

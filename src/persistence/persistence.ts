@@ -116,7 +116,7 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
     const expired = store.expireDue();
     const ms = Math.round(performance.now() - startedAt);
     logger?.info(
-      { path, keys: store.size, bytes: replay.validBytes, records: replay.records, expired, ms },
+      { path, keys: store.size, bytes: replay.validBytes, records: replay.records, expired, unusedBytes: replay.unusedBytes, ms },
       `persistence: loaded ${store.size} keys from ${replay.validBytes} bytes in ${ms} ms`,
     );
 

@@ -57,13 +57,39 @@ describe('recovery at start', () => {
     await second.close();
   });
 
-  it('treats zero bytes after the last record (space allocated for a lost append) as a torn tail', async () => {
+  it('reads zero bytes after the last record (space written in advance, or allocated for a lost append) as unused', async () => {
     const dir = tempDir();
-    fs.writeFileSync(join(dir, AOF_FILE), Buffer.concat([logBytes(SETS), Buffer.alloc(300)]));
+    fs.writeFileSync(join(dir, AOF_FILE), Buffer.concat([logBytes(SETS), Buffer.alloc(300_000)]));
     const { persistence, store, records } = await open(dir);
     expect(store.size).toBe(4);
-    expect(records.find((r) => r.level === 40)).toMatchObject({ droppedBytes: 300 });
+    expect(records.some((r) => r.level >= 40)).toBe(false);
+    expect(records.find((r) => /loaded 4 keys/.test(r.msg))).toMatchObject({ unusedBytes: 300_000 });
+    expect(fs.statSync(join(dir, AOF_FILE)).size).toBe(logBytes(SETS).length); // appends continue after the last record
     await persistence.close();
+  });
+
+  it('cuts off a torn last record followed by zeros, counting only the record as dropped', async () => {
+    const dir = tempDir();
+    const whole = logBytes(SETS);
+    // The record's first 25 bytes reached the disk; the rest of it and the space after are zeros.
+    const reached = whole.subarray(recordOffset(3), recordOffset(3) + 25);
+    const torn = Buffer.concat([whole.subarray(0, recordOffset(3)), reached, Buffer.alloc(whole.length - recordOffset(3) - 25 + 4096)]);
+    fs.writeFileSync(join(dir, AOF_FILE), torn);
+    const { persistence, store, records } = await open(dir);
+    expect([...store.entries()].map((e) => e.key).sort()).toEqual(['k1', 'k2', 'k3']);
+    // Dropped: the bytes of the record up to its last non-zero one; the zeros after are unused space.
+    const nonZero = reached.length - [...reached].reverse().findIndex((byte) => byte !== 0);
+    expect(records.find((r) => r.level === 40)).toMatchObject({ droppedBytes: nonZero, offset: recordOffset(3) });
+    expect(nonZero).toBeGreaterThan(20);
+    await persistence.close();
+  });
+
+  it('refuses zeros in the middle of the log, followed by records, as damage', async () => {
+    const dir = tempDir();
+    const whole = logBytes(SETS);
+    const holed = Buffer.concat([whole.subarray(0, recordOffset(1)), Buffer.alloc(recordOffset(2) - recordOffset(1)), whole.subarray(recordOffset(2))]);
+    fs.writeFileSync(join(dir, AOF_FILE), Buffer.concat([holed, Buffer.alloc(1000)]));
+    await expect(open(dir)).rejects.toThrow(new RegExp(`damaged at byte offset ${recordOffset(1)}`));
   });
 
   it('treats a log torn inside its header as empty', async () => {

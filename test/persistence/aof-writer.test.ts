@@ -43,12 +43,12 @@ function sorted(store: Store) {
 function refuseWrites(path: string, failing: () => boolean) {
   const inode = fs.statSync(path).ino;
   const realWrite = fs.writeSync;
-  return vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buffer: Buffer, offset: number, length: number) => {
+  return vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buffer: Buffer, offset: number, length: number, position?: number) => {
     if (failing() && fs.fstatSync(fd).ino === inode) {
-      if (length > 4) realWrite(fd, buffer, offset, 4); // part of it reaches the file before the disk is full
+      if (length > 4) realWrite(fd, buffer, offset, 4, position); // part of it reaches the file before the disk is full
       throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     }
-    return realWrite(fd, buffer, offset, length);
+    return realWrite(fd, buffer, offset, length, position);
   }) as typeof fs.writeSync);
 }
 
@@ -64,7 +64,12 @@ describe('log writer', () => {
       const written = persistence.durable();
       expect(written).toBeInstanceOf(Promise);
       await written;
-      expect(spy.mock.calls.length).toBe(1);
+      // One write of records (under always, zeros are also written ahead of them).
+      const records = spy.mock.calls.filter((call) => {
+        const [, buffer, offset, length] = call as unknown as [number, Buffer, number, number];
+        return buffer.subarray(offset, offset + length).some((byte) => byte !== 0);
+      });
+      expect(records.length).toBe(1);
       expect(fs.statSync(path).size).toBeGreaterThan(sizeBefore + 100 * 8);
       expect(persistence.durable()).toBeUndefined(); // nothing left to wait for
       expect(await replayed(dir)).toEqual(sorted(store));
@@ -107,6 +112,18 @@ describe('log writer', () => {
     await persistence.durable();
     expect(persistence.status().failing).toBe(false);
     expect(await replayed(dir)).toEqual(sorted(store));
+  });
+
+  it('(always) writes zeros ahead of the records, which replay after a crash reads as unused, and a clean close cuts them off', async () => {
+    const dir = tempDir();
+    const { store, persistence, path } = await open(dir, 'always');
+    for (let i = 0; i < 50; i++) store.set(`k${i}`, `v${i}`);
+    await persistence.durable();
+    const logical = persistence.status().sizeBytes;
+    expect(fs.statSync(path).size).toBeGreaterThanOrEqual(logical + 1024 * 1024);
+    expect(await replayed(dir)).toEqual(sorted(store)); // the file as a crash would leave it
+    await persistence.close();
+    expect(fs.statSync(path).size).toBe(logical);
   });
 
   it('writes what is buffered before it closes', async () => {

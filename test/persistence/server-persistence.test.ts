@@ -127,12 +127,12 @@ describe('a server with persistence', () => {
     const sizeBefore = fs.statSync(logPath).size;
     const realWrite = fs.writeSync;
     let failing = true;
-    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buffer: Buffer, offset: number, length: number) => {
+    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buffer: Buffer, offset: number, length: number, position?: number) => {
       if (failing && fs.fstatSync(fd).ino === logInode) {
-        if (length > 4) return realWrite(fd, buffer, offset, 4); // part of the record reaches the file…
+        if (length > 4) return realWrite(fd, buffer, offset, 4, position); // part of the record reaches the file…
         throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); // …then the disk is full
       }
-      return realWrite(fd, buffer, offset, length);
+      return realWrite(fd, buffer, offset, length, position);
     }) as typeof fs.writeSync);
 
     const refused = await first.call('POST', '/set', { key: 'a', value: 'after' });
