@@ -3,14 +3,14 @@
  *
  * A string counts one byte per UTF-16 code unit (its `length`: the UTF-8 size for ASCII), so the
  * figure is the same on every machine and costs no scan of the text. Each key adds a fixed
- * overhead for its bookkeeping (map entry, slot columns, string headers) and each list element
+ * overhead for its bookkeeping (index entry, slot columns, string headers) and each list element
  * one for its array cell and string header. The process's resident memory is higher: V8's heap
  * keeps headroom for the garbage collector, and the process itself (code, buffers) takes tens
  * of megabytes before the first key.
  */
 import type { Value } from '@memkv/client/protocol';
 
-/** Bytes accounted per key on top of its text: map entry, slot columns, string and value headers. */
+/** Bytes accounted per key on top of its text: index entry, slot columns, string and value headers. */
 export const KEY_OVERHEAD_BYTES = 128;
 
 /** Bytes accounted per list element on top of its text: array cell and string header. */
