@@ -9,7 +9,8 @@
  * chain by reading the entry's key string, which lives anywhere in the heap: with a million
  * keys, each insert of a new key cost two or three cache misses, and replay of a million keys
  * spent 40% of its time there. Here a miss reads the table and the hash column (a few MiB,
- * mostly in cache). With the hash column, the index takes about 10 to 20 bytes per key where the Map took 28 to 56.
+ * mostly in cache). With the hash column, the index takes about 10 to 20 bytes per key where
+ * the Map took 28 to 56.
  *
  * Why shards: a table grows or shrinks by rehashing, in one step. A shard holds 1/64 of the
  * keys, so that step stays well under a millisecond at millions of keys (with one table it
