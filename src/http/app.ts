@@ -115,6 +115,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Per-request logs are memkv's own, at debug level (below), so the default level costs nothing.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBodyBytes,
+    // While closing, a request that still arrives on a busy keep-alive connection is served (the
+    // store and the log close after the HTTP server) and its answer ends the connection; Fastify's
+    // default would answer 503 with a body in its own format, not memkv's.
+    return503OnClosing: false,
     // A key is one path segment: percent-encoding makes it at most three times its byte length.
     routerOptions: { maxParamLength: maxKeyBytes * 3 + 16 },
     ajv: {

@@ -14,7 +14,7 @@
  * It answers a request only when ALL of these hold ({@link FastPath.handle} checks them in order):
  * 1. the fast path is on (see {@link fastPathBlockers}: off with authentication or debug request
  *    logging) and
- *    the app is not closing (Fastify then answers 503);
+ *    the app is not closing (Fastify then serves the request and its answer ends the connection);
  * 2. the method and URL are exactly one of (while writes wait for the log, that is with
  *    persistence on, the node:http listener takes only the first, and Fastify's handlers await
  *    the `durable` hook; {@link FastPath.answer}, used by the raw front, takes all four and marks

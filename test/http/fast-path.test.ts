@@ -331,6 +331,40 @@ describe('HTTP fast path switch', () => {
     store.close();
   });
 
+  for (const fastPath of [true, false]) {
+    it(`serves a request that arrives on a busy connection while the server closes, and ends the connection (fast path ${fastPath ? 'on' : 'off'})`, async () => {
+      const store = createStore({ cleanupIntervalMs: 0 });
+      let release: () => void = () => {};
+      let calls = 0;
+      const durable = () => {
+        calls++;
+        return new Promise<void>((resolve) => (release = resolve));
+      };
+      const app = await buildApp({ store, durable, fastPath });
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const port = (app.server.address() as AddressInfo).port;
+      const body = '{"key":"k","value":"v"}';
+      const socket = connect(port, '127.0.0.1');
+      let received = '';
+      const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.write(`POST /api/v1/set HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      await expect.poll(() => calls).toBe(1);
+      const closed = app.close();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.write('GET /api/v1/k HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      release();
+      await ended;
+      await closed;
+      const statuses = [...received.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+      expect(statuses).toEqual([200, 200]);
+      expect(received.slice(received.lastIndexOf('HTTP/1.1 '))).toContain('"value":"v"'); // the GET saw the write
+      expect(received.toLowerCase()).toContain('connection: close');
+      store.close();
+    });
+  }
+
   it('answers 500 persistence_failed for the writes of a chunk whose fsync fails, in order with the rest', async () => {
     const store = createStore({ cleanupIntervalMs: 0 });
     store.set('l', ['a']);
