@@ -309,7 +309,9 @@ export async function runCli(
   readInput: () => Promise<string> = readProcessInput,
 ): Promise<CliResult> {
   const [name, ...rest] = argv;
-  const json = rest.includes('--json');
+  // Read before parsing, so that a usage error is reported as JSON too; after `--` it is a value.
+  const optionsEnd = rest.indexOf('--');
+  const json = (optionsEnd < 0 ? rest : rest.slice(0, optionsEnd)).includes('--json');
   try {
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       (name === undefined ? output.err : output.out)(help());

@@ -98,6 +98,8 @@ describe('data commands', () => {
     const json = await memkv(['get', 'nope', '--json'], env);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stderr)).toEqual({ code: 'item_not_found', message: 'key "nope" does not exist' });
+    // After `--`, "--json" is a key, not the flag.
+    expect(await memkv(['get', '--', '--json'], env)).toEqual({ code: 1, stdout: '', stderr: 'memkv: key "--json" does not exist\n' });
   });
 
   it('server errors exit 2: a push onto a string, a bad TTL', async () => {
