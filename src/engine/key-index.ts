@@ -17,7 +17,8 @@
  * would block the event loop for tens of ms; V8's Map rehash of half a million keys took 30 ms).
  *
  * The hash is seeded per process, as V8 seeds its own string hash, so that keys colliding on
- * purpose cannot be computed in advance.
+ * purpose cannot simply be computed offline. It is a fast mixing hash, not a keyed
+ * cryptographic one (SipHash would cost more on every lookup).
  */
 
 const SHARD_BITS = 6;
