@@ -7,7 +7,7 @@
  *   node --import tsx bench/persistence.ts [--seconds 5] [--rounds 3] [--connections 50] [--keys 1000000]
  *     [--only http|replay] [--client wrk|autocannon]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,8 @@ import autocannon from 'autocannon';
 import { createStore } from '../src/engine/store.js';
 import { RecordEncoder } from '../src/persistence/aof-format.js';
 import { AOF_FILE, openPersistence } from '../src/persistence/persistence.js';
-import { has } from './lib/processes.mjs';
+import { freePort, has, installCleanup, removeAtExit, start, stop, waitForPort } from './lib/processes.mjs';
+import { median } from './lib/stats.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -45,26 +46,14 @@ const VALUE = 'v0123456789abcdef0123456789abcde'; // 32 bytes, as in bench/wrk/w
 interface Started {
   child: ChildProcess;
   port: number;
-  exited: Promise<unknown>;
 }
 
+/** The real server process (dist/main.js) with `env`, stopped with the suite however it ends. */
 async function startServer(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, PORT: '0', HEALTH_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const exited = new Promise((resolve) => child.on('exit', resolve));
-  // The "listening" log line carries the port the OS chose.
-  const port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /"port":(\d+)/.exec(text);
-      if (match) resolve(Number(match[1]));
-    });
-    void exited.then(() => reject(new Error('server exited before listening')));
-  });
-  return { child, port, exited };
+  const port = await freePort();
+  const child = start(process.execPath, [MAIN], { env: { PATH: process.env.PATH, PORT: String(port), HEALTH_PORT: '0', ...env } });
+  await waitForPort(port, 60_000, child);
+  return { child, port };
 }
 
 interface Mode {
@@ -115,6 +104,7 @@ async function writeThroughput(client: Client, modes: Mode[], rounds: number): P
   try {
     for (const mode of modes) {
       mode.dir = fs.mkdtempSync(join(tmpdir(), 'memkv-bench-'));
+      removeAtExit(mode.dir);
       mode.server = await startServer({ DB_PATH: mode.dir, ...mode.env });
       await measure(client, mode.server.port, 2); // warm-up
     }
@@ -130,22 +120,17 @@ async function writeThroughput(client: Client, modes: Mode[], rounds: number): P
     }
   } finally {
     for (const mode of modes) {
-      mode.server?.child.kill('SIGTERM');
-      await mode.server?.exited;
+      if (mode.server !== undefined) await stop(mode.server.child);
       if (mode.dir !== undefined) fs.rmSync(mode.dir, { recursive: true, force: true });
     }
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 // ---- Replay of 1,000,000 keys ----
 
 async function replay(keys: number): Promise<void> {
   const dir = fs.mkdtempSync(join(tmpdir(), 'memkv-bench-'));
+  removeAtExit(dir);
   try {
     const encoder = new RecordEncoder(64 * 1024 * 1024);
     encoder.header();
@@ -194,6 +179,8 @@ async function replay(keys: number): Promise<void> {
 }
 
 // ---- Main ----
+
+installCleanup();
 
 if (args.only !== 'replay') {
   // wrk (C) leaves the CPU to the server; autocannon (JavaScript) takes about a core of the two

@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { has, installCleanup, run, stopAll, wasInterrupted } from './lib/processes.mjs';
+import { median } from './lib/stats.mjs';
 import { resp, startMemkv, startRedis, startWebdis } from './lib/targets.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
@@ -315,12 +316,6 @@ function checked(result, system, op) {
   return result;
 }
 
-function median(values) {
-  const sorted = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return undefined;
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-}
 
 function positive(text, name) {
   const value = Number(text);

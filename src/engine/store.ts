@@ -97,16 +97,17 @@ export const STORE_DEFAULTS = {
 export const STORE_OPERATIONS = ['get', 'set', 'update', 'remove', 'push', 'pop', 'expire', 'persist', 'scan', 'flush'] as const;
 export type StoreOperation = (typeof STORE_OPERATIONS)[number];
 
-const OP_GET = 0;
-const OP_SET = 1;
-const OP_UPDATE = 2;
-const OP_REMOVE = 3;
-const OP_PUSH = 4;
-const OP_POP = 5;
-const OP_EXPIRE = 6;
-const OP_PERSIST = 7;
-const OP_SCAN = 8;
-const OP_FLUSH = 9;
+// Indexes into the counters, one per STORE_OPERATIONS entry.
+const OP_GET = STORE_OPERATIONS.indexOf('get');
+const OP_SET = STORE_OPERATIONS.indexOf('set');
+const OP_UPDATE = STORE_OPERATIONS.indexOf('update');
+const OP_REMOVE = STORE_OPERATIONS.indexOf('remove');
+const OP_PUSH = STORE_OPERATIONS.indexOf('push');
+const OP_POP = STORE_OPERATIONS.indexOf('pop');
+const OP_EXPIRE = STORE_OPERATIONS.indexOf('expire');
+const OP_PERSIST = STORE_OPERATIONS.indexOf('persist');
+const OP_SCAN = STORE_OPERATIONS.indexOf('scan');
+const OP_FLUSH = STORE_OPERATIONS.indexOf('flush');
 
 /** Counters and sizes of a store at one moment, for stats and metrics. */
 export interface StoreStats {

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { MemkvError } from '../errors.js';
 import type { Mutation } from '../engine/mutation.js';
+import type { KeyState, Store } from '../engine/store.js';
 import { RecordEncoder } from './aof-format.js';
 
 /** When the log is fsynced: after every write (before its answer), once a second, or never (left to the OS). */
@@ -27,16 +28,6 @@ export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'everysec', 'no
  */
 export const LOG_FLAGS = fs.constants.O_WRONLY;
 
-/**
- * Puts memory back when a write of buffered mutations fails: `capture(key)` is called as each
- * mutation is journaled (before the store applies it) and `restore(states)` with the captured
- * states of the refused mutations, in journal order.
- */
-export interface UndoLog<State> {
-  capture(key: string): State;
-  restore(states: readonly State[]): void;
-}
-
 export interface AofWriterOptions {
   /** Path of the log file, which must exist, start with a header and end on a whole record. */
   path: string;
@@ -46,8 +37,12 @@ export interface AofWriterOptions {
   fsyncIntervalMs?: number;
   /** Receives failures and recoveries; default none. */
   logger?: Logger;
-  /** How to put memory back after a failed write; without it a failed write leaves memory ahead of the disk. */
-  undo?: UndoLog<unknown>;
+  /**
+   * The store whose journal this is, to put memory back after a failed write: `captureKey` as
+   * each mutation is journaled (before the store applies it), `restoreKeys` with the states of
+   * the refused ones. Without it a failed write leaves memory ahead of the disk.
+   */
+  undo?: Pick<Store, 'captureKey' | 'restoreKeys'>;
 }
 
 /** Observable state of the writer. Times are epoch ms, `null` when it never happened. */
@@ -95,14 +90,13 @@ export class AofWriter {
   readonly #path: string;
   readonly #policy: FsyncPolicy;
   readonly #logger: Logger | undefined;
-  readonly #undo: UndoLog<unknown> | undefined;
+  readonly #undo: Pick<Store, 'captureKey' | 'restoreKeys'> | undefined;
   /** Records journaled this turn and not yet written (`#pending` of them), and their undo states. */
   #encoder = new RecordEncoder();
   #pending = 0;
-  #undoStates: unknown[] = [];
+  #undoStates: KeyState[] = [];
   /** Settled when the buffered records are written (or refused); created for the first caller who waits. */
   #written: Batch | undefined;
-  #writeScheduled = false;
   /** With `always`: the promise of both the pending write and the fsync after it, for this turn's callers. */
   #both: { written: Batch; synced: Batch; promise: Promise<void> } | undefined;
   #fd: number;
@@ -155,16 +149,13 @@ export class AofWriter {
    */
   readonly append = (mutation: Mutation): void => {
     if (this.#closed) throw new MemkvError('persistence_failed', 'the log is closed');
-    if (this.#undo !== undefined) this.#undoStates.push(this.#undo.capture(mutation.key));
+    if (this.#undo !== undefined) this.#undoStates.push(this.#undo.captureKey(mutation.key));
     this.#encoder.mutation(mutation);
     this.#pending++;
     if (this.#touched !== undefined) this.#touched.add(mutation.key);
     // Never written in the middle of a turn, even for a flush of a million keys: an undo must
     // come after the store's operation has finished, not in the middle of it.
-    if (!this.#writeScheduled) {
-      this.#writeScheduled = true;
-      setImmediate(this.#endOfTurn);
-    }
+    if (this.#pending === 1) setImmediate(this.#endOfTurn);
   };
 
   /**
@@ -202,7 +193,7 @@ export class AofWriter {
       this.#writeSync(encoder.buffer, encoder.length);
     } catch (error) {
       // Memory goes back to what the file holds, then the callers hear of it.
-      if (this.#undo !== undefined) this.#undo.restore(states);
+      if (this.#undo !== undefined) this.#undo.restoreKeys(states);
       batch?.reject(error);
       return;
     } finally {
@@ -213,19 +204,16 @@ export class AofWriter {
     batch?.resolve();
   }
 
-  readonly #endOfTurn = (): void => {
-    this.#writeScheduled = false;
-    this.writePending();
-  };
+  readonly #endOfTurn = (): void => this.writePending();
 
   /** With `always`: a promise that settles once every record written so far is on disk, or undefined. */
-  readonly #synced = (): Promise<void> | undefined => {
+  #synced(): Promise<void> | undefined {
     const seq = this.#writtenSeq;
     if (seq === this.#syncedSeq) return undefined;
     const latest = this.#inflight[this.#inflight.length - 1];
     if (latest !== undefined && seq <= latest.upTo) return latest.promise;
     return this.#requestFlush().promise;
-  };
+  }
 
   /** Path of the log file. */
   get path(): string {

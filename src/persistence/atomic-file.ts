@@ -4,6 +4,7 @@
  * fsync the directory so that the rename itself is durable.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
@@ -41,15 +42,34 @@ export async function readFileIfExists(path: string): Promise<string | undefined
   }
 }
 
+/**
+ * Makes a rename or a file creation in `dir` durable, synchronously: for steps that must not
+ * yield to the event loop (compaction's switch-over).
+ */
+export function fsyncDirectory(dir: string): void {
+  const fd = fs.openSync(dir, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } catch (error) {
+    if (!cannotSyncDirectories(error)) throw error;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
   } catch (error) {
-    // Some platforms and file systems cannot fsync a directory; the rename is done either way.
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM') throw error;
+    if (!cannotSyncDirectories(error)) throw error;
   } finally {
     await handle.close();
   }
+}
+
+/** Some platforms and file systems cannot fsync a directory; the rename is done either way. */
+function cannotSyncDirectories(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EINVAL' || code === 'EISDIR' || code === 'EPERM';
 }

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
 import { RecordEncoder } from './aof-format.js';
 import { LOG_FLAGS, type AofWriter } from './aof-writer.js';
+import { fsyncDirectory } from './atomic-file.js';
 
 const write = promisify(fs.write);
 const fdatasync = promisify(fs.fdatasync);
@@ -216,14 +217,4 @@ export async function rewriteLog(
     writer.switchTo(fd, size);
   }
   return { keys, afterBytes: size };
-}
-
-/** Makes a rename or a file creation in `dir` durable. */
-export function fsyncDirectory(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
 }

@@ -5,12 +5,13 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { KeyState, Store } from '../engine/store.js';
+import type { Store } from '../engine/store.js';
 import { MemkvError, PersistenceError } from '../errors.js';
 import { RecordEncoder } from './aof-format.js';
 import { replayAof } from './aof-replay.js';
 import { openAofWriter, type AofWriter, type AofWriterStatus, type FsyncPolicy } from './aof-writer.js';
-import { Compactor, REWRITE_SUFFIX, fsyncDirectory, type CompactionStatus } from './compaction.js';
+import { fsyncDirectory } from './atomic-file.js';
+import { Compactor, REWRITE_SUFFIX, type CompactionStatus } from './compaction.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
 /** Name of the log file inside the database directory. */
@@ -124,7 +125,7 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
       path,
       fsync,
       logger,
-      undo: { capture: (key) => store.captureKey(key), restore: (states) => store.restoreKeys(states as KeyState[]) },
+      undo: store,
     });
     store.setJournal(writer.append);
     // Live data is estimated as the share of the log that the surviving keys' records take.

@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KeyIndex } from '../../src/engine/key-index.js';
-
-/** A small deterministic PRNG (mulberry32), so that a failure can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seededRandom } from '../helpers/random.js';
 
 /** Drives an index as the store does (free slots reused), against a Map as the reference. */
 class Model {
@@ -72,7 +63,7 @@ describe('KeyIndex', () => {
   it('stays exact under random adds and removes over a small key space, whatever the seed', () => {
     // A small key space makes long probe runs and many deletions inside them (backward shifts).
     for (const seed of [0, 1, -1, 0x7fffffff, 123456789]) {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const model = new Model(seed);
       const space = Array.from({ length: 3000 }, (_, i) => `key:${i}`);
       for (let step = 0; step < 40_000; step++) {

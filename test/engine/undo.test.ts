@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/engine/clock.js';
 import { createStore, type KeyState, type Store } from '../../src/engine/store.js';
+import { seededRandom } from '../helpers/random.js';
 
 const T0 = Date.UTC(2026, 0, 1);
-
-/** mulberry32: a deterministic PRNG, so that a failure can be replayed from its seed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Every key the random writes use. */
 const KEYS = [...Array(40).keys()].map((i) => `k${i}`).concat(['l0', 'l1', 'l2', 'l3']);
@@ -68,7 +59,7 @@ function randomWrite(store: Store, random: () => number, clock: ReturnType<typeo
 describe('captureKey / restoreKeys (undo of writes the log refused)', () => {
   it('puts the keyspace back exactly after any batch of writes, expiries and evictions', () => {
     for (let seed = 1; seed <= 200; seed++) {
-      const random = prng(seed);
+      const random = seededRandom(seed);
       const clock = createManualClock(T0);
       const limited = seed % 2 === 0;
       const store = createStore({

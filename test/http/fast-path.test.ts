@@ -272,7 +272,8 @@ describe('HTTP fast path and server errors', () => {
 });
 
 describe('HTTP fast path switch', () => {
-  it('answers writes only once the durable hook resolves (PERSISTENCE_FSYNC=always), and reads at once', async () => {
+  /** An app whose durable hook holds every write until `release()`; `calls()` counts the waits. */
+  async function startHeld(fastPath = true) {
     const store = createStore({ cleanupIntervalMs: 0 });
     let release: () => void = () => {};
     let calls = 0;
@@ -280,13 +281,27 @@ describe('HTTP fast path switch', () => {
       calls++;
       return new Promise<void>((resolve) => (release = resolve));
     };
-    const app = await buildApp({ store, durable });
+    const app = await buildApp({ store, durable, fastPath });
     await app.listen({ host: '127.0.0.1', port: 0 });
-    const port = (app.server.address() as AddressInfo).port;
+    return { store, app, port: (app.server.address() as AddressInfo).port, calls: () => calls, release: () => release() };
+  }
+
+  /** A raw connection that has sent one `POST /set` of k=v; `received()` is everything answered so far. */
+  function openWithSet(port: number) {
+    const body = '{"key":"k","value":"v"}';
+    const socket = connect(port, '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.write(`POST /api/v1/set HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    return { socket, received: () => received };
+  }
+
+  it('answers writes only once the durable hook resolves (PERSISTENCE_FSYNC=always), and reads at once', async () => {
+    const { store, app, port, calls, release } = await startHeld();
     let answered = false;
     const written = send(port, { name: 'set', ...post('{"key":"k","value":"v"}'), status: 200, via: 'fast' });
     void written.then(() => (answered = true));
-    await expect.poll(() => calls).toBe(1);
+    await expect.poll(calls).toBe(1);
     // Applied in memory (a read sees it), but not answered before the disk says so.
     expect(store.get('k')?.value).toBe('v');
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -301,31 +316,18 @@ describe('HTTP fast path switch', () => {
   });
 
   it('keeps the answers of a connection in order when it sends more while a write waits for the log', async () => {
-    const store = createStore({ cleanupIntervalMs: 0 });
-    let release: () => void = () => {};
-    let calls = 0;
-    const durable = () => {
-      calls++;
-      return new Promise<void>((resolve) => (release = resolve));
-    };
-    const app = await buildApp({ store, durable });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const port = (app.server.address() as AddressInfo).port;
-    const body = '{"key":"k","value":"v"}';
-    const socket = connect(port, '127.0.0.1');
-    let received = '';
-    socket.on('data', (chunk) => (received += chunk.toString()));
-    socket.write(`POST /api/v1/set HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-    await expect.poll(() => calls).toBe(1);
+    const { store, app, port, calls, release } = await startHeld();
+    const { socket, received } = openWithSet(port);
+    await expect.poll(calls).toBe(1);
     // A read and a write on the same connection while the first write waits: both wait their turn.
     socket.write('GET /api/v1/k HTTP/1.1\r\nHost: x\r\n\r\nPATCH /api/v1/k/pop HTTP/1.1\r\nHost: x\r\n\r\n');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(received).toBe('');
+    expect(received()).toBe('');
     release();
-    await expect.poll(() => (received.match(/HTTP\/1\.1 /g) ?? []).length).toBe(3);
+    await expect.poll(() => (received().match(/HTTP\/1\.1 /g) ?? []).length).toBe(3);
     socket.destroy();
-    expect([...received.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]))).toEqual([200, 200, 409]);
-    expect(received.indexOf('"value":"v"')).toBeGreaterThan(received.indexOf('HTTP/1.1 200'));
+    expect([...received().matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]))).toEqual([200, 200, 409]);
+    expect(received().indexOf('"value":"v"')).toBeGreaterThan(received().indexOf('HTTP/1.1 200'));
     expect(fastPathStats(app)).toMatchObject({ answered: 3, handedOver: 0 });
     await app.close();
     store.close();
@@ -333,23 +335,10 @@ describe('HTTP fast path switch', () => {
 
   for (const fastPath of [true, false]) {
     it(`serves a request that arrives on a busy connection while the server closes, and ends the connection (fast path ${fastPath ? 'on' : 'off'})`, async () => {
-      const store = createStore({ cleanupIntervalMs: 0 });
-      let release: () => void = () => {};
-      let calls = 0;
-      const durable = () => {
-        calls++;
-        return new Promise<void>((resolve) => (release = resolve));
-      };
-      const app = await buildApp({ store, durable, fastPath });
-      await app.listen({ host: '127.0.0.1', port: 0 });
-      const port = (app.server.address() as AddressInfo).port;
-      const body = '{"key":"k","value":"v"}';
-      const socket = connect(port, '127.0.0.1');
-      let received = '';
+      const { store, app, port, calls, release } = await startHeld(fastPath);
+      const { socket, received } = openWithSet(port);
       const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
-      socket.on('data', (chunk) => (received += chunk.toString()));
-      socket.write(`POST /api/v1/set HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-      await expect.poll(() => calls).toBe(1);
+      await expect.poll(calls).toBe(1);
       const closed = app.close();
       await new Promise((resolve) => setTimeout(resolve, 20));
       socket.write('GET /api/v1/k HTTP/1.1\r\nHost: x\r\n\r\n');
@@ -357,10 +346,10 @@ describe('HTTP fast path switch', () => {
       release();
       await ended;
       await closed;
-      const statuses = [...received.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+      const statuses = [...received().matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
       expect(statuses).toEqual([200, 200]);
-      expect(received.slice(received.lastIndexOf('HTTP/1.1 '))).toContain('"value":"v"'); // the GET saw the write
-      expect(received.toLowerCase()).toContain('connection: close');
+      expect(received().slice(received().lastIndexOf('HTTP/1.1 '))).toContain('"value":"v"'); // the GET saw the write
+      expect(received().toLowerCase()).toContain('connection: close');
       store.close();
     });
   }

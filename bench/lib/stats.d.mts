@@ -1,0 +1,2 @@
+/** Types of stats.mjs, for the TypeScript benchmarks. */
+export function median(values: readonly number[]): number | undefined;
