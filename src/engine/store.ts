@@ -457,7 +457,9 @@ export class Store {
     if (list.length === 0) throw new MemkvError('list_empty', `the list at key ${quote(key)} is empty`);
     if (this.#journal !== undefined) this.#journal({ type: 'pop', key, atMs: now });
     const popped = this.#applyPop(slot, now);
-    return { ...(this.#entry(slot) as PopResult), popped };
+    const entry = this.#entry(slot) as PopResult; // a fresh copy: no second one for `popped`
+    entry.popped = popped;
+    return entry;
   }
 
   /**

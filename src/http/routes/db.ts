@@ -101,7 +101,7 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
         summary: 'Remove every key',
         description: 'Removes every key (each logged as a remove when persistence is on). Administrators only.',
         tags: ['db'],
-        response: { 200: FlushResult },
+        response: { 200: FlushResult, ...errorResponses(500) },
       },
     },
     async (): Promise<FlushJson> => {
