@@ -6,7 +6,7 @@ import { createManualClock } from '../../src/engine/clock.js';
 import { createStore, type Store } from '../../src/engine/store.js';
 import { AOF_FILE, openPersistence, type Persistence } from '../../src/persistence/persistence.js';
 import { T0 } from './fixtures.js';
-import { tempDir } from './helpers.js';
+import { refuseWrites, tempDir } from './helpers.js';
 
 const opened: Array<{ store: Store; persistence: Persistence }> = [];
 
@@ -37,19 +37,6 @@ async function replayed(dir: string) {
 
 function sorted(store: Store) {
   return [...store.entries()].sort((a, b) => (a.key < b.key ? -1 : 1));
-}
-
-/** Makes every write() to the file at `path` fail with ENOSPC while `failing()` holds. */
-function refuseWrites(path: string, failing: () => boolean) {
-  const inode = fs.statSync(path).ino;
-  const realWrite = fs.writeSync;
-  return vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buffer: Buffer, offset: number, length: number, position?: number) => {
-    if (failing() && fs.fstatSync(fd).ino === inode) {
-      if (length > 4) realWrite(fd, buffer, offset, 4, position); // part of it reaches the file before the disk is full
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    }
-    return realWrite(fd, buffer, offset, length, position);
-  }) as typeof fs.writeSync);
 }
 
 describe('log writer', () => {

@@ -7,7 +7,7 @@ import { PersistenceError } from '../../src/errors.js';
 import { RecordEncoder } from '../../src/persistence/aof-format.js';
 import { AOF_FILE } from '../../src/persistence/persistence.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import { captureLogger, tempDir } from './helpers.js';
+import { captureLogger, refuseWrites, tempDir } from './helpers.js';
 
 const json = { 'content-type': 'application/json' };
 const running: RunningServer[] = [];
@@ -123,17 +123,9 @@ describe('a server with persistence', () => {
     const first = await start(dir);
     await first.call('POST', '/set', { key: 'a', value: 'before' });
     const logPath = join(dir, AOF_FILE);
-    const logInode = fs.statSync(logPath).ino;
     const sizeBefore = fs.statSync(logPath).size;
-    const realWrite = fs.writeSync;
     let failing = true;
-    vi.spyOn(fs, 'writeSync').mockImplementation(((fd: number, buffer: Buffer, offset: number, length: number, position?: number) => {
-      if (failing && fs.fstatSync(fd).ino === logInode) {
-        if (length > 4) return realWrite(fd, buffer, offset, 4, position); // part of the record reaches the file…
-        throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); // …then the disk is full
-      }
-      return realWrite(fd, buffer, offset, length, position);
-    }) as typeof fs.writeSync);
+    refuseWrites(logPath, () => failing);
 
     const refused = await first.call('POST', '/set', { key: 'a', value: 'after' });
     expect(refused).toEqual({ status: 500, body: { code: 'persistence_failed', message: expect.stringMatching(/ENOSPC.*not applied/) } });
