@@ -1,0 +1,44 @@
+/**
+ * config/defaults.ts may import nothing but errors, so the defaults of the modules it configures
+ * are written twice: beside each constructor (usable without the loader) and here. They must agree.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config/defaults.js';
+import { STORE_DEFAULTS } from '../../src/engine/store.js';
+import { APP_DEFAULTS } from '../../src/http/app.js';
+import { PERSISTENCE_DEFAULTS } from '../../src/persistence/persistence.js';
+
+describe('configuration defaults', () => {
+  it('are the defaults of the store, the HTTP app and persistence', () => {
+    expect({
+      defaultTtlMs: DEFAULTS.defaultTtlMs,
+      cleanupIntervalMs: DEFAULTS.cleanupIntervalMs,
+      maxKeyBytes: DEFAULTS.maxKeyBytes,
+      maxMemoryBytes: DEFAULTS.maxMemoryBytes,
+      evictionPolicy: DEFAULTS.evictionPolicy,
+    }).toEqual({
+      defaultTtlMs: STORE_DEFAULTS.defaultTtlMs,
+      cleanupIntervalMs: STORE_DEFAULTS.cleanupIntervalMs,
+      maxKeyBytes: STORE_DEFAULTS.maxKeyBytes,
+      maxMemoryBytes: STORE_DEFAULTS.maxMemoryBytes,
+      evictionPolicy: STORE_DEFAULTS.evictionPolicy,
+    });
+    expect({
+      apiVersion: DEFAULTS.apiVersion,
+      maxBodyBytes: DEFAULTS.maxBodyBytes,
+      maxKeyBytes: DEFAULTS.maxKeyBytes,
+      loginRateLimit: { max: DEFAULTS.loginRateLimit, windowMs: DEFAULTS.loginRateWindowMs },
+    }).toEqual({
+      apiVersion: APP_DEFAULTS.apiVersion,
+      maxBodyBytes: APP_DEFAULTS.maxBodyBytes,
+      maxKeyBytes: APP_DEFAULTS.maxKeyBytes,
+      loginRateLimit: APP_DEFAULTS.loginRateLimit,
+    });
+    expect({
+      fsync: DEFAULTS.persistenceFsync,
+      compactRatio: DEFAULTS.persistenceCompactRatio,
+      compactMinBytes: DEFAULTS.persistenceCompactMinBytes,
+      loadDamaged: DEFAULTS.persistenceLoadDamaged,
+    }).toEqual(PERSISTENCE_DEFAULTS);
+  });
+});
