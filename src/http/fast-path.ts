@@ -72,7 +72,7 @@ export interface FastPathOptions {
   metrics?: Metrics;
   /**
    * The durability hook (AppOptions.durable, present with persistence): writes are answered only
-   * once it resolves. The raw front waits for it ({@link FastPath.waitForDisk}); the listener for
+   * once it resolves. The raw front waits for it ({@link FastPath.waitForLog}); the listener for
    * node:http connections leaves set, push and pop to Fastify's handlers, which await it.
    */
   durable?: () => Promise<void> | undefined;
@@ -120,7 +120,7 @@ export interface FastPathStats {
 export interface FastAnswer {
   status: number;
   body: string;
-  /** True for a write that was applied while writes wait for the disk: send it after {@link FastPath.waitForDisk}. */
+  /** True for a write that was applied while writes wait for the log: send it after {@link FastPath.waitForLog}. */
   durable?: boolean;
 }
 
@@ -250,7 +250,7 @@ export class FastPath {
    * A promise that settles once the log has every write answered so far (on disk with
    * PERSISTENCE_FSYNC=always); undefined when nothing needs waiting for. Its rejection is the writes' error.
    */
-  waitForDisk(): Promise<void> | undefined {
+  waitForLog(): Promise<void> | undefined {
     return this.#durable?.();
   }
 

@@ -257,8 +257,8 @@ class RawConnection {
       if (answer.durable === true) durable = true;
       position = request.end;
     }
-    const onDisk = durable ? fastPath.waitForDisk() : undefined;
-    if (onDisk === undefined) {
+    const logged = durable ? fastPath.waitForLog() : undefined;
+    if (logged === undefined) {
       if (answers !== undefined) this.#socket.write(this.#render(answers));
       if (position < length) this.#handOverFrom(chunk, position, declined);
       return;
@@ -280,7 +280,7 @@ class RawConnection {
       if (queued !== undefined) this.#read(queued);
       if (this.#closeWhenWritten) this.close();
     };
-    onDisk.then(
+    logged.then(
       () => finish(undefined),
       (error: unknown) => finish(fastPath.failedAnswer(error)),
     );

@@ -43,8 +43,8 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
 
   /** The answer to a write: at once, or once the write is on disk when the server waits for that. */
   const answer = <T>(result: T): T | Promise<T> => {
-    const onDisk = durable?.();
-    return onDisk === undefined ? result : onDisk.then(() => result);
+    const logged = durable?.();
+    return logged === undefined ? result : logged.then(() => result);
   };
 
   // POST /api/v1/set  {key, value, ttl?}
