@@ -264,7 +264,7 @@ export class FastPath {
   #handle(request: IncomingMessage, response: ServerResponse): boolean {
     if (this.#closing) return false;
     const method = request.method!;
-    // Writes here would have to wait for the disk (not done on this listener): Fastify awaits it.
+    // Writes here would have to wait for the log (not done on this listener): Fastify awaits it.
     const op = this.#route(method, request.url!, this.#durable === undefined);
     if (op === undefined) return false;
     const headers = request.headers;

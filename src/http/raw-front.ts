@@ -201,7 +201,7 @@ class RawConnection {
     if (timeoutMs > 0) socket.setTimeout(timeoutMs);
   }
 
-  /** Ends the connection once what was written has left (and answers waiting for the disk are written). */
+  /** Ends the connection once what was written has left (and answers waiting for the log are written). */
   close(): void {
     if (this.#done) return;
     if (this.#waiting) {

@@ -41,7 +41,7 @@ export function parseTtl(ttl: string | undefined): number | undefined {
 export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify, { store, durable }) => {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
-  /** The answer to a write: at once, or once the write is on disk when the server waits for that. */
+  /** The answer to a write: at once, or once the log has it (on disk under PERSISTENCE_FSYNC=always). */
   const answer = <T>(result: T): T | Promise<T> => {
     const logged = durable?.();
     return logged === undefined ? result : logged.then(() => result);
