@@ -16,6 +16,7 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   invalid_request: { status: 400, message: 'the request is not valid' },
   unsupported_media_type: { status: 415, message: 'the request body must be JSON (Content-Type: application/json)' },
   payload_too_large: { status: 413, message: 'the request body is too large' },
+  request_timeout: { status: 408, message: 'the request was not received in time (REQUEST_TIMEOUT)' },
   route_not_found: { status: 404, message: 'no such route' },
   item_not_found: { status: 404, message: 'no such key' },
   wrong_type: { status: 409, message: 'the operation does not apply to the kind of value stored at this key' },

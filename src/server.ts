@@ -109,6 +109,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
       maxKeyBytes: config.maxKeyBytes,
+      requestTimeoutMs: config.requestTimeoutMs,
       logger,
       metrics,
       startedAtMs,

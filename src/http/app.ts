@@ -2,7 +2,8 @@
  * buildApp(): the HTTP application (Fastify) over a store. It never listens; main.ts does, and
  * tests use `app.inject()`.
  */
-import { createServer, type ServerOptions } from 'node:http';
+import { STATUS_CODES, createServer, type ServerOptions } from 'node:http';
+import type { Socket } from 'node:net';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -14,7 +15,9 @@ import type { AuthService } from '../auth/auth-service.js';
 import type { Store } from '../engine/store.js';
 import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
-import { FastPath, fastPathBlockers, type FastPathStats, type RequestHandler } from './fast-path.js';
+import { FastPath, fastPathBlockers, type FastPathStats } from './fast-path.js';
+import { oneAtATime, type RequestHandler } from './in-order.js';
+import { ERRORS } from '../errors.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { installRawFront, type RawFront } from './raw-front.js';
 import { authRoutes } from './routes/auth.js';
@@ -62,6 +65,11 @@ export interface AppOptions {
    * default true. It stays off anyway while a feature it does not implement is on.
    */
   fastPath?: boolean;
+  /**
+   * Longest time to receive a whole request (head and body), in ms; a slower one is answered 408
+   * and its connection closed; 0 = no limit. Default 30 s.
+   */
+  requestTimeoutMs?: number;
 }
 
 export const APP_DEFAULTS = {
@@ -70,6 +78,7 @@ export const APP_DEFAULTS = {
   maxKeyBytes: 1024,
   loginRateLimit: { max: 10, windowMs: 60_000 },
   fastPath: true,
+  requestTimeoutMs: 30_000,
 } as const;
 
 const fastPaths = new WeakMap<FastifyInstance, FastPath>();
@@ -96,17 +105,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     protectDocs = false,
     loginRateLimit = APP_DEFAULTS.loginRateLimit,
     fastPath: fastPathWanted = APP_DEFAULTS.fastPath,
+    requestTimeoutMs = APP_DEFAULTS.requestTimeoutMs,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
   if (durable !== undefined && typeof durable !== 'function') throw new TypeError('durable must be a function');
   if (compact !== undefined && typeof compact !== 'function') throw new TypeError('compact must be a function');
+  if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 0) throw new TypeError('requestTimeoutMs must be an integer >= 0');
 
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
   const fastPath =
     fastPathWanted && fastPathBlockers({ requestLogging, authentication: auth !== undefined }).length === 0
-      ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics, durable })
+      ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics, durable, logger })
       : undefined;
 
   let front: RawFront | undefined;
@@ -115,6 +126,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Per-request logs are memkv's own, at debug level (below), so the default level costs nothing.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBodyBytes,
+    requestTimeout: requestTimeoutMs,
+    clientErrorHandler,
     // While closing, a request that still arrives on a busy keep-alive connection is served (the
     // store and the log close after the HTTP server) and its answer ends the connection; Fastify's
     // default would answer 503 with a body in its own format, not memkv's.
@@ -127,8 +140,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     schemaErrorFormatter: formatSchemaErrors,
     frameworkErrors: frameworkErrorHandler({ maxBodyBytes, maxKeyBytes }),
-    // The same node:http server Fastify would create, with the fast path's listener in front.
-    serverFactory: fastPath === undefined ? undefined : fastPathServer(fastPath, (created) => (front = created)),
+    // The node:http server Fastify would create, serving each connection's requests in order,
+    // with the fast path's listener and the raw front in front when the fast path is on.
+    serverFactory: apiServer(fastPath, (created) => (front = created)),
   });
   if (fastPath !== undefined) {
     fastPath.attach(app, DATA_ROUTE_PATHS.map((path) => basePath + path));
@@ -142,6 +156,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   // Bodies are JSON or nothing: without the text parser, text/plain is a 415 like any other type.
   app.removeContentTypeParser('text/plain');
+  // A body without Content-Type is read as JSON on the routes that take one: clients of the seed
+  // design send push that way. An explicit other type stays 415.
+  app.addHook('onRequest', (request, _reply, done) => {
+    const headers = request.headers;
+    if (
+      headers['content-type'] === undefined &&
+      request.routeOptions.schema?.body !== undefined &&
+      ((headers['content-length'] !== undefined && headers['content-length'] !== '0') || headers['transfer-encoding'] !== undefined)
+    ) {
+      headers['content-type'] = 'application/json';
+    }
+    done();
+  });
   // Handlers build exact rows, so the response schemas document them and JSON.stringify writes them.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installErrorHandling(app, { maxBodyBytes, maxKeyBytes });
@@ -183,10 +210,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 }
 
 /**
- * A `serverFactory` for Fastify: its own node:http server settings, with the fast path in front
- * of Fastify's listener and the raw front (raw-front.ts) in front of the server's connections.
+ * A `serverFactory` for Fastify: its own node:http server settings, each connection's requests
+ * served one at a time in order (in-order.ts), and with `fastPath` its listener in front of
+ * Fastify's and the raw front (raw-front.ts) in front of the server's connections.
  */
-function fastPathServer(fastPath: FastPath, created: (front: RawFront) => void): FastifyServerFactory {
+function apiServer(fastPath: FastPath | undefined, created: (front: RawFront) => void): FastifyServerFactory {
   return (handler, factoryOptions) => {
     const options = factoryOptions as {
       http?: ServerOptions;
@@ -194,11 +222,47 @@ function fastPathServer(fastPath: FastPath, created: (front: RawFront) => void):
       requestTimeout: number;
       connectionTimeout: number;
     };
-    const server = createServer(options.http ?? {}, fastPath.listener(handler as RequestHandler));
+    const requestTimeout = options.requestTimeout;
+    const listener = fastPath === undefined ? (handler as RequestHandler) : fastPath.listener(handler as RequestHandler);
+    const server = createServer(
+      {
+        ...options.http,
+        requestTimeout,
+        // Node checks the timeouts on this period: a tenth of the limit, between 100 ms and 30 s.
+        headersTimeout: requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout),
+        connectionsCheckingInterval: requestTimeout === 0 ? 30_000 : Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 10))),
+      },
+      oneAtATime(listener),
+    );
+    // A client that half-closes after its requests gets every answer, then the end of the
+    // connection (node:http's own switch, not in its types; without it, the end of the client's
+    // side ends ours at once and answers still owed are lost). test/http/half-close.test.ts checks it.
+    (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     server.keepAliveTimeout = options.keepAliveTimeout;
-    server.requestTimeout = options.requestTimeout;
     server.setTimeout(options.connectionTimeout);
-    created(installRawFront(server, fastPath));
+    if (fastPath !== undefined) created(installRawFront(server, fastPath));
     return server;
   };
+}
+
+/**
+ * Fastify's `clientErrorHandler`: the answer to bytes that are not a valid HTTP request, to a
+ * head too large, or to a request not received within the request timeout, in memkv's error
+ * shape; the connection then closes.
+ */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', ERRORS.request_timeout.message]
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'invalid_request', 'the request head is too large']
+        : [400, 'invalid_request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ code, message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy();
 }

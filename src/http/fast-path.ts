@@ -49,7 +49,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../engine/store.js';
+import type { Logger } from 'pino';
+import type { Entry, PopResult, Store } from '../engine/store.js';
 import { MemkvError, itemNotFound } from '../errors.js';
 import { toErrorAnswer } from './error-handler.js';
 import type { Metrics } from './metrics.js';
@@ -76,6 +77,8 @@ export interface FastPathOptions {
    * node:http connections leaves set, push and pop to Fastify's handlers, which await it.
    */
   durable?: () => Promise<void> | undefined;
+  /** Where failures while serving a connection are logged (see {@link FastPath.failed}); default none. */
+  logger?: Logger;
 }
 
 /** Why the fast path must stay off for an app, or an empty list when it may run. */
@@ -114,6 +117,8 @@ export interface FastPathStats {
   replayed: number;
   /** Connections the raw front (raw-front.ts) handed to node:http. */
   handedOver: number;
+  /** Failures while serving (an answer that could not be built, a bug): each answered 500 or its connection ended. */
+  failed: number;
 }
 
 /** An answer of the fast path: the status and the JSON body (content type {@link FAST_PATH_CONTENT_TYPE}). */
@@ -159,7 +164,10 @@ export class FastPath {
   #routedKey = '';
   #fallback: RequestHandler | undefined;
   #closing = false;
-  readonly stats: FastPathStats = { answered: 0, replayed: 0, handedOver: 0 };
+  readonly #logger: Logger | undefined;
+  /** Failures logged so far (each kind of failure is logged once with its stack, then counted). */
+  readonly #logged = new Set<string>();
+  readonly stats: FastPathStats = { answered: 0, replayed: 0, handedOver: 0, failed: 0 };
 
   constructor(options: FastPathOptions) {
     this.#store = options.store;
@@ -170,6 +178,7 @@ export class FastPath {
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#metrics = options.metrics;
     this.#durable = options.durable;
+    this.#logger = options.logger;
     this.#limits = { maxBodyBytes: options.maxBodyBytes, maxKeyBytes: options.maxKeyBytes };
     const base = options.basePath;
     this.#routes = { get: `${base}/:key`, set: `${base}/set`, push: `${base}/:key/push`, pop: `${base}/:key/pop` };
@@ -217,8 +226,40 @@ export class FastPath {
       if (socket[DECLINED_BY_FRONT] === true) {
         socket[DECLINED_BY_FRONT] = false;
         fallback(request, response);
-      } else if (!this.#handle(request, response)) fallback(request, response);
+        return;
+      }
+      let handled: boolean;
+      try {
+        handled = this.#handle(request, response);
+      } catch (error) {
+        this.#failedRequest(error, response);
+        return;
+      }
+      if (!handled) fallback(request, response);
     };
+  }
+
+  /**
+   * Records a failure while serving a connection (an answer too large to build, a bug): counted,
+   * and logged with its stack the first time its kind (name and message) is seen, so that a
+   * client repeating it cannot flood the log. The caller answers 500 or ends the connection.
+   */
+  failed(error: unknown, where: string): void {
+    this.stats.failed++;
+    const kind = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (this.#logged.has(kind) || this.#logger === undefined) return;
+    if (this.#logged.size < 100) this.#logged.add(kind);
+    this.#logger.error({ err: error, where }, 'failed to serve a request; later failures of this kind are counted, not logged');
+  }
+
+  /** Answers 500 for a request whose handling threw, or ends its connection when the answer has begun. */
+  #failedRequest(error: unknown, response: ServerResponse): void {
+    this.failed(error, 'fast path');
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    this.#send(response, this.#record(response.req.method!, 'get', error instanceof Error ? error : new Error(String(error)), 0, false));
   }
 
   /**
@@ -241,8 +282,9 @@ export class FastPath {
       if (op === 'set' || op === 'push') this.stats.replayed++;
       return undefined;
     }
-    const answer = this.#record(method, op, result, startedAt);
-    if (this.#durable !== undefined && op !== 'get' && answer.status === 200) answer.durable = true;
+    const answer = this.#record(method, op, result, startedAt, true);
+    // A write the store applied waits for the log, even when its answer could not be built (500).
+    if (this.#durable !== undefined && op !== 'get' && (answer.status === 200 || !(result instanceof MemkvError))) answer.durable = true;
     return answer;
   }
 
@@ -268,6 +310,8 @@ export class FastPath {
     const op = this.#route(method, request.url!, this.#durable === undefined);
     if (op === undefined) return false;
     const headers = request.headers;
+    // Preferences change the answer (Prefer: return=minimal): Fastify's routes honour them.
+    if (headers.prefer !== undefined) return false;
     if (!this.#accepts(op, headers['content-type'], headers['content-length'], headers['transfer-encoding'] !== undefined)) return false;
     // Read the time only when metrics want it (Fastify's elapsedTime also starts at routing).
     const startedAt = this.#metrics === undefined ? 0 : performance.now();
@@ -278,7 +322,7 @@ export class FastPath {
     }
     const result = this.#run(op, key, undefined);
     if (result === undefined) return false;
-    this.#send(response, this.#record(method, op, result, startedAt));
+    this.#send(response, this.#record(method, op, result, startedAt, true));
     return true;
   }
 
@@ -315,7 +359,8 @@ export class FastPath {
     if (op === 'get') return true;
     if (chunked) return false;
     if (op === 'pop') return contentType === undefined && (contentLength === undefined || contentLength === '0');
-    if (contentType !== 'application/json' && contentType !== JSON_TYPE) return false;
+    // A body without Content-Type is read as JSON, as Fastify's routes read it (clients of the seed design send push so).
+    if (contentType !== undefined && contentType !== 'application/json' && contentType !== JSON_TYPE) return false;
     if (contentLength === undefined) return false;
     const bytes = Number(contentLength);
     return Number.isSafeInteger(bytes) && bytes > 0 && bytes <= this.#maxBodyBytes;
@@ -323,20 +368,39 @@ export class FastPath {
 
   /**
    * Runs `op` on the store.
-   * @returns the 200 answer's body, the store's refusal, or undefined to hand the request to Fastify
+   * @returns the 200 answer's body, the store's refusal, an Error when the operation ran but its
+   *   answer could not be built (answered 500: never handed to Fastify, which would apply a write
+   *   twice), or undefined to hand the request to Fastify (nothing was applied)
    */
-  #run(op: Op, key: string, raw: Buffer | undefined): string | MemkvError | undefined {
+  #run(op: Op, key: string, raw: Buffer | undefined): string | Error | undefined {
     if (op === 'get') {
       const entry = this.#store.get(key);
-      return entry === undefined ? itemNotFound(key) : JSON.stringify(toRow(entry));
+      if (entry === undefined) return itemNotFound(key);
+      try {
+        return JSON.stringify(toRow(entry));
+      } catch (error) {
+        return this.#unbuildable(error);
+      }
     }
     if (op === 'set') return this.#set(raw!);
     if (op === 'push') return this.#push(key, raw!);
+    let popped: PopResult;
     try {
-      return JSON.stringify(toPopRow(this.#store.pop(key)));
+      popped = this.#store.pop(key);
     } catch (error) {
       return isAnswerable(error) ? error : undefined;
     }
+    try {
+      return JSON.stringify(toPopRow(popped));
+    } catch (error) {
+      return this.#unbuildable(error);
+    }
+  }
+
+  /** The failure of an answer that could not be built (say, a list whose JSON passes V8's string limit), logged. */
+  #unbuildable(error: unknown): Error {
+    this.failed(error, 'answer');
+    return error instanceof Error ? error : new Error(String(error));
   }
 
   /**
@@ -355,9 +419,15 @@ export class FastPath {
       else chunks = [chunks, chunk];
       if (received !== expected) return;
       const raw = Array.isArray(chunks) ? Buffer.concat(chunks) : chunks;
-      const result = this.#run(op, key, raw);
+      let result: string | Error | undefined;
+      try {
+        result = this.#run(op, key, raw);
+      } catch (error) {
+        this.#failedRequest(error, response);
+        return;
+      }
       if (result !== undefined) {
-        this.#send(response, this.#record(request.method!, op, result, startedAt));
+        this.#send(response, this.#record(request.method!, op, result, startedAt, true));
         return;
       }
       this.stats.replayed++;
@@ -370,7 +440,7 @@ export class FastPath {
 
   // POST {base}/set  {key, value, ttl?}
   /** @returns the answer body, the store's refusal, or undefined to hand the request to Fastify. */
-  #set(raw: Buffer): string | MemkvError | undefined {
+  #set(raw: Buffer): string | Error | undefined {
     const body = parseObject(raw);
     if (body === undefined) return undefined;
     let fields = 0;
@@ -391,7 +461,7 @@ export class FastPath {
 
   // PATCH {base}/{key}/push  {value, ttl?}
   /** @returns the answer body, the store's refusal, or undefined to hand the request to Fastify. */
-  #push(key: string, raw: Buffer): string | MemkvError | undefined {
+  #push(key: string, raw: Buffer): string | Error | undefined {
     const body = parseObject(raw);
     if (body === undefined) return undefined;
     let fields = 0;
@@ -402,10 +472,16 @@ export class FastPath {
     const { value, ttl } = body;
     if (!isValue(value, true)) return undefined;
     if (fields !== (ttl === undefined ? 1 : 2) || (ttl !== undefined && !isTtl(ttl))) return undefined;
+    let entry: Entry;
     try {
-      return JSON.stringify(toRow(this.#store.push(key, value, { ttlMs: ttl === undefined ? undefined : parseTtl(ttl) })));
+      entry = this.#store.push(key, value, { ttlMs: ttl === undefined ? undefined : parseTtl(ttl) });
     } catch (error) {
       return isAnswerable(error) ? error : undefined;
+    }
+    try {
+      return JSON.stringify(toRow(entry));
+    } catch (error) {
+      return this.#unbuildable(error);
     }
   }
 
@@ -413,7 +489,7 @@ export class FastPath {
    * The answer for `result` (a refusal mapped as Fastify's error handler maps it, by the same
    * function), counted and recorded in the metrics with Fastify's route pattern.
    */
-  #record(method: string, op: Op, result: string | MemkvError, startedAt: number): FastAnswer {
+  #record(method: string, op: Op, result: string | Error, startedAt: number, observe: boolean): FastAnswer {
     let answer: FastAnswer;
     if (typeof result === 'string') answer = { status: 200, body: result };
     else {
@@ -421,7 +497,7 @@ export class FastPath {
       answer = { status, body: JSON.stringify(body) };
     }
     this.stats.answered++;
-    if (this.#metrics !== undefined) {
+    if (observe && this.#metrics !== undefined) {
       this.#metrics.observeRequest(method, this.#routes[op], answer.status, (performance.now() - startedAt) / 1000);
     }
     return answer;

@@ -11,19 +11,27 @@
  *
  * The front parses only COMPLETE requests, inside one chunk, of a strict subset of HTTP/1.1:
  * - request line `METHOD SP target SP HTTP/1.1 CRLF`, METHOD one of GET, POST, PATCH, the target
- *   visible ASCII;
+ *   visible ASCII starting with `/`;
  * - header lines `token ":" OWS value OWS CRLF`, values of visible ASCII, space and tab (no
  *   obs-fold, no obs-text, no CR, LF or NUL), at most {@link MAX_HEADERS} lines and
  *   {@link MAX_HEAD_BYTES} bytes of head;
- * - exactly one `Host`; at most one `Content-Type` and one `Content-Length` (decimal digits); no
- *   `Transfer-Encoding`, `Expect` or `Upgrade`; `Connection` only as `keep-alive`;
+ * - exactly one `Host`; at most one `Content-Type` and one `Content-Length` (decimal digits and
+ *   nothing after them); no `Transfer-Encoding`, `Expect`, `Upgrade` or `Prefer` (preferences
+ *   change the answer); `Connection` only as `keep-alive`;
  * - no body on GET; for POST and PATCH the whole `Content-Length` body in the same chunk.
  * The moment a request is outside it, is incomplete at the end of the chunk, or is declined by
  * the fast path, or when a chunk arrives while earlier answers still wait in the socket's write
- * buffer (a client that does not read: node:http then applies its backpressure), the front writes the answers it has built, stops reading, puts every unconsumed
- * byte back (`socket.unshift`) and gives the socket to the HTTP server's own connection
- * listener, which then parses, answers (errors included), times out and closes it as for any
- * connection. So the front never produces an error answer itself.
+ * buffer (node:http then applies its backpressure), the front writes the answers it has built,
+ * stops reading, puts every unconsumed byte back (`socket.unshift`) and gives the socket to the
+ * HTTP server's own connection listener, which then parses, answers (errors included), times out
+ * and closes it as for any connection. So the front never produces an error answer itself.
+ *
+ * Bounds and failures: the answers to a chunk are built and written in batches of about
+ * {@link MAX_BATCH_BYTES}; once the client has not read a batch (the socket needs 'drain'), the
+ * rest waits until it has, so a few bytes of pipelined GETs of a large value never build more
+ * than a batch and one answer. Anything thrown while serving a connection is logged (once per
+ * kind) and ends that connection only. Every request received before the client half-closes is
+ * answered, also when its answer waited for the log; node:http is handed the end too.
  *
  * Its answers are the bytes Node and Fastify send for the same request: status line,
  * `content-type`, `content-length`, `Date`, `Connection: keep-alive`, `Keep-Alive: timeout=<s>`.
@@ -44,6 +52,17 @@ export const MAX_HEAD_BYTES = 8192;
 const MAX_LENGTH_DIGITS = 9;
 /** Bytes a connection may send while its answers wait for the log, before reading it pauses. */
 const MAX_QUEUED_BYTES = 64 * 1024;
+/**
+ * Bytes of answers (about) built before they are written: a chunk of pipelined requests is
+ * answered in batches, and the next batch is built only once the client has read the last one
+ * (the socket's 'drain'), so a small chunk asking for large values never builds a large string.
+ */
+const MAX_BATCH_BYTES = 64 * 1024;
+/** Bytes counted for an answer's status line and headers in a batch. */
+const ANSWER_HEAD_BYTES = 160;
+/** Bodies from this many characters on are written on their own, not copied into the batch's string. */
+const LARGE_BODY_CHARS = 16 * 1024;
+const EMPTY = Buffer.alloc(0);
 
 const CR = 13;
 const LF = 10;
@@ -68,6 +87,7 @@ const CONNECTION = Buffer.from('connection');
 const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
 const EXPECT = Buffer.from('expect');
 const UPGRADE = Buffer.from('upgrade');
+const PREFER = Buffer.from('prefer');
 const KEEP_ALIVE = Buffer.from('keep-alive');
 const HTTP_11 = Buffer.from(' HTTP/1.1\r\n');
 
@@ -159,6 +179,11 @@ export class RawFront {
     return this.#server.keepAliveTimeout;
   }
 
+  /** @internal Something threw while serving a connection: it is logged once, and the connection ends. */
+  connectionFailed(error: unknown): void {
+    this.#fastPath.failed(error, 'raw front');
+  }
+
   /** @internal */
   release(connection: RawConnection, socket: Socket, handOver: boolean): void {
     this.#connections.delete(connection);
@@ -173,27 +198,41 @@ class RawConnection {
   readonly #front: RawFront;
   readonly #socket: Socket;
   readonly #onData = (chunk: Buffer): void => {
-    if (this.#waiting) this.#queue(chunk);
-    else this.#read(chunk);
+    if (this.#blocked) this.#queue(chunk);
+    else this.#serve(chunk);
   };
-  readonly #onEnd = (): void => this.close();
+  readonly #onEnd = (): void => {
+    // Every request received before the half-close is answered: while answers wait, remember it.
+    if (this.#blocked) this.#ended = true;
+    else this.close();
+  };
+  readonly #onDrain = (): void => {
+    if (!this.#waitingForDrain) return;
+    this.#waitingForDrain = false;
+    this.#unblock();
+  };
   readonly #onError = (): void => this.#drop();
   readonly #onTimeout = (): void => this.#drop();
   readonly #onClose = (): void => this.#drop();
   #done = false;
-  /** True while answers wait for the log; bytes that arrive meanwhile are queued, to keep the answers in order. */
-  #waiting = false;
-  /** Bytes received while answers waited, and their total length. */
+  /**
+   * True while answers wait for the log, or while the client has not read what was written
+   * ('drain'); bytes that arrive meanwhile are queued, to keep the answers in order.
+   */
+  #blocked = false;
+  #waitingForDrain = false;
+  /** Bytes received while blocked (the unserved rest of a chunk first), and their total length. */
   #queued: Buffer[] = [];
   #queuedBytes = 0;
-  /** close() was called while answers waited: end the connection once they are written. */
-  #closeWhenWritten = false;
+  /** The client half-closed (or close() was called) while blocked: end once every answer is written. */
+  #ended = false;
 
   constructor(front: RawFront, socket: Socket) {
     this.#front = front;
     this.#socket = socket;
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
+    socket.on('drain', this.#onDrain);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
     socket.on('timeout', this.#onTimeout);
@@ -201,11 +240,11 @@ class RawConnection {
     if (timeoutMs > 0) socket.setTimeout(timeoutMs);
   }
 
-  /** Ends the connection once what was written has left (and answers waiting for the log are written). */
+  /** Ends the connection once what was written has left (and answers still owed are written). */
   close(): void {
     if (this.#done) return;
-    if (this.#waiting) {
-      this.#closeWhenWritten = true;
+    if (this.#blocked) {
+      this.#ended = true;
       return;
     }
     this.#detach(false);
@@ -225,6 +264,7 @@ class RawConnection {
     const socket = this.#socket;
     socket.removeListener('data', this.#onData);
     socket.removeListener('end', this.#onEnd);
+    socket.removeListener('drain', this.#onDrain);
     socket.removeListener('error', this.#onError);
     socket.removeListener('close', this.#onClose);
     socket.removeListener('timeout', this.#onTimeout);
@@ -232,7 +272,24 @@ class RawConnection {
     this.#front.release(this, socket, handOver);
   }
 
-  /** Answers the complete hot requests at the start of `chunk`; hands over at the first other byte. */
+  /**
+   * Serves `chunk`, and ends the connection if anything throws: whatever goes wrong with one
+   * connection is logged and costs that connection only, never the process.
+   */
+  #serve(chunk: Buffer): void {
+    try {
+      this.#read(chunk);
+      if (this.#ended && !this.#blocked) this.close();
+    } catch (error) {
+      this.#front.connectionFailed(error);
+      this.#drop();
+    }
+  }
+
+  /**
+   * Answers the complete hot requests at the start of `chunk`, in batches of at most about
+   * {@link MAX_BATCH_BYTES} of answers; hands over at the first other byte.
+   */
   #read(chunk: Buffer): void {
     // A client that sends faster than it reads: node:http pauses reading while answers wait.
     if (this.#socket.writableNeedDrain) {
@@ -240,50 +297,88 @@ class RawConnection {
       return;
     }
     const fastPath = this.#front.fastPath;
-    let answers: FastAnswer[] | undefined;
-    let durable = false;
-    let position = 0;
-    let declined = false;
     const length = chunk.length;
-    while (position < length) {
-      const request = parseRequest(chunk, position);
-      if (request === undefined) break;
-      const answer = fastPath.answer(request.method, request.target, request.contentType, request.contentLength, request.body);
-      if (answer === undefined) {
-        declined = true;
-        break;
+    let position = 0;
+    for (;;) {
+      let answers: FastAnswer[] | undefined;
+      let batchBytes = 0;
+      let durable = false;
+      let declined = false;
+      while (position < length && batchBytes < MAX_BATCH_BYTES) {
+        const request = parseRequest(chunk, position);
+        if (request === undefined) break;
+        const answer = fastPath.answer(request.method, request.target, request.contentType, request.contentLength, request.body);
+        if (answer === undefined) {
+          declined = true;
+          break;
+        }
+        (answers ??= []).push(answer);
+        batchBytes += answer.body.length + ANSWER_HEAD_BYTES;
+        if (answer.durable === true) durable = true;
+        position = request.end;
       }
-      (answers ??= []).push(answer);
-      if (answer.durable === true) durable = true;
-      position = request.end;
-    }
-    const logged = durable ? fastPath.waitForLog() : undefined;
-    if (logged === undefined) {
-      if (answers !== undefined) this.#socket.write(this.#render(answers));
-      if (position < length) this.#handOverFrom(chunk, position, declined);
-      return;
-    }
-    // Answer the writes once the log has them (on disk with PERSISTENCE_FSYNC=always); what the
-    // client sends meanwhile waits its turn, so that the answers of this connection keep their order.
-    this.#waiting = true;
-    const finish = (failure: FastAnswer | undefined): void => {
-      this.#waiting = false;
-      if (this.#done || this.#socket.destroyed) return;
-      const sent = failure === undefined ? answers! : answers!.map((answer) => (answer.durable === true ? failure : answer));
-      this.#socket.write(this.#render(sent));
-      const queued = this.#takeQueued();
-      if (position < length) {
-        const rest = chunk.subarray(position);
-        this.#handOverFrom(queued === undefined ? rest : Buffer.concat([rest, queued]), 0, declined);
+      // The batch stopped at the bound when it did not stop at a request the front cannot serve.
+      const more = position < length && batchBytes >= MAX_BATCH_BYTES && !declined;
+      const logged = durable ? fastPath.waitForLog() : undefined;
+      if (logged !== undefined) {
+        // Answer the writes once the log has them (on disk with PERSISTENCE_FSYNC=always); what
+        // the client sends meanwhile waits its turn, so that this connection's answers keep their order.
+        this.#block(chunk.subarray(position));
+        const finish = (failure: FastAnswer | undefined): void => {
+          if (this.#done || this.#socket.destroyed) return;
+          try {
+            this.#write(failure === undefined ? answers! : answers!.map((answer) => (answer.durable === true ? failure : answer)));
+          } catch (error) {
+            this.#front.connectionFailed(error);
+            this.#drop();
+            return;
+          }
+          if (more || position === length) this.#unblock();
+          else this.#handOverQueued(declined);
+        };
+        logged.then(
+          () => finish(undefined),
+          (error: unknown) => finish(fastPath.failedAnswer(error)),
+        );
         return;
       }
-      if (queued !== undefined) this.#read(queued);
-      if (this.#closeWhenWritten) this.close();
-    };
-    logged.then(
-      () => finish(undefined),
-      (error: unknown) => finish(fastPath.failedAnswer(error)),
-    );
+      if (answers !== undefined) this.#write(answers);
+      if (position === length) return;
+      if (!more) {
+        this.#handOverFrom(chunk, position, declined);
+        return;
+      }
+      if (this.#socket.writableNeedDrain) {
+        // The client has not read the answers so far: build no more until it has.
+        this.#block(chunk.subarray(position));
+        this.#waitingForDrain = true;
+        return;
+      }
+    }
+  }
+
+  /** Stops serving until {@link RawConnection.#unblock}; `rest` (unserved bytes) is served first then. */
+  #block(rest: Buffer): void {
+    this.#blocked = true;
+    if (rest.length > 0) {
+      this.#queued.unshift(rest);
+      this.#queuedBytes += rest.length;
+    }
+  }
+
+  /** Serves what was queued while blocked, then ends the connection if the client has half-closed. */
+  #unblock(): void {
+    this.#blocked = false;
+    if (this.#done) return;
+    const queued = this.#takeQueued();
+    if (queued !== undefined) this.#serve(queued);
+    else if (this.#ended) this.close();
+  }
+
+  /** Hands the connection over with every queued byte unread (the front declined the first request). */
+  #handOverQueued(declined: boolean): void {
+    this.#blocked = false;
+    this.#handOverFrom(this.#takeQueued() ?? EMPTY, 0, declined);
   }
 
   /** Keeps `chunk` for when the answers waiting are written; stops reading past a bound. */
@@ -303,29 +398,55 @@ class RawConnection {
     return queued;
   }
 
-  /** The bytes of `answers`, in order, as Node and Fastify would write them. */
-  #render(answers: readonly FastAnswer[]): string {
+  /**
+   * Writes `answers`, in order, as Node and Fastify would write them: small ones gathered into
+   * one string, large bodies written as they are (never copied into a larger string).
+   */
+  #write(answers: readonly FastAnswer[]): void {
+    const socket = this.#socket;
     const tail = this.#front.headTail();
     let out = '';
+    let corked = false;
     for (const answer of answers) {
-      out += `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}${answer.body}`;
+      const head = `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}`;
+      if (answer.body.length < LARGE_BODY_CHARS) {
+        out += head + answer.body;
+        continue;
+      }
+      if (!corked) {
+        socket.cork();
+        corked = true;
+      }
+      socket.write(out + head);
+      socket.write(answer.body);
+      out = '';
     }
-    return out;
+    if (out.length > 0) socket.write(out);
+    if (corked) socket.uncork();
   }
 
   /** Gives the socket, with `chunk` from `position` unread, to the HTTP server for good. */
   #handOverFrom(chunk: Buffer, position: number, declined: boolean): void {
     const socket = this.#socket;
-    socket.pause();
-    socket.unshift(chunk.subarray(position));
+    const rest = chunk.subarray(position);
     if (declined) (socket as Socket & FrontSocket)[DECLINED_BY_FRONT] = true;
+    if (this.#ended) {
+      // The client half-closed while answers waited: the socket's stream has ended, so node:http
+      // is given the unread bytes and the end itself, and answers them before it closes.
+      this.#detach(true);
+      if (rest.length > 0) socket.emit('data', rest);
+      socket.emit('end');
+      return;
+    }
+    socket.pause();
+    if (rest.length > 0) socket.unshift(rest);
     this.#detach(true);
     socket.resume();
   }
 }
 
 /** A complete request of the front's subset. */
-interface RawRequest {
+export interface RawRequest {
   method: string;
   target: string;
   contentType: string | undefined;
@@ -335,8 +456,11 @@ interface RawRequest {
   end: number;
 }
 
-/** Parses one request at `start`; undefined when it is outside the subset or incomplete. */
-function parseRequest(chunk: Buffer, start: number): RawRequest | undefined {
+/**
+ * Parses one request at `start`; undefined when it is outside the subset or incomplete.
+ * @internal exported for the test that checks it against llhttp
+ */
+export function parseRequest(chunk: Buffer, start: number): RawRequest | undefined {
   const length = chunk.length;
   const headLimit = Math.min(length, start + MAX_HEAD_BYTES);
   // Request line.
@@ -361,6 +485,8 @@ function parseRequest(chunk: Buffer, start: number): RawRequest | undefined {
     p = start + 6;
   } else return undefined;
   const targetStart = p;
+  // origin-form only: node:http refuses other targets that do not start with "/" (the routes all do).
+  if (chunk[p] !== 0x2f) return undefined;
   while (p < headLimit) {
     const c = chunk[p]!;
     if (c === SP) break;
@@ -412,7 +538,8 @@ function parseRequest(chunk: Buffer, start: number): RawRequest | undefined {
       contentType = chunk.toString('latin1', valueStart, valueEnd);
     } else if (nameLength === 14 && isName(chunk, nameStart, nameEnd, CONTENT_LENGTH)) {
       const digits = valueEnd - valueStart;
-      if (contentLength !== undefined || digits === 0 || digits > MAX_LENGTH_DIGITS) return undefined;
+      // Digits and nothing after them: llhttp refuses some trailing whitespace (a tab), so none is taken.
+      if (contentLength !== undefined || digits === 0 || digits > MAX_LENGTH_DIGITS || valueEnd !== p - 2) return undefined;
       for (let i = valueStart; i < valueEnd; i++) if (chunk[i]! < 48 || chunk[i]! > 57) return undefined;
       contentLength = chunk.toString('latin1', valueStart, valueEnd);
     } else if (nameLength === 10 && isName(chunk, nameStart, nameEnd, CONNECTION)) {
@@ -420,7 +547,9 @@ function parseRequest(chunk: Buffer, start: number): RawRequest | undefined {
     } else if (
       isName(chunk, nameStart, nameEnd, TRANSFER_ENCODING) ||
       isName(chunk, nameStart, nameEnd, EXPECT) ||
-      isName(chunk, nameStart, nameEnd, UPGRADE)
+      isName(chunk, nameStart, nameEnd, UPGRADE) ||
+      // Preferences change the answer (Prefer: return=minimal): Fastify's routes honour them.
+      isName(chunk, nameStart, nameEnd, PREFER)
     ) {
       return undefined;
     }

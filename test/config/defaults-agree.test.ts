@@ -28,11 +28,13 @@ describe('configuration defaults', () => {
       maxBodyBytes: DEFAULTS.maxBodyBytes,
       maxKeyBytes: DEFAULTS.maxKeyBytes,
       loginRateLimit: { max: DEFAULTS.loginRateLimit, windowMs: DEFAULTS.loginRateWindowMs },
+      requestTimeoutMs: DEFAULTS.requestTimeoutMs,
     }).toEqual({
       apiVersion: APP_DEFAULTS.apiVersion,
       maxBodyBytes: APP_DEFAULTS.maxBodyBytes,
       maxKeyBytes: APP_DEFAULTS.maxKeyBytes,
       loginRateLimit: APP_DEFAULTS.loginRateLimit,
+      requestTimeoutMs: APP_DEFAULTS.requestTimeoutMs,
     });
     expect({
       fsync: DEFAULTS.persistenceFsync,

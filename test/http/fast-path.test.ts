@@ -172,7 +172,7 @@ async function startServer(fastPath: boolean): Promise<Server> {
   const server: Server = { app, store, metrics, port: (app.server.address() as AddressInfo).port, answers: [], routes: [] };
   for (const c of CASES) {
     now = T0 + server.answers.length; // both servers see the same time for the same case
-    const before = { ...(fastPathStats(app) ?? { answered: 0, replayed: 0, handedOver: 0 }) };
+    const before = { ...(fastPathStats(app) ?? { answered: 0, replayed: 0, handedOver: 0, failed: 0 }) };
     server.answers.push(await send(server.port, c));
     const after = fastPathStats(app);
     server.routes.push(
@@ -308,7 +308,7 @@ describe('HTTP fast path switch', () => {
     expect(answered).toBe(false);
     release();
     expect((await written).status).toBe(200);
-    expect(fastPathStats(app)).toEqual({ answered: 1, replayed: 0, handedOver: 0 });
+    expect(fastPathStats(app)).toEqual({ answered: 1, replayed: 0, handedOver: 0, failed: 0 });
     expect((await send(port, { name: 'get', method: 'GET', path: '/api/v1/k', status: 200, via: 'fast' })).status).toBe(200);
     expect(fastPathStats(app)!.answered).toBe(2);
     await app.close();

@@ -24,8 +24,35 @@ interface RowJsonBase {
   updated_at: string;
 }
 
+/** A row that holds a list: what push answers. */
+export type ListRowJson = Extract<RowJson, { kind: 'string_slice' }>;
+
 /** The row after a pop, with the removed element. */
-export type PopRowJson = Extract<RowJson, { kind: 'string_slice' }> & { popped: string };
+export type PopRowJson = ListRowJson & { popped: string };
+
+/**
+ * The `Prefer` request header (RFC 7240) that asks push and pop to answer a {@link MinimalRowJson}
+ * instead of the whole list; the server then sends `Preference-Applied: return=minimal`.
+ */
+export const PREFER_MINIMAL = 'return=minimal';
+
+/**
+ * A list row without its elements, as push and pop answer it to `Prefer: return=minimal`: the
+ * row's fields in the same order, with `length` (the number of elements) in place of `value`.
+ */
+export interface MinimalRowJson {
+  key: string;
+  kind: 'string_slice';
+  /** Number of elements in the list. */
+  length: number;
+  /** Absolute expiry time (RFC 3339), or `null` when the key never expires. */
+  ttl: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** The minimal row after a pop, with the removed element. */
+export type MinimalPopRowJson = MinimalRowJson & { popped: string };
 
 /** `POST /api/{version}/set` body. `ttl` is a duration such as `"1h30m"`. */
 export interface SetBody {
@@ -57,6 +84,7 @@ export const ERROR_CODES = [
   'invalid_request',
   'unsupported_media_type',
   'payload_too_large',
+  'request_timeout',
   'route_not_found',
   'item_not_found',
   'wrong_type',
