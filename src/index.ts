@@ -1,6 +1,6 @@
 /** Public exports of the memkv server package: the engine for embedded use, and the server. */
 export { createStore, Store, STORE_DEFAULTS, STORE_OPERATIONS, kindOf } from './engine/store.js';
-export type { Entry, PopResult, StoreOptions, WriteOptions, StoreStats, StoreOperation, ScanPage, ScanOptions } from './engine/store.js';
+export type { Entry, PopResult, ListSummary, PopSummary, StoreOptions, WriteOptions, StoreStats, StoreOperation, ScanPage, ScanOptions } from './engine/store.js';
 export { KEY_OVERHEAD_BYTES, LIST_ITEM_OVERHEAD_BYTES } from './engine/accounting.js';
 export { EVICTION_POLICIES } from './engine/eviction.js';
 export type { EvictionPolicy } from './engine/eviction.js';
@@ -25,4 +25,4 @@ export type { Persistence, PersistenceOptions, PersistenceStatus } from './persi
 export type { CompactionStatus } from './persistence/compaction.js';
 export type { RunningServer } from './server.js';
 export { parseDurationMs, formatDurationMs, parseBytes } from './units.js';
-export type { Kind, Value, RowJson, PopRowJson, ErrorJson, KeysPageJson, SizeJson, FlushJson, StatsJson } from '@memkv/client/protocol';
+export type { Kind, Value, RowJson, PopRowJson, MinimalRowJson, MinimalPopRowJson, ErrorJson, KeysPageJson, SizeJson, FlushJson, StatsJson } from '@memkv/client/protocol';

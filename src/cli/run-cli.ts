@@ -1,14 +1,15 @@
 /**
  * The `memkv` command: argument parsing (node:util parseArgs), one handler per subcommand over the
- * client, and the exit codes (0 success, 1 not found, 2 usage or any other error).
+ * client, and the exit codes (0 success, 1 not found, 2 usage or any other error). With `--json`,
+ * a command prints the API's answer exactly as the server sent it (the client's `wire` calls).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createClient, ListEmptyError, MemkvClientError, NotFoundError, type MemkvClient, type Value } from '@memkv/client';
+import { createClient, ListEmptyError, MemkvClientError, NotFoundError, type MemkvClient, type MessageJson, type Value } from '@memkv/client';
 import { loadCliSettings } from '../config/cli-settings.js';
 import { ENV_NAMES } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { formatStats, formatValue, rowJson } from './format.js';
+import { formatStats, formatValue } from './format.js';
 
 /** Where the command writes; each call writes one whole line (the newline is added). */
 export interface CliOutput {
@@ -66,16 +67,17 @@ interface CommandContext {
 const COMMANDS: Readonly<Record<string, Command>> = {
   // memkv get KEY
   get: keyCommand('print the value of KEY (a list as numbered lines)', async (client, key, flags, output) => {
+    if (flags.json === true) return json(output, await client.wire.get(key));
     const row = await client.get(key);
     if (row === null) throw missing(key);
-    output.out(flags.json === true ? rowJson(row) : formatValue(row));
+    output.out(formatValue(row));
     return EXIT.ok;
   }),
   // memkv set KEY VALUE... [--ttl 1h] [--list]
-  set: writeCommand('create or replace KEY; several values, or --list, make a list', (client, ...args) => client.set(...args)),
+  set: writeCommand('create or replace KEY; several values, or --list, make a list', (client, ...args) => client.wire.set(...args)),
   // memkv update KEY VALUE... [--ttl 1h] [--list]
   update: writeCommand('replace the value of an existing KEY (its expiry stays unless --ttl)', (client, ...args) =>
-    client.update(...args),
+    client.wire.update(...args),
   ),
   // memkv push KEY VALUE... [--ttl 1h]
   push: {
@@ -85,43 +87,49 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     maxArgs: Infinity,
     options: TTL_OPTION,
     async run(client, [key, ...values], flags, output) {
-      const row = await client.push(key!, values, { ttl: stringFlag(flags.ttl) });
-      output.out(flags.json === true ? rowJson(row) : formatValue(row));
+      const options = { ttl: stringFlag(flags.ttl) };
+      if (flags.json === true) return json(output, await client.wire.push(key!, values, options));
+      output.out(formatValue(await client.push(key!, values, options)));
       return EXIT.ok;
     },
   },
   // memkv pop KEY
   pop: keyCommand('remove the last element of the list at KEY and print it', async (client, key, flags, output) => {
-    const row = await client.pop(key);
-    output.out(flags.json === true ? rowJson(row) : row.popped);
+    if (flags.json === true) return json(output, await client.wire.pop(key));
+    // Only the element is printed: the minimal answer spares the server copying and sending the list.
+    output.out((await client.pop(key, { minimal: true })).popped);
     return EXIT.ok;
   }),
   // memkv keys [PREFIX] [--limit 100]
   keys: {
     args: '[PREFIX] [--limit N]',
-    summary: 'print every key (starting with PREFIX), one per line, fetched N at a time',
+    summary: 'print every key (starting with PREFIX), one per line, fetched N at a time (--json: one API page per line)',
     minArgs: 0,
     maxArgs: 1,
     options: LIMIT_OPTION,
     async run(client, [prefix], flags, output) {
-      const keys = client.keys({ prefix, limit: limitOf(flags) });
+      const limit = limitOf(flags);
       if (flags.json === true) {
-        const all: string[] = [];
-        for await (const key of keys) all.push(key);
-        output.out(JSON.stringify(all));
+        // One line per page, each the API's answer: {"keys": [...], "cursor": ...}; the last one's cursor is null.
+        let cursor: string | undefined;
+        do {
+          const page = await client.wire.listKeys({ prefix, limit, cursor });
+          output.out(JSON.stringify(page));
+          cursor = page.cursor ?? undefined;
+        } while (cursor !== undefined);
       } else {
         // Printed as they come, so that a large keyspace streams instead of piling up in memory.
-        for await (const key of keys) output.out(key);
+        for await (const key of client.keys({ prefix, limit })) output.out(key);
       }
       return EXIT.ok;
     },
   },
   // memkv size
-  size: databaseCommand('print the number of keys', (client) => client.size(), (keys) => ({ keys }), String),
+  size: databaseCommand('print the number of keys', (client) => client.wire.size(), ({ keys }) => String(keys)),
   // memkv flush
-  flush: databaseCommand('remove every key', (client) => client.flush(), (removed) => ({ removed }), (removed) => `OK (${removed} keys removed)`),
+  flush: databaseCommand('remove every key', (client) => client.wire.flush(), ({ removed }) => `OK (${removed} keys removed)`),
   // memkv stats
-  stats: databaseCommand('print the server statistics (like Redis INFO)', (client) => client.stats(), (stats) => stats, formatStats),
+  stats: databaseCommand('print the server statistics (like Redis INFO)', (client) => client.wire.stats(), formatStats),
   // memkv login USERNAME [--password-stdin]
   login: {
     args: 'USERNAME [--password-stdin]',
@@ -133,7 +141,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       // Never a --password flag: command lines are visible to every user of the machine.
       const password = flags['password-stdin'] === true ? (await readInput()).split(/\r?\n/, 1)[0] : env.MEMKV_PASSWORD;
       if (password === undefined || password === '') throw new UsageError('give the password on stdin with --password-stdin, or in MEMKV_PASSWORD');
-      const tokens = await client.login(username!, password);
+      const tokens = await client.wire.login(username!, password);
       output.out(flags.json === true ? JSON.stringify(tokens) : tokens.access_token);
       return EXIT.ok;
     },
@@ -146,14 +154,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     maxArgs: 0,
     options: {},
     async run(client, _args, flags, output) {
-      await client.logout();
-      return ok(flags, output);
+      return done(flags, output, await client.wire.logout());
     },
   },
   // memkv rm KEY
   rm: keyCommand('remove KEY', async (client, key, flags, output) => {
+    if (flags.json === true) return json(output, await client.wire.remove(key));
     if (!(await client.remove(key))) throw missing(key);
-    return ok(flags, output);
+    output.out('OK');
+    return EXIT.ok;
   }),
 };
 
@@ -170,7 +179,10 @@ function keyCommand(summary: string, run: (client: MemkvClient, key: string, fla
 }
 
 /** set and update: the same arguments and output around a different call. */
-function writeCommand(summary: string, write: (client: MemkvClient, ...args: Parameters<MemkvClient['set']>) => Promise<void>): Command {
+function writeCommand(
+  summary: string,
+  write: (client: MemkvClient, ...args: Parameters<MemkvClient['set']>) => Promise<MessageJson>,
+): Command {
   return {
     args: 'KEY VALUE... [--ttl 1h] [--list]',
     summary,
@@ -178,14 +190,13 @@ function writeCommand(summary: string, write: (client: MemkvClient, ...args: Par
     maxArgs: Infinity,
     options: { ...TTL_OPTION, ...LIST_OPTION },
     async run(client, [key, ...values], flags, output) {
-      await write(client, key!, valueOf(values, flags), { ttl: stringFlag(flags.ttl) });
-      return ok(flags, output);
+      return done(flags, output, await write(client, key!, valueOf(values, flags), { ttl: stringFlag(flags.ttl) }));
     },
   };
 }
 
-/** size, flush and stats: no arguments, one call, its result as text or JSON. */
-function databaseCommand<T>(summary: string, call: (client: MemkvClient) => Promise<T>, json: (result: T) => unknown, text: (result: T) => string): Command {
+/** size, flush and stats: no arguments, one call, the API's answer as JSON or as text. */
+function databaseCommand<T>(summary: string, call: (client: MemkvClient) => Promise<T>, text: (answer: T) => string): Command {
   return {
     args: '',
     summary,
@@ -193,15 +204,22 @@ function databaseCommand<T>(summary: string, call: (client: MemkvClient) => Prom
     maxArgs: 0,
     options: {},
     async run(client, _args, flags, output) {
-      const result = await call(client);
-      output.out(flags.json === true ? JSON.stringify(json(result)) : text(result));
+      const answer = await call(client);
+      output.out(flags.json === true ? JSON.stringify(answer) : text(answer));
       return EXIT.ok;
     },
   };
 }
 
-function ok(flags: Flags, output: CliOutput): CliResult {
-  output.out(flags.json === true ? JSON.stringify({ message: 'ok' }) : 'OK');
+/** Prints the API's answer as it came (`--json`). */
+function json(output: CliOutput, answer: unknown): CliResult {
+  output.out(JSON.stringify(answer));
+  return EXIT.ok;
+}
+
+/** The end of a command whose answer is `{"message": "ok"}`: that answer with --json, else `OK`. */
+function done(flags: Flags, output: CliOutput, answer: MessageJson): CliResult {
+  output.out(flags.json === true ? JSON.stringify(answer) : 'OK');
   return EXIT.ok;
 }
 
@@ -278,7 +296,7 @@ function help(): string {
     '  --api-version V  API version of the server (default $MEMKV_API_VERSION, else v1)',
     '  --token TOKEN    bearer token (default $MEMKV_TOKEN; memkv login prints one)',
     '  --timeout TIME   timeout of each attempt, such as 5s (default $MEMKV_TIMEOUT, else 10s)',
-    '  --json           print JSON instead of text (errors too, on stderr)',
+    '  --json           print the API\'s JSON answer as it came instead of text (errors too, on stderr)',
     '  -h, --help       print this help',
     '  --version        print the version',
     '',

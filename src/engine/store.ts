@@ -49,6 +49,15 @@ interface EntryBase {
 /** A list entry after a pop, with the element that was removed. */
 export type PopResult = Entry & { kind: 'string_slice'; value: string[]; popped: string };
 
+/**
+ * A list entry without its elements: its `length` instead of `value`. Built without copying the
+ * list, so it costs the same for one element as for millions (see `pushSummary`, `popSummary`).
+ */
+export type ListSummary = EntryBase & { kind: 'string_slice'; length: number };
+
+/** A list summary after a pop, with the element that was removed. */
+export type PopSummary = ListSummary & { popped: string };
+
 /** Per-call options of the writing operations. */
 export interface WriteOptions {
   /** Time to live in milliseconds (> 0). Omitted: see each operation. */
@@ -424,10 +433,24 @@ export class Store {
    * Appends one string, or several in order, to the end of the list at `key`, creating the list
    * when the key is missing (with `ttlMs`, else `defaultTtlMs`). On an existing list the TTL is
    * kept unless `ttlMs` is given.
-   * @returns the entry after the push.
+   * @returns the entry after the push (with a copy of the whole list: O(list length); see
+   *   `pushSummary` for O(1)).
    * @throws MemkvError `wrong_type` when `key` holds a string; `invalid_request` for bad input.
    */
   push(key: string, values: string | readonly string[], options?: WriteOptions): Entry {
+    return this.#entry(this.#push(key, values, options));
+  }
+
+  /**
+   * `push`, answering the list's length instead of a copy of its elements: O(elements pushed),
+   * whatever the length of the list. Counted as a `push`.
+   */
+  pushSummary(key: string, values: string | readonly string[], options?: WriteOptions): ListSummary {
+    return this.#summary(this.#push(key, values, options));
+  }
+
+  /** The body of `push` and `pushSummary`. @returns the list's slot. */
+  #push(key: string, values: string | readonly string[], options: WriteOptions | undefined): number {
     this.#opCounts[OP_PUSH]!++;
     this.#checkKey(key);
     const items = ownList(values);
@@ -439,15 +462,27 @@ export class Store {
     const addedBytes = listBytes(items);
     this.#reserve(slot < 0 ? KEY_OVERHEAD_BYTES + key.length + addedBytes : addedBytes, slot);
     if (this.#journal !== undefined) this.#journal({ type: 'push', key, values: items, expiresAtMs, atMs: now });
-    return this.#entry(this.#applyPush(key, slot, items, addedBytes, expiresAtMs, now));
+    return this.#applyPush(key, slot, items, addedBytes, expiresAtMs, now);
   }
 
   /**
    * Removes and returns the last element of the list at `key`. A list popped empty stays as a
    * key holding `[]`.
+   * @returns the entry after the pop (with a copy of the whole list: O(list length); see
+   *   `popSummary` for O(1)) and `popped`.
    * @throws MemkvError `item_not_found`, `wrong_type` (a string), `list_empty`.
    */
   pop(key: string): PopResult {
+    return this.#pop(key, false) as PopResult;
+  }
+
+  /** `pop`, answering the list's length instead of a copy of its elements: O(1). Counted as a `pop`. */
+  popSummary(key: string): PopSummary {
+    return this.#pop(key, true) as PopSummary;
+  }
+
+  /** The body of `pop` and `popSummary`. */
+  #pop(key: string, summary: boolean): PopResult | PopSummary {
     this.#opCounts[OP_POP]!++;
     const now = this.#clock.now();
     const slot = this.#liveSlot(key, now);
@@ -457,9 +492,10 @@ export class Store {
     if (list.length === 0) throw new MemkvError('list_empty', `the list at key ${quote(key)} is empty`);
     if (this.#journal !== undefined) this.#journal({ type: 'pop', key, atMs: now });
     const popped = this.#applyPop(slot, now);
-    const entry = this.#entry(slot) as PopResult; // a fresh copy: no second one for `popped`
-    entry.popped = popped;
-    return entry;
+    // A fresh object either way: no second one for `popped`.
+    const result = (summary ? this.#summary(slot) : this.#entry(slot)) as PopResult | PopSummary;
+    result.popped = popped;
+    return result;
   }
 
   /**
@@ -932,6 +968,19 @@ export class Store {
           kind: 'string_slice',
           value: value.slice(),
         };
+  }
+
+  /** The entry at `slot`, a list, with its length in place of a copy of its elements. */
+  #summary(slot: number): ListSummary {
+    const expiresAtMs = this.#expiresAt[slot]!;
+    return {
+      key: this.#index.keyOf(slot)!,
+      expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs,
+      createdAtMs: this.#createdAt[slot]!,
+      updatedAtMs: this.#updatedAt[slot]!,
+      kind: 'string_slice',
+      length: (this.#values[slot] as string[]).length,
+    };
   }
 
   #checkKey(key: string): void {

@@ -1,6 +1,6 @@
 /** Turns engine entries into the rows the API returns (RFC 3339 times, `null` for no expiry). */
-import type { PopRowJson, RowJson } from '@memkv/client/protocol';
-import type { Entry, PopResult } from '../engine/store.js';
+import type { MinimalPopRowJson, MinimalRowJson, PopRowJson, RowJson } from '@memkv/client/protocol';
+import type { Entry, ListSummary, PopResult, PopSummary } from '../engine/store.js';
 
 /** The API row for `entry`. */
 export function toRow(entry: Entry): RowJson {
@@ -17,6 +17,23 @@ export function toRow(entry: Entry): RowJson {
 /** The API row after a pop: the list plus the removed element. */
 export function toPopRow(result: PopResult): PopRowJson {
   return { ...toRow(result), popped: result.popped } as PopRowJson;
+}
+
+/** The minimal row (`Prefer: return=minimal`) for a list summary: `length` in place of `value`. */
+export function toMinimalRow(summary: ListSummary): MinimalRowJson {
+  return {
+    key: summary.key,
+    kind: summary.kind,
+    length: summary.length,
+    ttl: summary.expiresAtMs === null ? null : isoTime(summary.expiresAtMs),
+    created_at: isoTime(summary.createdAtMs),
+    updated_at: isoTime(summary.updatedAtMs),
+  };
+}
+
+/** The minimal row after a pop: the list's length plus the removed element. */
+export function toMinimalPopRow(result: PopSummary): MinimalPopRowJson {
+  return { ...toMinimalRow(result), popped: result.popped };
 }
 
 // ---- RFC 3339 formatting with a per-second cache ----

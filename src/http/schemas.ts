@@ -63,6 +63,11 @@ const RowFields = {
   updated_at: Timestamp,
 };
 
+const ListRow = Type.Object(
+  { ...RowFields, kind: Type.Literal('string_slice'), value: Type.Array(Type.String()) },
+  { additionalProperties: false, description: 'The list after the push: the key with all its elements and times.' },
+);
+
 export const Row = Type.Union(
   [
     Type.Object({ ...RowFields, kind: Type.Literal('string'), value: Type.String() }, { additionalProperties: false }),
@@ -74,15 +79,64 @@ export const Row = Type.Union(
   { description: 'A key with its value and times.' },
 );
 
-export const PopRow = Type.Object(
-  {
-    ...RowFields,
-    kind: Type.Literal('string_slice'),
-    value: Type.Array(Type.String()),
-    popped: Type.String({ description: 'The element that was removed.' }),
-  },
+const Popped = Type.String({ description: 'The element that was removed.' });
+
+const FullPopRow = Type.Object(
+  { ...RowFields, kind: Type.Literal('string_slice'), value: Type.Array(Type.String()), popped: Popped },
   { additionalProperties: false, description: 'The list after the pop, with the removed element.' },
 );
+
+const Length = Type.Integer({ minimum: 0, description: 'Number of elements in the list.' });
+
+const MinimalRow = Type.Object(
+  { ...RowFields, kind: Type.Literal('string_slice'), length: Length },
+  {
+    additionalProperties: false,
+    description: 'With `Prefer: return=minimal`: the list after the push without its elements, `length` in place of `value`.',
+  },
+);
+
+const MinimalPopRow = Type.Object(
+  { ...RowFields, kind: Type.Literal('string_slice'), length: Length, popped: Popped },
+  {
+    additionalProperties: false,
+    description: 'With `Prefer: return=minimal`: the list after the pop without its elements, `length` in place of `value`.',
+  },
+);
+
+/** The `Preference-Applied` response header of push and pop, for the OpenAPI document. */
+const PreferenceApplied = {
+  'Preference-Applied': {
+    type: 'string',
+    enum: ['return=minimal'],
+    description: 'Sent when the request asked for `Prefer: return=minimal` and the answer is the minimal row.',
+  },
+};
+
+/** Answer of push: the whole list, or with `Prefer: return=minimal` its length only. */
+export const PushAnswer = Type.Union([ListRow, MinimalRow], {
+  description: 'The list after the push; with `Prefer: return=minimal`, its `length` instead of its elements.',
+  headers: PreferenceApplied,
+});
+
+/** Answer of pop: the whole list and the removed element, or with `Prefer: return=minimal` the length and the element. */
+export const PopAnswer = Type.Union([FullPopRow, MinimalPopRow], {
+  description: 'The list after the pop and the removed element; with `Prefer: return=minimal`, its `length` instead of its elements.',
+  headers: PreferenceApplied,
+});
+
+/** The `Prefer` request header (RFC 7240) of push and pop, for validation and the OpenAPI document. */
+export const PreferHeaders = Type.Object({
+  prefer: Type.Optional(
+    Type.String({
+      description:
+        'RFC 7240 preferences. `return=minimal` answers the list\'s `length` instead of its elements ' +
+        '(and `Preference-Applied: return=minimal`); the full answer copies and sends the whole list, ' +
+        'O(list length) per call. Other preferences are ignored.',
+      examples: ['return=minimal'],
+    }),
+  ),
+});
 
 export const Message = Type.Object({ message: Type.String({ examples: ['ok'] }) }, { additionalProperties: false });
 

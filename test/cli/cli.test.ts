@@ -25,6 +25,11 @@ function memkv(args: string[], env: Record<string, string> = {}): Promise<Run> {
 let server: Awaited<ReturnType<typeof startMemkv>>;
 let env: Record<string, string>;
 
+/** The exact text a plain HTTP request to `server` answers, without the client or the CLI. */
+async function api(target: { url: string }, method: string, path: string): Promise<string> {
+  return (await fetch(`${target.url}/api/v1${path}`, { method })).text();
+}
+
 beforeAll(async () => {
   server = await startMemkv();
   env = { MEMKV_URL: server.url };
@@ -54,14 +59,31 @@ describe('data commands', () => {
     expect(expiresAtMs).toBeLessThanOrEqual(Date.now() + 3_600_000);
   });
 
-  it('get --json prints the row with RFC 3339 times', async () => {
+  it('get --json prints exactly what GET /api/v1/{key} answers', async () => {
     await memkv(['set', 'j', 'v', '--ttl', '10m'], env);
     const run = await memkv(['get', 'j', '--json'], env);
-    expect(run.code).toBe(0);
+    expect(run).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/j')}\n`, stderr: '' });
     const row = JSON.parse(run.stdout) as Record<string, unknown>;
-    expect(row).toMatchObject({ key: 'j', kind: 'string', value: 'v' });
-    expect(new Date(row.expiresAt as string).getTime()).toBe(server.store.get('j')!.expiresAtMs);
-    expect(new Date(row.createdAt as string).getTime()).toBe(server.store.get('j')!.createdAtMs);
+    expect(Object.keys(row)).toEqual(['key', 'kind', 'value', 'ttl', 'created_at', 'updated_at']);
+    expect(new Date(row.ttl as string).getTime()).toBe(server.store.get('j')!.expiresAtMs);
+  });
+
+  it('push and pop --json print the API\'s rows: the list as GET then reads it, and popped', async () => {
+    const pushed = await memkv(['push', 'jlist', 'a', 'b', '--ttl', '1h', '--json'], env);
+    expect(pushed).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/jlist')}\n`, stderr: '' });
+    expect(Object.keys(JSON.parse(pushed.stdout) as object)).toEqual(['key', 'kind', 'value', 'ttl', 'created_at', 'updated_at']);
+    const popped = await memkv(['pop', 'jlist', '--json'], env);
+    expect(popped.code).toBe(0);
+    const { popped: element, ...rest } = JSON.parse(popped.stdout) as Record<string, unknown>;
+    expect(element).toBe('b');
+    expect(JSON.stringify(rest)).toBe(await api(server, 'GET', '/jlist'));
+    expect(popped.stdout).toMatch(/,"popped":"b"\}\n$/);
+  });
+
+  it('set, update and rm --json print the API\'s {"message":"ok"}', async () => {
+    for (const args of [['set', 'm', 'v'], ['update', 'm', 'w'], ['rm', 'm']]) {
+      expect(await memkv([...args, '--json'], env)).toEqual({ code: 0, stdout: '{"message":"ok"}\n', stderr: '' });
+    }
   });
 
   it('update replaces an existing key and exits 1 for a missing one', async () => {
@@ -73,6 +95,27 @@ describe('data commands', () => {
     expect(missing.stderr).toBe('memkv: key "ghost" does not exist\n');
   });
 
+  it('pop asks for the minimal answer (it prints only the element); pop --json for the whole one', async () => {
+    const prefers: (string | undefined)[] = [];
+    const times = { ttl: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' };
+    const fake = await startHttpServer((request, _body, response) => {
+      const prefer = request.headers.prefer as string | undefined;
+      prefers.push(prefer);
+      const row =
+        prefer === 'return=minimal' ? { key: 'q', kind: 'string_slice', length: 1, ...times } : { key: 'q', kind: 'string_slice', value: ['a'], ...times };
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ ...row, popped: 'b' }));
+    });
+    try {
+      expect(await memkv(['pop', 'q'], { MEMKV_URL: fake.url })).toEqual({ code: 0, stdout: 'b\n', stderr: '' });
+      const json = await memkv(['pop', 'q', '--json'], { MEMKV_URL: fake.url });
+      expect(JSON.parse(json.stdout)).toEqual({ key: 'q', kind: 'string_slice', value: ['a'], ...times, popped: 'b' });
+      expect(prefers).toEqual(['return=minimal', undefined]);
+    } finally {
+      await fake.close();
+    }
+  });
+
   it('push prints the list, pop prints the element; popping nothing exits 1', async () => {
     expect(await memkv(['push', 'queue', 'a', 'b'], env)).toMatchObject({ code: 0, stdout: '1) a\n2) b\n' });
     expect(await memkv(['pop', 'queue'], env)).toMatchObject({ code: 0, stdout: 'b\n' });
@@ -81,8 +124,8 @@ describe('data commands', () => {
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/^memkv: .*empty/);
     expect((await memkv(['pop', 'ghost'], env)).code).toBe(1);
-    const popped = JSON.parse((await memkv(['push', 'queue', 'x', '--json'], env)).stdout) as unknown;
-    expect(popped).toMatchObject({ key: 'queue', kind: 'string_slice', value: ['x'] });
+    const pushed = JSON.parse((await memkv(['push', 'queue', 'x', '--json'], env)).stdout) as unknown;
+    expect(pushed).toMatchObject({ key: 'queue', kind: 'string_slice', value: ['x'] });
     expect(JSON.parse((await memkv(['pop', 'queue', '--json'], env)).stdout)).toMatchObject({ value: [], popped: 'x' });
   });
 
@@ -130,14 +173,24 @@ describe('database commands', () => {
   });
   afterAll(() => db.close());
 
-  it('keys prints every key, one per line, across pages; PREFIX filters; --json prints an array', async () => {
+  it('keys prints every key, one per line, across pages; PREFIX filters; --json prints each page the API answers', async () => {
     for (let i = 0; i < 12; i++) db.store.set(`user:${i}`, 'v');
     db.store.set('order:1', 'v');
     const all = await memkv(['keys', '--limit', '5'], dbEnv);
     expect(all.code).toBe(0);
     expect(all.stdout.trim().split('\n').sort()).toEqual([...Array.from({ length: 12 }, (_, i) => `user:${i}`), 'order:1'].sort());
     const users = await memkv(['keys', 'user:', '--limit', '5', '--json'], dbEnv);
-    expect((JSON.parse(users.stdout) as string[]).sort()).toEqual(Array.from({ length: 12 }, (_, i) => `user:${i}`).sort());
+    expect(users.code).toBe(0);
+    const lines = users.stdout.trimEnd().split('\n');
+    // Each line is the API's answer to the request for that page, cursor included.
+    let cursor: string | null = null;
+    for (const line of lines) {
+      expect(line).toBe(await api(db, 'GET', `/db/keys?prefix=user%3A&limit=5${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`));
+      cursor = (JSON.parse(line) as { cursor: string | null }).cursor;
+    }
+    expect(cursor).toBeNull();
+    const keys = lines.flatMap((line) => (JSON.parse(line) as { keys: string[] }).keys);
+    expect(keys.sort()).toEqual(Array.from({ length: 12 }, (_, i) => `user:${i}`).sort());
     expect(await memkv(['keys', 'nobody:'], dbEnv)).toEqual({ code: 0, stdout: '', stderr: '' });
     const bad = await memkv(['keys', '--limit', '5000'], dbEnv);
     expect(bad.code).toBe(2);
@@ -146,15 +199,23 @@ describe('database commands', () => {
 
   it('size, stats and flush', async () => {
     expect(await memkv(['size'], dbEnv)).toEqual({ code: 0, stdout: '13\n', stderr: '' });
-    expect(await memkv(['size', '--json'], dbEnv)).toMatchObject({ code: 0, stdout: '{"keys":13}\n' });
+    expect(await memkv(['size', '--json'], dbEnv)).toMatchObject({ code: 0, stdout: `${await api(db, 'GET', '/db/size')}\n` });
+    expect((await memkv(['size', '--json'], dbEnv)).stdout).toBe('{"keys":13}\n');
     const stats = await memkv(['stats'], dbEnv);
     expect(stats.code).toBe(0);
     expect(stats.stdout).toMatch(/^# server\nversion:\S+\n/);
     expect(stats.stdout).toMatch(/\n# keyspace\nkeys:13\nkeys_with_ttl:0\n/);
     expect(stats.stdout).toMatch(/\ncommands\.set:\d+\n/);
-    expect(JSON.parse((await memkv(['stats', '--json'], dbEnv)).stdout)).toMatchObject({ keyspace: { keys: 13 } });
+    const statsJson = JSON.parse((await memkv(['stats', '--json'], dbEnv)).stdout) as Record<string, Record<string, unknown>>;
+    expect(statsJson).toMatchObject({ keyspace: { keys: 13 } });
+    // The API's fields and names, section by section (the counters move between the two requests).
+    const apiStats = JSON.parse(await api(db, 'GET', '/db/stats')) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(statsJson)).toEqual(Object.keys(apiStats));
+    for (const section of Object.keys(apiStats)) expect(Object.keys(statsJson[section]!)).toEqual(Object.keys(apiStats[section]!));
     expect(await memkv(['flush'], dbEnv)).toEqual({ code: 0, stdout: 'OK (13 keys removed)\n', stderr: '' });
     expect(db.store.size).toBe(0);
+    db.store.set('again', 'v');
+    expect(await memkv(['flush', '--json'], dbEnv)).toEqual({ code: 0, stdout: '{"removed":1}\n', stderr: '' });
     expect((await memkv(['size', 'extra'], dbEnv)).code).toBe(2);
   });
 });

@@ -49,6 +49,13 @@ describe('memkv login', () => {
     const run = await memkv(['login', 'root', '--password-stdin', '--json'], env, 'root-password\nignored\n');
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ token_type: 'Bearer', access_token: expect.any(String), refresh_token: expect.any(String) });
+    // The API's answer as it came: the fields and their order of a plain POST /auth/login.
+    const response = await fetch(`${server.url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'root', password: 'root-password' }),
+    });
+    expect(Object.keys(JSON.parse(run.stdout) as object)).toEqual(Object.keys((await response.json()) as object));
   });
 
   it('fails with exit code 2 for a wrong password, and asks for a password when none is given', async () => {
@@ -70,6 +77,8 @@ describe('memkv logout', () => {
   it('ends the session of the token', async () => {
     const token = (await memkv(['login', 'root'], { ...env, MEMKV_PASSWORD: 'root-password' })).stdout.trim();
     expect(await memkv(['logout', '--token', token], env)).toMatchObject({ code: 0, stdout: 'OK\n' });
+    const other = (await memkv(['login', 'root'], { ...env, MEMKV_PASSWORD: 'root-password' })).stdout.trim();
+    expect(await memkv(['logout', '--token', other, '--json'], env)).toEqual({ code: 0, stdout: '{"message":"ok"}\n', stderr: '' });
     const after = await memkv(['get', 'k', '--token', token], env);
     expect(after.code).toBe(2);
     expect(after.stderr).toMatch(/not valid/);

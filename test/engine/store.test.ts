@@ -205,6 +205,45 @@ describe('push and pop', () => {
   });
 });
 
+describe('pushSummary and popSummary', () => {
+  it('answer the entry with the list length in place of its elements', () => {
+    const { store: s, clock } = store();
+    expect(s.pushSummary('l', 'a', { ttlMs: 60_000 })).toEqual({
+      key: 'l',
+      expiresAtMs: 1_060_000,
+      createdAtMs: 1_000_000,
+      updatedAtMs: 1_000_000,
+      kind: 'string_slice',
+      length: 1,
+    });
+    clock.advance(1);
+    expect(s.pushSummary('l', ['b', 'c'])).toMatchObject({ length: 3, updatedAtMs: 1_000_001, expiresAtMs: 1_060_000 });
+    expect(s.popSummary('l')).toEqual({
+      key: 'l',
+      expiresAtMs: 1_060_000,
+      createdAtMs: 1_000_000,
+      updatedAtMs: 1_000_001,
+      kind: 'string_slice',
+      length: 2,
+      popped: 'c',
+    });
+    expect(s.get('l')?.value).toEqual(['a', 'b']);
+  });
+
+  it('are push and pop: same errors, same journal records, same counters', () => {
+    const records: Mutation[] = [];
+    const { store: s } = store({ journal: (mutation) => records.push(mutation) });
+    s.set('str', 'v');
+    expect(codeOf(() => s.pushSummary('str', 'x'))).toBe('wrong_type');
+    expect(codeOf(() => s.popSummary('missing'))).toBe('item_not_found');
+    s.pushSummary('l', 'a');
+    s.popSummary('l');
+    expect(codeOf(() => s.popSummary('l'))).toBe('list_empty');
+    expect(records.map((record) => record.type)).toEqual(['set', 'push', 'pop']);
+    expect(s.stats().commands).toMatchObject({ push: 2, pop: 3 });
+  });
+});
+
 describe('journal', () => {
   it('receives every write, resolved to absolute times, before it is applied', () => {
     const seen: Mutation[] = [];

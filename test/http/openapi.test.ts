@@ -29,6 +29,18 @@ describe('the served OpenAPI document', () => {
     expect(Object.keys(doc.paths['/api/v1/{key}']).sort()).toEqual(['delete', 'get', 'patch']);
   });
 
+  it('documents the Prefer header of push and pop, both answer shapes and Preference-Applied', () => {
+    for (const path of ['/api/v1/{key}/push', '/api/v1/{key}/pop']) {
+      const operation = doc.paths[path].patch;
+      expect(operation.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'prefer', required: false }));
+      const ok = operation.responses['200'];
+      expect(Object.keys(ok.headers)).toEqual(['Preference-Applied']);
+      const shapes = ok.content['application/json'].schema.anyOf as { properties: Record<string, unknown> }[];
+      expect(shapes.map((shape) => Object.keys(shape.properties).includes('value'))).toEqual([true, false]);
+      expect(shapes.map((shape) => Object.keys(shape.properties).includes('length'))).toEqual([false, true]);
+    }
+  });
+
   it('is also served as YAML with the same content', async () => {
     const res = await t.request({ method: 'GET', url: '/api/v1/docs/swagger.yaml' });
     expect(res.status).toBe(200);
@@ -51,8 +63,13 @@ describe('responses conform to the document', () => {
   addFormats.default(ajv);
 
   /** Validates one live response against the schema the document gives for its path, method and status. */
-  async function check(method: string, url: string, path: string, payload?: unknown): Promise<number> {
-    const res = await t.request({ method: method.toUpperCase() as 'GET', url, ...(payload === undefined ? {} : { payload: payload as object }) });
+  async function check(method: string, url: string, path: string, payload?: unknown, headers?: Record<string, string>): Promise<number> {
+    const res = await t.request({
+      method: method.toUpperCase() as 'GET',
+      url,
+      ...(payload === undefined ? {} : { payload: payload as object }),
+      ...(headers === undefined ? {} : { headers }),
+    });
     const operation = doc.paths[path]?.[method];
     expect(operation, `${method} ${path} is documented`).toBeDefined();
     const response = operation.responses[String(res.status)];
@@ -78,6 +95,8 @@ describe('responses conform to the document', () => {
       await check('post', '/api/v1/set', '/api/v1/set', { key: 'str', value: 'v' }),
       await check('patch', '/api/v1/str/push', '/api/v1/{key}/push', { value: 'c' }),
       await check('patch', '/api/v1/l/pop', '/api/v1/{key}/pop'),
+      await check('patch', '/api/v1/l/push', '/api/v1/{key}/push', { value: ['d'] }, { prefer: 'return=minimal' }),
+      await check('patch', '/api/v1/l/pop', '/api/v1/{key}/pop', undefined, { prefer: 'return=minimal' }),
       await check('patch', '/api/v1/str/pop', '/api/v1/{key}/pop'),
       await check('patch', '/api/v1/missing/pop', '/api/v1/{key}/pop'),
       await check('delete', '/api/v1/s', '/api/v1/{key}'),

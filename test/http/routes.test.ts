@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MemkvError } from '../../src/errors.js';
 import { createTestApp, EPOCH, seg, type TestApp } from '../helpers/app.js';
 
 let t: TestApp;
@@ -203,6 +204,107 @@ describe('PATCH /api/v1/:key/push and /pop', () => {
     const res = await t.request({ method: 'PATCH', url: '/api/v1/none/pop' });
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('item_not_found');
+  });
+});
+
+describe('PATCH /api/v1/:key/push and /pop with Prefer: return=minimal (RFC 7240)', () => {
+  const minimal = { prefer: 'return=minimal' };
+
+  it('push answers the row with length in place of value, in the row\'s field order, and Preference-Applied', async () => {
+    t.store.set('l', ['a'], { ttlMs: 60_000 });
+    t.clock.advance(1_000);
+    const res = await t.request({ method: 'PATCH', url: '/api/v1/l/push', headers: minimal, payload: { value: ['b', 'c'] } });
+    expect(res.status).toBe(200);
+    expect(res.headers['preference-applied']).toBe('return=minimal');
+    expect(res.raw).toBe(
+      JSON.stringify({
+        key: 'l',
+        kind: 'string_slice',
+        length: 3,
+        ttl: iso(EPOCH + 60_000),
+        created_at: iso(EPOCH),
+        updated_at: iso(EPOCH + 1_000),
+      }),
+    );
+    expect(t.store.get('l')?.value).toEqual(['a', 'b', 'c']);
+  });
+
+  it('push creating a list answers its length 1 and applies the TTL', async () => {
+    const res = await t.request({ method: 'PATCH', url: '/api/v1/new/push', headers: minimal, payload: { value: 'x', ttl: '1h' } });
+    expect(res.body).toEqual({ key: 'new', kind: 'string_slice', length: 1, ttl: iso(EPOCH + 3_600_000), created_at: iso(EPOCH), updated_at: iso(EPOCH) });
+  });
+
+  it('pop answers the length after the pop and the popped element, without the list', async () => {
+    t.store.set('l', ['a', 'b']);
+    const res = await t.request({ method: 'PATCH', url: '/api/v1/l/pop', headers: minimal });
+    expect(res.status).toBe(200);
+    expect(res.headers['preference-applied']).toBe('return=minimal');
+    expect(res.raw).toBe(
+      JSON.stringify({ key: 'l', kind: 'string_slice', length: 1, ttl: null, created_at: iso(EPOCH), updated_at: iso(EPOCH), popped: 'b' }),
+    );
+    const last = await t.request({ method: 'PATCH', url: '/api/v1/l/pop', headers: minimal });
+    expect(last.body).toMatchObject({ length: 0, popped: 'a' });
+  });
+
+  it.each([
+    'RETURN=MINIMAL',
+    'return = minimal',
+    '  return=minimal  ',
+    'return="minimal"',
+    'respond-async, return=minimal',
+    'wait=10, return=minimal; foo=bar, handling=lenient',
+    'foo="a,return=representation", return=minimal',
+    'return=minimal, return=representation',
+  ])('honours the preference in %j', async (prefer) => {
+    t.store.set('l', ['a']);
+    const res = await t.request({ method: 'PATCH', url: '/api/v1/l/push', headers: { prefer }, payload: { value: 'b' } });
+    expect(res.headers['preference-applied']).toBe('return=minimal');
+    expect(res.body).toMatchObject({ length: 2 });
+    expect(res.body).not.toHaveProperty('value');
+  });
+
+  it.each(['return=representation', 'respond-async', 'return', 'return=minimalist', 'minimal', 'return=representation, return=minimal', ''])(
+    'answers the whole list without Preference-Applied for %j',
+    async (prefer) => {
+      t.store.set('l', ['a']);
+      const push = await t.request({ method: 'PATCH', url: '/api/v1/l/push', headers: { prefer }, payload: { value: 'b' } });
+      expect(push.status).toBe(200);
+      expect(push.headers['preference-applied']).toBeUndefined();
+      expect(push.body).toMatchObject({ value: ['a', 'b'] });
+      expect(push.body).not.toHaveProperty('length');
+      const pop = await t.request({ method: 'PATCH', url: '/api/v1/l/pop', headers: { prefer } });
+      expect(pop.headers['preference-applied']).toBeUndefined();
+      expect(pop.body).toMatchObject({ value: ['a'], popped: 'b' });
+    },
+  );
+
+  it('while writes wait for the log: Preference-Applied once it has them, never on a refused write', async () => {
+    let refuse = false;
+    const durable = () =>
+      refuse ? Promise.reject(new MemkvError('persistence_failed', 'the disk refused the write')) : new Promise<void>((resolve) => setImmediate(resolve));
+    const logged = await createTestApp({ app: { durable } });
+    try {
+      logged.store.set('l', ['a']);
+      const push = await logged.request({ method: 'PATCH', url: '/api/v1/l/push', headers: minimal, payload: { value: 'b' } });
+      expect(push).toMatchObject({ status: 200, body: { length: 2 } });
+      expect(push.headers['preference-applied']).toBe('return=minimal');
+      refuse = true;
+      const pop = await logged.request({ method: 'PATCH', url: '/api/v1/l/pop', headers: minimal });
+      expect(pop).toMatchObject({ status: 500, body: { code: 'persistence_failed' } });
+      expect(pop.headers['preference-applied']).toBeUndefined();
+    } finally {
+      await logged.close();
+    }
+  });
+
+  it('errors are the usual ones, without Preference-Applied', async () => {
+    t.store.set('s', 'v');
+    const push = await t.request({ method: 'PATCH', url: '/api/v1/s/push', headers: minimal, payload: { value: 'x' } });
+    expect(push).toMatchObject({ status: 409, body: { code: 'wrong_type' } });
+    expect(push.headers['preference-applied']).toBeUndefined();
+    const pop = await t.request({ method: 'PATCH', url: '/api/v1/none/pop', headers: minimal });
+    expect(pop).toMatchObject({ status: 404, body: { code: 'item_not_found' } });
+    expect(pop.headers['preference-applied']).toBeUndefined();
   });
 });
 

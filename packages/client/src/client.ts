@@ -13,22 +13,44 @@ import {
   errorFromAnswer,
   snippet,
 } from './errors.js';
-import type {
-  FlushJson,
-  KeysPageJson,
-  LoginBody,
-  LogoutBody,
-  MessageJson,
-  PushBody,
-  RefreshBody,
-  SetBody,
-  SizeJson,
-  StatsJson,
-  TokenPairJson,
-  UpdateBody,
-  Value,
+import {
+  PREFER_MINIMAL,
+  type FlushJson,
+  type KeysPageJson,
+  type ListRowJson,
+  type LoginBody,
+  type LogoutBody,
+  type MessageJson,
+  type MinimalPopRowJson,
+  type MinimalRowJson,
+  type PopRowJson,
+  type PushBody,
+  type RefreshBody,
+  type RowJson,
+  type SetBody,
+  type SizeJson,
+  type StatsJson,
+  type TokenPairJson,
+  type UpdateBody,
+  type Value,
 } from './protocol.js';
-import { toListRow, toPopRow, toRow, type ListRow, type PopRow, type Row } from './row.js';
+import {
+  checkListRow,
+  checkMinimalPopRow,
+  checkMinimalRow,
+  checkPopRow,
+  checkRow,
+  toListRow,
+  toMinimalListRow,
+  toMinimalPopRow,
+  toPopRow,
+  toRow,
+  type ListRow,
+  type MinimalListRow,
+  type MinimalPopRow,
+  type PopRow,
+  type Row,
+} from './row.js';
 
 /** A time to live: a Go-style duration string (`"90s"`, `"1h30m"`) or a whole number of milliseconds (> 0). */
 export type Ttl = string | number;
@@ -83,6 +105,67 @@ export interface WriteOptions extends CallOptions {
   ttl?: Ttl;
 }
 
+/** Options of {@link MemkvClient.push}. */
+export interface PushOptions extends WriteOptions {
+  /**
+   * Answer the list's `length` instead of its elements (a {@link MinimalListRow}); sent as
+   * `Prefer: return=minimal`. The whole list costs O(list length) per call on the server and on
+   * the wire; the minimal answer costs the same for any length. Default false.
+   */
+  minimal?: boolean;
+}
+
+/** Options of {@link MemkvClient.pop}. */
+export interface PopOptions extends CallOptions {
+  /** Answer the list's `length` and `popped`, not its elements (a {@link MinimalPopRow}); see {@link PushOptions.minimal}. Default false. */
+  minimal?: boolean;
+}
+
+/**
+ * The client's calls, answering each JSON body exactly as the server sent it (snake_case fields,
+ * RFC 3339 times, `{"message": "ok"}`), for programs that pass the API's answers on as they are,
+ * such as the memkv command's `--json`. Each call sends the same request as the client's call of
+ * the same name, with the same timeouts, retries, token refresh and shape checks; nothing is
+ * converted, and every error answer is an error: a missing key is a `NotFoundError` (where the
+ * client's `get` answers `null` and `remove` answers `false`).
+ */
+export interface WireCalls {
+  // GET /api/v1/:key
+  get(key: string, options?: CallOptions): Promise<RowJson>;
+  // POST /api/v1/set  {key, value, ttl?}
+  set(key: string, value: Value, options?: WriteOptions): Promise<MessageJson>;
+  // PATCH /api/v1/:key  {value, ttl?}
+  update(key: string, value: Value, options?: WriteOptions): Promise<MessageJson>;
+  // DELETE /api/v1/:key
+  remove(key: string, options?: CallOptions): Promise<MessageJson>;
+  /**
+   * With `minimal`, the answer is a whole list row only when the server (or a proxy) did not
+   * apply the preference.
+   */
+  // PATCH /api/v1/:key/push  {value, ttl?}  [Prefer: return=minimal]
+  push(key: string, value: string | string[], options: PushOptions & { minimal: true }): Promise<MinimalRowJson | ListRowJson>;
+  push(key: string, value: string | string[], options?: PushOptions & { minimal?: false }): Promise<ListRowJson>;
+  push(key: string, value: string | string[], options?: PushOptions): Promise<ListRowJson | MinimalRowJson>;
+  // PATCH /api/v1/:key/pop  [Prefer: return=minimal]
+  pop(key: string, options: PopOptions & { minimal: true }): Promise<MinimalPopRowJson | PopRowJson>;
+  pop(key: string, options?: PopOptions & { minimal?: false }): Promise<PopRowJson>;
+  pop(key: string, options?: PopOptions): Promise<PopRowJson | MinimalPopRowJson>;
+  // GET /api/v1/db/keys?prefix=&cursor=&limit=
+  listKeys(options?: KeysPageOptions): Promise<KeysPageJson>;
+  // GET /api/v1/db/size
+  size(options?: CallOptions): Promise<SizeJson>;
+  // POST /api/v1/db/flush
+  flush(options?: CallOptions): Promise<FlushJson>;
+  // GET /api/v1/db/stats
+  stats(options?: CallOptions): Promise<StatsJson>;
+  /** Also starts using the tokens, as the client's `login` does. */
+  // POST /api/v1/auth/login  {username, password}
+  login(username: string, password: string, options?: CallOptions): Promise<TokenPairJson>;
+  /** Also forgets the tokens, as the client's `logout` does. */
+  // POST /api/v1/auth/logout  {refresh_token?}
+  logout(options?: CallOptions): Promise<MessageJson>;
+}
+
 /** Options of {@link MemkvClient.listKeys} and {@link MemkvClient.keys}. */
 export interface KeysOptions extends CallOptions {
   /** Only keys that start with this text; default every key. */
@@ -122,6 +205,8 @@ interface RequestSpec {
   /** True when sending the request twice has the effect of sending it once. */
   idempotent: boolean;
   options: CallOptions | undefined;
+  /** `Prefer` request header (RFC 7240), if any. */
+  prefer?: string;
 }
 
 /** A successful answer: its status and parsed JSON body. */
@@ -150,6 +235,9 @@ export class MemkvClient {
   readonly #onTokens: ((tokens: TokenPairJson) => void) | undefined;
   /** The refresh in flight: calls that meet a 401 meanwhile wait for it instead of starting another. */
   #refreshing: Promise<void> | undefined;
+
+  /** The same calls, answering the server's JSON bodies as they came: see {@link WireCalls}. */
+  readonly wire: WireCalls;
 
   constructor(options: ClientOptions) {
     if (typeof options !== 'object' || options === null) throw new TypeError('createClient: options must be an object with a url');
@@ -186,6 +274,7 @@ export class MemkvClient {
     this.setToken(token);
     this.#refreshToken = refreshToken;
     this.#onTokens = onTokens;
+    this.wire = this.#wireCalls();
   }
 
   /** The API base URL every path is appended to, such as `http://127.0.0.1:8080/api/v1`. */
@@ -209,13 +298,13 @@ export class MemkvClient {
   }
 
   // ---- Data calls ----
+  // Each converts the answer of the wire call of the same name (#wireCalls, below).
 
   /** Reads a key. @returns the row, or `null` when the key does not exist or has expired. */
   // GET /api/v1/:key
   async get(key: string, options?: CallOptions): Promise<Row | null> {
     try {
-      const answer = await this.#request({ method: 'GET', path: keyPath(key), idempotent: true, options });
-      return toRow(answer.body, answer.status);
+      return toRow(await this.wire.get(key, options));
     } catch (error) {
       if (error instanceof NotFoundError) return null;
       throw error;
@@ -225,15 +314,13 @@ export class MemkvClient {
   /** Creates or replaces a key with a string or a list of strings. */
   // POST /api/v1/set  {key, value, ttl?}
   async set(key: string, value: Value, options?: WriteOptions): Promise<void> {
-    const body: SetBody = { key: checkKey(key), value, ttl: ttlText(options?.ttl) };
-    expectMessage(await this.#request({ method: 'POST', path: '/set', body, idempotent: true, options }));
+    await this.wire.set(key, value, options);
   }
 
   /** Replaces the value of an existing key (of either kind). @throws NotFoundError when the key does not exist. */
   // PATCH /api/v1/:key  {value, ttl?}
   async update(key: string, value: Value, options?: WriteOptions): Promise<void> {
-    const body: UpdateBody = { value, ttl: ttlText(options?.ttl) };
-    expectMessage(await this.#request({ method: 'PATCH', path: keyPath(key), body, idempotent: true, options }));
+    await this.wire.update(key, value, options);
   }
 
   /**
@@ -243,7 +330,7 @@ export class MemkvClient {
   // DELETE /api/v1/:key
   async remove(key: string, options?: CallOptions): Promise<boolean> {
     try {
-      expectMessage(await this.#request({ method: 'DELETE', path: keyPath(key), idempotent: true, options }));
+      await this.wire.remove(key, options);
       return true;
     } catch (error) {
       if (error instanceof NotFoundError) return false;
@@ -253,23 +340,31 @@ export class MemkvClient {
 
   /**
    * Appends one string, or several in order, to a list; creates the list when the key is missing.
-   * @returns the list after the push. @throws WrongTypeError when the key holds a string.
+   * @returns the list after the push; with `{ minimal: true }`, its `length` instead of its
+   *   elements, which costs the same for any length (the whole list is O(list length) per call).
+   * @throws WrongTypeError when the key holds a string.
    */
-  // PATCH /api/v1/:key/push  {value, ttl?}
-  async push(key: string, value: string | string[], options?: WriteOptions): Promise<ListRow> {
-    const body: PushBody = { value, ttl: ttlText(options?.ttl) };
-    const answer = await this.#request({ method: 'PATCH', path: keyPath(key, '/push'), body, idempotent: false, options });
-    return toListRow(answer.body, answer.status);
+  // PATCH /api/v1/:key/push  {value, ttl?}  [Prefer: return=minimal]
+  async push(key: string, value: string | string[], options: PushOptions & { minimal: true }): Promise<MinimalListRow>;
+  async push(key: string, value: string | string[], options?: PushOptions & { minimal?: false }): Promise<ListRow>;
+  async push(key: string, value: string | string[], options?: PushOptions): Promise<ListRow | MinimalListRow>;
+  async push(key: string, value: string | string[], options?: PushOptions): Promise<ListRow | MinimalListRow> {
+    if (options?.minimal === true) return toMinimalListRow(await this.wire.push(key, value, { ...options, minimal: true }));
+    return toListRow(await this.wire.push(key, value, { ...options, minimal: false }));
   }
 
   /**
-   * Removes the last element of a list. @returns the list after the pop, with `popped`.
+   * Removes the last element of a list. @returns the list after the pop, with `popped`; with
+   * `{ minimal: true }`, its `length` instead of its elements (see {@link push}).
    * @throws NotFoundError, ListEmptyError, WrongTypeError.
    */
-  // PATCH /api/v1/:key/pop
-  async pop(key: string, options?: CallOptions): Promise<PopRow> {
-    const answer = await this.#request({ method: 'PATCH', path: keyPath(key, '/pop'), idempotent: false, options });
-    return toPopRow(answer.body, answer.status);
+  // PATCH /api/v1/:key/pop  [Prefer: return=minimal]
+  async pop(key: string, options: PopOptions & { minimal: true }): Promise<MinimalPopRow>;
+  async pop(key: string, options?: PopOptions & { minimal?: false }): Promise<PopRow>;
+  async pop(key: string, options?: PopOptions): Promise<PopRow | MinimalPopRow>;
+  async pop(key: string, options?: PopOptions): Promise<PopRow | MinimalPopRow> {
+    if (options?.minimal === true) return toMinimalPopRow(await this.wire.pop(key, { ...options, minimal: true }));
+    return toPopRow(await this.wire.pop(key, { ...options, minimal: false }));
   }
 
   // ---- Database calls ----
@@ -279,23 +374,8 @@ export class MemkvClient {
    * short, even empty, before the end. A key present for the whole listing is returned exactly once.
    */
   // GET /api/v1/db/keys?prefix=&cursor=&limit=
-  async listKeys(options: KeysPageOptions = {}): Promise<KeysPageJson> {
-    const query = new URLSearchParams();
-    if (options.prefix !== undefined && options.prefix !== '') query.set('prefix', options.prefix);
-    if (options.cursor !== undefined) query.set('cursor', options.cursor);
-    if (options.limit !== undefined) {
-      if (!Number.isSafeInteger(options.limit) || options.limit < 1 || options.limit > 1000) {
-        throw invalid(`limit must be a whole number from 1 to 1000; got ${String(options.limit)}`);
-      }
-      query.set('limit', String(options.limit));
-    }
-    const text = query.toString();
-    const answer = await this.#request({ method: 'GET', path: `/db/keys${text === '' ? '' : `?${text}`}`, idempotent: true, options });
-    const page = answer.body as KeysPageJson;
-    if (!Array.isArray(page?.keys) || !(typeof page.cursor === 'string' || page.cursor === null)) {
-      throw unexpected(answer, '{"keys": [...], "cursor": ...}');
-    }
-    return page;
+  listKeys(options: KeysPageOptions = {}): Promise<KeysPageJson> {
+    return this.wire.listKeys(options);
   }
 
   /** Every key (with `prefix`, if given), fetched a page at a time: `for await (const key of client.keys())`. */
@@ -311,10 +391,7 @@ export class MemkvClient {
   /** Number of keys the server holds. */
   // GET /api/v1/db/size
   async size(options?: CallOptions): Promise<number> {
-    const answer = await this.#request({ method: 'GET', path: '/db/size', idempotent: true, options });
-    const keys = (answer.body as SizeJson | null)?.keys;
-    if (typeof keys !== 'number') throw unexpected(answer, '{"keys": N}');
-    return keys;
+    return (await this.wire.size(options)).keys;
   }
 
   /**
@@ -323,19 +400,13 @@ export class MemkvClient {
    */
   // POST /api/v1/db/flush
   async flush(options?: CallOptions): Promise<number> {
-    const answer = await this.#request({ method: 'POST', path: '/db/flush', idempotent: true, options });
-    const removed = (answer.body as FlushJson | null)?.removed;
-    if (typeof removed !== 'number') throw unexpected(answer, '{"removed": N}');
-    return removed;
+    return (await this.wire.flush(options)).removed;
   }
 
   /** The server's statistics (like Redis INFO): keyspace, memory, counters, persistence. */
   // GET /api/v1/db/stats
-  async stats(options?: CallOptions): Promise<StatsJson> {
-    const answer = await this.#request({ method: 'GET', path: '/db/stats', idempotent: true, options });
-    const stats = answer.body as StatsJson | null;
-    if (typeof stats?.keyspace?.keys !== 'number' || typeof stats.memory !== 'object') throw unexpected(answer, 'the stats object');
-    return stats;
+  stats(options?: CallOptions): Promise<StatsJson> {
+    return this.wire.stats(options);
   }
 
   // ---- Authentication ----
@@ -348,9 +419,7 @@ export class MemkvClient {
    */
   // POST /api/v1/auth/login  {username, password}
   async login(username: string, password: string, options?: CallOptions): Promise<TokenPairJson> {
-    const body: LoginBody = { username, password };
-    const answer = await this.#send({ method: 'POST', path: '/auth/login', body, idempotent: false, options });
-    return this.#useTokens(answer);
+    return tokenPair(await this.wire.login(username, password, options));
   }
 
   /**
@@ -359,13 +428,7 @@ export class MemkvClient {
    */
   // POST /api/v1/auth/logout  {refresh_token?}
   async logout(options?: CallOptions): Promise<void> {
-    const body: LogoutBody = this.#refreshToken === undefined ? {} : { refresh_token: this.#refreshToken };
-    try {
-      expectMessage(await this.#request({ method: 'POST', path: '/auth/logout', body, idempotent: true, options }));
-    } finally {
-      this.#authorization = undefined;
-      this.#refreshToken = undefined;
-    }
+    await this.wire.logout(options);
   }
 
   /** Trades the refresh token for a new pair; concurrent callers share one exchange. */
@@ -386,17 +449,113 @@ export class MemkvClient {
     return this.#refreshing;
   }
 
-  /** Checks a token answer, starts using it and reports it. */
+  /** Checks a token answer, starts using it and reports it. @returns the answer's body, unchanged. */
   #useTokens(answer: Answer): TokenPairJson {
     const pair = answer.body as Partial<TokenPairJson> | null;
     if (typeof pair?.access_token !== 'string' || typeof pair.refresh_token !== 'string' || typeof pair.expires_in !== 'number') {
       throw unexpected(answer, 'a token pair');
     }
-    const tokens: TokenPairJson = { access_token: pair.access_token, refresh_token: pair.refresh_token, token_type: 'Bearer', expires_in: pair.expires_in };
+    const tokens = tokenPair(pair as TokenPairJson);
     this.setToken(tokens.access_token);
     this.#refreshToken = tokens.refresh_token;
     this.#onTokens?.(tokens);
-    return tokens;
+    return pair as TokenPairJson;
+  }
+
+  // ---- The wire calls: each request, its checks, and the answer's body as it came ----
+
+  #wireCalls(): WireCalls {
+    const request = (spec: RequestSpec): Promise<Answer> => this.#request(spec);
+    return {
+      get: async (key, options) => {
+        const answer = await request({ method: 'GET', path: keyPath(key), idempotent: true, options });
+        return checkRow(answer.body, answer.status);
+      },
+      set: async (key, value, options) => {
+        const body: SetBody = { key: checkKey(key), value, ttl: ttlText(options?.ttl) };
+        return expectMessage(await request({ method: 'POST', path: '/set', body, idempotent: true, options }));
+      },
+      update: async (key, value, options) => {
+        const body: UpdateBody = { value, ttl: ttlText(options?.ttl) };
+        return expectMessage(await request({ method: 'PATCH', path: keyPath(key), body, idempotent: true, options }));
+      },
+      remove: async (key, options) => expectMessage(await request({ method: 'DELETE', path: keyPath(key), idempotent: true, options })),
+      // One implementation for the overloads: the check follows what was asked.
+      push: (async (key: string, value: string | string[], options?: PushOptions) => {
+        const body: PushBody = { value, ttl: ttlText(options?.ttl) };
+        const minimal = options?.minimal === true;
+        const answer = await request({
+          method: 'PATCH',
+          path: keyPath(key, '/push'),
+          body,
+          idempotent: false,
+          options,
+          prefer: minimal ? PREFER_MINIMAL : undefined,
+        });
+        return minimal ? checkMinimalRow(answer.body, answer.status) : checkListRow(answer.body, answer.status);
+      }) as WireCalls['push'],
+      pop: (async (key: string, options?: PopOptions) => {
+        const minimal = options?.minimal === true;
+        const answer = await request({
+          method: 'PATCH',
+          path: keyPath(key, '/pop'),
+          idempotent: false,
+          options,
+          prefer: minimal ? PREFER_MINIMAL : undefined,
+        });
+        return minimal ? checkMinimalPopRow(answer.body, answer.status) : checkPopRow(answer.body, answer.status);
+      }) as WireCalls['pop'],
+      listKeys: async (options = {}) => {
+        const query = new URLSearchParams();
+        if (options.prefix !== undefined && options.prefix !== '') query.set('prefix', options.prefix);
+        if (options.cursor !== undefined) query.set('cursor', options.cursor);
+        if (options.limit !== undefined) {
+          if (!Number.isSafeInteger(options.limit) || options.limit < 1 || options.limit > 1000) {
+            throw invalid(`limit must be a whole number from 1 to 1000; got ${String(options.limit)}`);
+          }
+          query.set('limit', String(options.limit));
+        }
+        const text = query.toString();
+        const answer = await request({ method: 'GET', path: `/db/keys${text === '' ? '' : `?${text}`}`, idempotent: true, options });
+        const page = answer.body as KeysPageJson;
+        if (!Array.isArray(page?.keys) || !(typeof page.cursor === 'string' || page.cursor === null)) {
+          throw unexpected(answer, '{"keys": [...], "cursor": ...}');
+        }
+        return page;
+      },
+      size: async (options) => {
+        const answer = await request({ method: 'GET', path: '/db/size', idempotent: true, options });
+        const size = answer.body as SizeJson | null;
+        if (typeof size?.keys !== 'number') throw unexpected(answer, '{"keys": N}');
+        return size;
+      },
+      flush: async (options) => {
+        const answer = await request({ method: 'POST', path: '/db/flush', idempotent: true, options });
+        const flushed = answer.body as FlushJson | null;
+        if (typeof flushed?.removed !== 'number') throw unexpected(answer, '{"removed": N}');
+        return flushed;
+      },
+      stats: async (options) => {
+        const answer = await request({ method: 'GET', path: '/db/stats', idempotent: true, options });
+        const stats = answer.body as StatsJson | null;
+        if (typeof stats?.keyspace?.keys !== 'number' || typeof stats.memory !== 'object') throw unexpected(answer, 'the stats object');
+        return stats;
+      },
+      login: async (username, password, options) => {
+        const body: LoginBody = { username, password };
+        // Not #request: a login is never retried, and a 401 is the answer, not a reason to refresh.
+        return this.#useTokens(await this.#send({ method: 'POST', path: '/auth/login', body, idempotent: false, options }));
+      },
+      logout: async (options) => {
+        const body: LogoutBody = this.#refreshToken === undefined ? {} : { refresh_token: this.#refreshToken };
+        try {
+          return expectMessage(await request({ method: 'POST', path: '/auth/logout', body, idempotent: true, options }));
+        } finally {
+          this.#authorization = undefined;
+          this.#refreshToken = undefined;
+        }
+      },
+    };
   }
 
   // ---- The one request path ----
@@ -430,7 +589,7 @@ export class MemkvClient {
   }
 
   /** One attempt: sends the request, reads the whole answer under the timeout, parses it. */
-  async #send({ method, path, body, options }: RequestSpec): Promise<Answer> {
+  async #send({ method, path, body, options, prefer }: RequestSpec): Promise<Answer> {
     const signal = options?.signal;
     signal?.throwIfAborted();
     const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
@@ -439,6 +598,7 @@ export class MemkvClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#authorization !== undefined) headers.authorization = this.#authorization;
+    if (prefer !== undefined) headers.prefer = prefer;
 
     const controller = new AbortController();
     const timer = setTimeout(abortTimedOut, timeoutMs, controller);
@@ -599,9 +759,16 @@ function ttlText(ttl: Ttl | undefined): string | undefined {
   return `${ttl}ms`;
 }
 
-/** Checks the `{message}` answer of the calls that return no row. */
-function expectMessage(answer: Answer): void {
-  if (typeof (answer.body as MessageJson | null)?.message !== 'string') throw unexpected(answer, '{"message": ...}');
+/** Checks the `{message}` answer of the calls that return no row. @returns the body, unchanged. */
+function expectMessage(answer: Answer): MessageJson {
+  const body = answer.body as MessageJson | null;
+  if (typeof body?.message !== 'string') throw unexpected(answer, '{"message": ...}');
+  return body;
+}
+
+/** The token pair of a checked login or refresh answer, without any other field the server may add. */
+function tokenPair(body: TokenPairJson): TokenPairJson {
+  return { access_token: body.access_token, refresh_token: body.refresh_token, token_type: 'Bearer', expires_in: body.expires_in };
 }
 
 /** The error for a successful answer whose body is not the shape the call expects. */

@@ -1,6 +1,17 @@
 /** Public entry of @memkv/client: the client, its errors, its row types and the wire types. */
 export { createClient, MemkvClient, CLIENT_DEFAULTS } from './client.js';
-export type { CallOptions, ClientOptions, FetchFunction, KeysOptions, KeysPageOptions, Ttl, WriteOptions } from './client.js';
+export type {
+  CallOptions,
+  ClientOptions,
+  FetchFunction,
+  KeysOptions,
+  KeysPageOptions,
+  PopOptions,
+  PushOptions,
+  Ttl,
+  WireCalls,
+  WriteOptions,
+} from './client.js';
 export {
   MemkvClientError,
   NotFoundError,
@@ -14,5 +25,5 @@ export {
   UnexpectedResponseError,
 } from './errors.js';
 export type { ClientErrorCode, MemkvClientErrorOptions } from './errors.js';
-export type { Row, StringRow, ListRow, PopRow } from './row.js';
+export type { Row, StringRow, ListRow, PopRow, MinimalListRow, MinimalPopRow } from './row.js';
 export * from './protocol.js';

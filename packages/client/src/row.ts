@@ -1,9 +1,10 @@
 /**
- * Rows as the client hands them out (times as `Date`), and the checked conversion from the
- * server's JSON rows. A row of the wrong shape is an {@link UnexpectedResponseError}, never a
- * half-filled object.
+ * Rows as the client hands them out (times as `Date`), the checks of the server's JSON rows, and
+ * the conversion from one to the other. A row of the wrong shape is an
+ * {@link UnexpectedResponseError}, never a half-filled object.
  */
 import { UnexpectedResponseError } from './errors.js';
+import type { ListRowJson, MinimalPopRowJson, MinimalRowJson, PopRowJson, RowJson } from './protocol.js';
 
 interface RowBase {
   key: string;
@@ -25,43 +26,112 @@ export type Row = StringRow | ListRow;
 /** A list after a pop, with the element that was removed. */
 export type PopRow = ListRow & { popped: string };
 
-/** Converts a JSON row from the server. @throws UnexpectedResponseError when `json` is not a row. */
-export function toRow(json: unknown, status: number): Row {
-  if (typeof json !== 'object' || json === null) throw badRow(status, 'not an object');
-  const { key, kind, value, ttl, created_at: createdAt, updated_at: updatedAt } = json as Record<string, unknown>;
-  if (typeof key !== 'string') throw badRow(status, '"key" is not a string');
-  const base: RowBase = {
-    key,
-    expiresAt: ttl === null ? null : toDate(ttl, 'ttl', status),
-    createdAt: toDate(createdAt, 'created_at', status),
-    updatedAt: toDate(updatedAt, 'updated_at', status),
-  };
-  if (kind === 'string' && typeof value === 'string') return { ...base, kind, value };
-  if (kind === 'string_slice' && Array.isArray(value) && value.every((item) => typeof item === 'string')) {
-    return { ...base, kind, value: value as string[] };
-  }
+/** A list without its elements, as `push` and `pop` answer with `{ minimal: true }`: `length` in place of `value`. */
+export type MinimalListRow = RowBase & { kind: 'string_slice'; length: number };
+
+/** A list after a `pop` with `{ minimal: true }`: its length, and the element that was removed. */
+export type MinimalPopRow = MinimalListRow & { popped: string };
+
+// ---- Checks of the server's JSON ----
+
+/** Checks a JSON row from the server. @returns `json`, unchanged. @throws UnexpectedResponseError when it is not a row. */
+export function checkRow(json: unknown, status: number): RowJson {
+  const fields = checkBase(json, status);
+  const { kind, value } = fields;
+  if (kind === 'string' && typeof value === 'string') return json as RowJson;
+  if (kind === 'string_slice' && isStrings(value)) return json as RowJson;
   throw badRow(status, `"kind" ${JSON.stringify(kind)} does not match "value"`);
 }
 
-/** Converts a JSON row answered by a pop. @throws UnexpectedResponseError when `json` is not one. */
-export function toPopRow(json: unknown, status: number): PopRow {
-  const row = toListRow(json, status);
-  const popped = (json as { popped?: unknown }).popped;
-  if (typeof popped !== 'string') throw badRow(status, '"popped" is not a string');
-  return { ...row, popped };
-}
-
-/** Converts a JSON row that must hold a list (push and pop answers). */
-export function toListRow(json: unknown, status: number): ListRow {
-  const row = toRow(json, status);
+/** Checks a JSON row that must hold a list (the answer of push). */
+export function checkListRow(json: unknown, status: number): ListRowJson {
+  const row = checkRow(json, status);
   if (row.kind !== 'string_slice') throw badRow(status, 'expected a list');
   return row;
 }
 
-function toDate(text: unknown, field: string, status: number): Date {
-  const date = typeof text === 'string' ? new Date(text) : undefined;
-  if (date === undefined || Number.isNaN(date.getTime())) throw badRow(status, `"${field}" is not a time`);
-  return date;
+/** Checks the JSON answer of a pop: a list row with `popped`. */
+export function checkPopRow(json: unknown, status: number): PopRowJson {
+  const row = checkListRow(json, status);
+  if (typeof (row as Partial<PopRowJson>).popped !== 'string') throw badRow(status, '"popped" is not a string');
+  return row as PopRowJson;
+}
+
+/**
+ * Checks the answer of a push sent with `Prefer: return=minimal`: a minimal row, or a whole list
+ * row from a server (or proxy) that did not apply the preference.
+ */
+export function checkMinimalRow(json: unknown, status: number): MinimalRowJson | ListRowJson {
+  const fields = checkBase(json, status);
+  if (fields.kind !== 'string_slice') throw badRow(status, 'expected a list');
+  if ('value' in fields) return checkListRow(json, status);
+  if (!Number.isSafeInteger(fields.length) || (fields.length as number) < 0) throw badRow(status, '"length" is not a whole number');
+  return json as MinimalRowJson;
+}
+
+/** Checks the answer of a pop sent with `Prefer: return=minimal` (or the whole row, see {@link checkMinimalRow}). */
+export function checkMinimalPopRow(json: unknown, status: number): MinimalPopRowJson | PopRowJson {
+  const row = checkMinimalRow(json, status);
+  if (typeof (row as Partial<PopRowJson>).popped !== 'string') throw badRow(status, '"popped" is not a string');
+  return row as MinimalPopRowJson | PopRowJson;
+}
+
+// ---- Conversions of checked JSON ----
+
+/** The client's row for a checked JSON row. */
+export function toRow(json: RowJson): Row {
+  const base = toBase(json);
+  return json.kind === 'string' ? { ...base, kind: json.kind, value: json.value } : { ...base, kind: json.kind, value: json.value };
+}
+
+/** The client's list row for a checked JSON list row. */
+export function toListRow(json: ListRowJson): ListRow {
+  return { ...toBase(json), kind: json.kind, value: json.value };
+}
+
+/** The client's row for a checked pop answer. */
+export function toPopRow(json: PopRowJson): PopRow {
+  return { ...toListRow(json), popped: json.popped };
+}
+
+/** The client's minimal row for a checked minimal answer (a whole row gives its length). */
+export function toMinimalListRow(json: MinimalRowJson | ListRowJson): MinimalListRow {
+  return { ...toBase(json), kind: 'string_slice', length: 'value' in json ? json.value.length : json.length };
+}
+
+/** The client's minimal pop row for a checked minimal pop answer. */
+export function toMinimalPopRow(json: MinimalPopRowJson | PopRowJson): MinimalPopRow {
+  return { ...toMinimalListRow(json), popped: json.popped };
+}
+
+// ---- Helpers ----
+
+/** Checks the fields every row has (key and times). @returns the row's fields. */
+function checkBase(json: unknown, status: number): Record<string, unknown> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badRow(status, 'not an object');
+  const fields = json as Record<string, unknown>;
+  if (typeof fields.key !== 'string') throw badRow(status, '"key" is not a string');
+  if (fields.ttl !== null) checkTime(fields.ttl, 'ttl', status);
+  checkTime(fields.created_at, 'created_at', status);
+  checkTime(fields.updated_at, 'updated_at', status);
+  return fields;
+}
+
+function toBase(json: { key: string; ttl: string | null; created_at: string; updated_at: string }): RowBase {
+  return {
+    key: json.key,
+    expiresAt: json.ttl === null ? null : new Date(json.ttl),
+    createdAt: new Date(json.created_at),
+    updatedAt: new Date(json.updated_at),
+  };
+}
+
+function isStrings(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((item) => typeof item === 'string');
+}
+
+function checkTime(text: unknown, field: string, status: number): void {
+  if (typeof text !== 'string' || Number.isNaN(new Date(text).getTime())) throw badRow(status, `"${field}" is not a time`);
 }
 
 function badRow(status: number, reason: string): UnexpectedResponseError {

@@ -1,15 +1,18 @@
 /** The data routes: get, set, update, remove, push and pop, under `/api/{version}`. */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { MessageJson } from '@memkv/client/protocol';
+import { PREFER_MINIMAL, type ListRowJson, type MessageJson } from '@memkv/client/protocol';
 import { MemkvError, itemNotFound } from '../../errors.js';
 import type { Store } from '../../engine/store.js';
 import { parseDurationMs } from '../../units.js';
-import { toPopRow, toRow } from '../row.js';
+import { prefersMinimal } from '../prefer.js';
+import { toMinimalPopRow, toMinimalRow, toPopRow, toRow } from '../row.js';
 import {
   KeyParams,
   Message,
-  PopRow,
+  PopAnswer,
+  PreferHeaders,
+  PushAnswer,
   PushBody,
   Row,
   SetBody,
@@ -45,6 +48,22 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
   const answer = <T>(result: T): T | Promise<T> => {
     const logged = durable?.();
     return logged === undefined ? result : logged.then(() => result);
+  };
+
+  /**
+   * `answer` for a request that asked for `Prefer: return=minimal`: `Preference-Applied` is set
+   * once the write succeeded, so that an error answer never carries it.
+   */
+  const answerMinimal = <T>(reply: FastifyReply, result: T): T | Promise<T> => {
+    const logged = durable?.();
+    if (logged === undefined) {
+      reply.header('preference-applied', PREFER_MINIMAL);
+      return result;
+    }
+    return logged.then(() => {
+      reply.header('preference-applied', PREFER_MINIMAL);
+      return result;
+    });
   };
 
   // POST /api/v1/set  {key, value, ttl?}
@@ -127,7 +146,7 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
     },
   );
 
-  // PATCH /api/v1/:key/push  {value, ttl?}
+  // PATCH /api/v1/:key/push  {value, ttl?}  [Prefer: return=minimal]
   app.patch(
     '/:key/push',
     {
@@ -136,32 +155,45 @@ export const dataRoutes: FastifyPluginAsync<DataRoutesOptions> = async (fastify,
         summary: 'Append to a list',
         description:
           'Appends one string, or several in order, to the end of the list; creates the list when the key is missing. ' +
-          'The TTL of an existing list is kept unless `ttl` is given.',
+          'The TTL of an existing list is kept unless `ttl` is given. Answers the whole list, which costs ' +
+          'O(list length) per call; with `Prefer: return=minimal`, answers its `length` instead, in O(1).',
         tags: ['data'],
         params: KeyParams,
+        headers: PreferHeaders,
         body: PushBody,
-        response: { 200: Row, ...errorResponses(400, 409, 413, 415, 500, 507) },
+        response: { 200: PushAnswer, ...errorResponses(400, 409, 413, 415, 500, 507) },
       },
     },
-    (request) => {
+    (request, reply) => {
       const { value, ttl } = request.body;
-      return answer(toRow(store.push(request.params.key, value, { ttlMs: parseTtl(ttl) })));
+      const { key } = request.params;
+      const options = { ttlMs: parseTtl(ttl) };
+      if (prefersMinimal(request.headers.prefer)) return answerMinimal(reply, toMinimalRow(store.pushSummary(key, value, options)));
+      return answer(toRow(store.push(key, value, options)) as ListRowJson); // a push always answers a list
     },
   );
 
-  // PATCH /api/v1/:key/pop
+  // PATCH /api/v1/:key/pop  [Prefer: return=minimal]
   app.patch(
     '/:key/pop',
     {
       config: { access: 'write' },
       schema: {
         summary: 'Remove the last element of a list',
-        description: 'Answers the list after the pop and the removed element. A list popped empty stays as `[]`.',
+        description:
+          'Answers the list after the pop and the removed element. A list popped empty stays as `[]`. ' +
+          'The whole list costs O(list length) per call; with `Prefer: return=minimal`, the answer has its `length` ' +
+          'instead, in O(1).',
         tags: ['data'],
         params: KeyParams,
-        response: { 200: PopRow, ...errorResponses(400, 404, 409, 500) },
+        headers: PreferHeaders,
+        response: { 200: PopAnswer, ...errorResponses(400, 404, 409, 500) },
       },
     },
-    (request) => answer(toPopRow(store.pop(request.params.key))),
+    (request, reply) => {
+      const { key } = request.params;
+      if (prefersMinimal(request.headers.prefer)) return answerMinimal(reply, toMinimalPopRow(store.popSummary(key)));
+      return answer(toPopRow(store.pop(key)));
+    },
   );
 };
