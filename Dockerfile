@@ -3,7 +3,7 @@
 # ---- build: compile the client package and the server ----
 FROM node:20-alpine AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
+COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.build.json ./
 COPY packages/client/package.json packages/client/tsconfig.json packages/client/
 RUN npm ci --no-audit --no-fund
 COPY packages/client/src packages/client/src
@@ -18,7 +18,7 @@ ENV NODE_ENV=production \
     HEALTH_PORT=8081 \
     DB_PATH=/data
 WORKDIR /app
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 COPY packages/client/package.json packages/client/
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist dist
