@@ -6,7 +6,7 @@ export { EVICTION_POLICIES } from './engine/eviction.js';
 export type { EvictionPolicy } from './engine/eviction.js';
 export { createManualClock, systemClock } from './engine/clock.js';
 export type { Clock, ManualClock } from './engine/clock.js';
-export type { Mutation, Journal } from './engine/mutation.js';
+export type { Mutation, Journal, KeyState } from './engine/mutation.js';
 export { MemkvError, ConfigError, PersistenceError, ERRORS } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { buildApp } from './http/app.js';

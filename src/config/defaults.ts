@@ -1,14 +1,11 @@
 /** Every configuration default, with its unit. The environment variable names are in load.ts. */
 import { EVICTION_POLICIES, type EvictionPolicy } from '@memkv/client/protocol';
+import { FSYNC_POLICIES, type FsyncPolicy } from '../fsync-policy.js';
 
-export { EVICTION_POLICIES, type EvictionPolicy };
+export { EVICTION_POLICIES, FSYNC_POLICIES, type EvictionPolicy, type FsyncPolicy };
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-
-export const FSYNC_POLICIES = ['always', 'everysec', 'no'] as const;
-/** When the log is fsynced: before each write is answered, once a second, or when the OS decides. */
-export type FsyncPolicy = (typeof FSYNC_POLICIES)[number];
 
 export interface Config {
   /** Log level (VERBOSE). */

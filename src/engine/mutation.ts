@@ -68,8 +68,32 @@ export type Mutation =
   | TtlMutation;
 
 /**
- * Receives every mutation after it has been validated and before it is applied to memory.
+ * The state of a key just before a mutation, as the store hands it to its journal, so that
+ * `Store.restoreKeys()` can put it back if the mutation cannot be saved. References, not copies:
+ * a list's array is kept with its length and last element, which undo cuts back and pushes
+ * back. An expired key not yet reclaimed is taken as it is.
+ */
+export interface KeyState {
+  readonly key: string;
+  /** `undefined` when the key did not exist. */
+  readonly value: Value | undefined;
+  /** Length of a list value; 0 otherwise. */
+  readonly length: number;
+  /** Last element of a list value; `undefined` otherwise. */
+  readonly last: string | undefined;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  /** Epoch ms, `0` for never. */
+  readonly expiresAtMs: number;
+  /** Accounted bytes (accounting.ts). */
+  readonly bytes: number;
+}
+
+/**
+ * Receives every mutation after it has been validated and before it is applied to memory, with
+ * `previous`, the state of the mutation's key at that moment (taken only when a journal is set).
  * Throwing aborts the write: memory stays as it was and the error reaches the caller.
  * The mutation's arrays are shared with the store: consume (serialize) it before returning.
+ * `previous` may be kept until `restoreKeys()` has used it or it is dropped.
  */
-export type Journal = (mutation: Mutation) => void;
+export type Journal = (mutation: Mutation, previous: KeyState) => void;

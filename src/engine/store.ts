@@ -12,26 +12,10 @@ import { MemkvError, itemNotFound as notFound, quoteKey as quote } from '../erro
 import { MAX_DURATION_MS } from '../units.js';
 import { KEY_OVERHEAD_BYTES, entryBytes, listBytes, LIST_ITEM_OVERHEAD_BYTES } from './accounting.js';
 import { systemClock, type Clock } from './clock.js';
-import { EVICTION_POLICIES, EvictionPool, isEvictionPolicy, isLruPolicy, type EvictionPolicy } from './eviction.js';
+import { EVICTION_POLICIES, EvictionSampler, isEvictionPolicy, isLruPolicy, type EvictionPolicy } from './eviction.js';
 import { ExpiryIndex } from './expiry.js';
 import { KeyIndex } from './key-index.js';
-import type { Journal, Mutation } from './mutation.js';
-
-/**
- * The state of one key as `captureKey()` saw it, for `restoreKeys()`: references, not copies
- * (a list's array is kept with its length and last element, which undo pushes and pops).
- */
-export interface KeyState {
-  readonly key: string;
-  /** `undefined` when the key did not exist. */
-  readonly value: Value | undefined;
-  readonly length: number;
-  readonly last: string | undefined;
-  readonly createdAtMs: number;
-  readonly updatedAtMs: number;
-  readonly expiresAtMs: number;
-  readonly bytes: number;
-}
+import type { Journal, KeyState, Mutation } from './mutation.js';
 
 /** A key with its value and times, as the store hands it out (a copy: safe to change). */
 export type Entry =
@@ -58,6 +42,15 @@ export type ListSummary = EntryBase & { kind: 'string_slice'; length: number };
 /** A list summary after a pop, with the element that was removed. */
 export type PopSummary = ListSummary & { popped: string };
 
+/** A slice of a list (`range`): its elements from `start` to `stop`, and the whole list's `length`. */
+export type RangeResult = ListSummary & { value: string[] };
+
+/** The expiry of a key: absolute epoch ms, or `null` when it never expires. */
+export interface KeyExpiry {
+  key: string;
+  expiresAtMs: number | null;
+}
+
 /** Per-call options of the writing operations. */
 export interface WriteOptions {
   /** Time to live in milliseconds (> 0). Omitted: see each operation. */
@@ -75,7 +68,7 @@ export interface StoreOptions {
   sweepSliceMs?: number;
   /** Largest key accepted, in UTF-8 bytes; default 1024. */
   maxKeyBytes?: number;
-  /** Receives every mutation before it is applied; may throw to refuse it. */
+  /** Receives every mutation before it is applied, with its key's prior state; may throw to refuse it. */
   journal?: Journal;
   /**
    * Limit on the accounted data bytes (see accounting.ts); `0` (default) = unlimited. A write that
@@ -103,7 +96,7 @@ export const STORE_DEFAULTS = {
 } as const;
 
 /** The operations the store counts calls of, as `stats().commands` names them. */
-export const STORE_OPERATIONS = ['get', 'set', 'update', 'remove', 'push', 'pop', 'expire', 'persist', 'scan', 'flush'] as const;
+export const STORE_OPERATIONS = ['get', 'set', 'update', 'remove', 'push', 'pop', 'range', 'ttl', 'expire', 'persist', 'scan', 'flush'] as const;
 export type StoreOperation = (typeof STORE_OPERATIONS)[number];
 
 // Indexes into the counters, one per STORE_OPERATIONS entry.
@@ -113,6 +106,8 @@ const OP_UPDATE = STORE_OPERATIONS.indexOf('update');
 const OP_REMOVE = STORE_OPERATIONS.indexOf('remove');
 const OP_PUSH = STORE_OPERATIONS.indexOf('push');
 const OP_POP = STORE_OPERATIONS.indexOf('pop');
+const OP_RANGE = STORE_OPERATIONS.indexOf('range');
+const OP_TTL = STORE_OPERATIONS.indexOf('ttl');
 const OP_EXPIRE = STORE_OPERATIONS.indexOf('expire');
 const OP_PERSIST = STORE_OPERATIONS.indexOf('persist');
 const OP_SCAN = STORE_OPERATIONS.indexOf('scan');
@@ -156,8 +151,6 @@ export interface ScanOptions {
 /** Slots a scan visits per key it may return (and at least {@link SCAN_MIN_SLOTS}): bounds the work of one page. */
 const SCAN_SLOTS_PER_KEY = 10;
 const SCAN_MIN_SLOTS = 1000;
-/** Random probes per sampled key before the sampler falls back to a linear walk (sparse slots). */
-const SAMPLE_PROBES = 4;
 
 const INITIAL_SLOTS = 1024;
 /** Keys checked between two reads of the time during an active-expiry slice. */
@@ -177,8 +170,6 @@ export class Store {
   /** `Infinity` when unlimited, so that the hot-path check is one comparison. */
   readonly #maxMemoryBytes: number;
   readonly #policy: EvictionPolicy;
-  readonly #samples: number;
-  readonly #random: () => number;
   readonly #onEvict: ((key: string) => void) | undefined;
   /** Computed once: only the LRU policies pay for access ticks. */
   readonly #trackAccess: boolean;
@@ -211,7 +202,8 @@ export class Store {
   #misses = 0;
   #evictedCount = 0;
   readonly #opCounts = new Float64Array(STORE_OPERATIONS.length);
-  readonly #pool = new EvictionPool();
+  /** Picks eviction victims (eviction.ts); reads the columns through the view given in the constructor. */
+  readonly #eviction: EvictionSampler;
 
   readonly #expiry = new ExpiryIndex();
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -247,11 +239,17 @@ export class Store {
     if (onEvict !== undefined && typeof onEvict !== 'function') throw new TypeError('onEvict must be a function');
     this.#maxMemoryBytes = maxMemoryBytes === 0 ? Infinity : maxMemoryBytes;
     this.#policy = evictionPolicy;
-    this.#samples = evictionSamples;
-    this.#random = random;
     this.#onEvict = onEvict;
     this.#trackAccess = isLruPolicy(evictionPolicy);
     this.#accessedAt = new Float64Array(this.#trackAccess ? INITIAL_SLOTS : 0);
+    // The columns are replaced as they grow and on flush: the sampler reads them through these.
+    this.#eviction = new EvictionSampler(evictionPolicy, evictionSamples, random, {
+      keys: this.#index,
+      expiry: this.#expiry,
+      slotCount: () => this.#nextSlot,
+      accessTick: (slot) => this.#accessedAt[slot]!,
+      expiresAtMs: (slot) => this.#expiresAt[slot]!,
+    });
     this.#clock = clock;
     this.#defaultTtlMs = Math.ceil(defaultTtlMs);
     this.#maxKeyBytes = maxKeyBytes;
@@ -335,6 +333,40 @@ export class Store {
   }
 
   /**
+   * The expiry of `key` as an absolute time, or `undefined` when it is missing or expired.
+   * Counted as a `ttl`.
+   */
+  expiry(key: string): KeyExpiry | undefined {
+    this.#opCounts[OP_TTL]!++;
+    const slot = this.#liveSlot(key, this.#clock.now());
+    if (slot < 0) return undefined;
+    const expiresAtMs = this.#expiresAt[slot]!;
+    return { key, expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs };
+  }
+
+  /**
+   * The elements of the list at `key` from index `start` to `stop`, both inclusive, with Redis
+   * `LRANGE` semantics: negative indexes count from the end (-1 is the last element), indexes
+   * past either end are clamped, and `start` after `stop` gives no element. O(elements answered).
+   * @throws MemkvError `item_not_found`, `wrong_type` (a string).
+   */
+  range(key: string, start: number, stop: number): RangeResult {
+    this.#opCounts[OP_RANGE]!++;
+    const slot = this.#liveSlot(key, this.#clock.now());
+    if (slot < 0) throw notFound(key);
+    const list = this.#values[slot]!;
+    if (typeof list === 'string') throw wrongType(key, 'read a range of');
+    const length = list.length;
+    let from = start < 0 ? length + start : start;
+    let to = stop < 0 ? length + stop : stop;
+    if (from < 0) from = 0;
+    if (to >= length) to = length - 1;
+    const result = this.#summary(slot) as RangeResult;
+    result.value = from > to ? [] : list.slice(from, to + 1);
+    return result;
+  }
+
+  /**
    * Lists live keys in slot order, starting at slot `fromSlot` (0 for a new listing), for
    * cursor-based iteration. One call visits a bounded number of slots, so a page may hold fewer
    * than `limit` keys, even none, while `nextSlot` is not null. Since a key keeps its slot until
@@ -396,7 +428,7 @@ export class Store {
     const slot = this.#index.get(key);
     const bytes = entryBytes(key, stored);
     this.#reserve(slot < 0 ? bytes : bytes - this.#bytes[slot]!, slot);
-    if (this.#journal !== undefined) this.#journal({ type: 'set', key, value: stored, expiresAtMs, atMs: now });
+    if (this.#journal !== undefined) this.#journal({ type: 'set', key, value: stored, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
     this.#applySet(key, slot, stored, bytes, expiresAtMs, now);
   }
 
@@ -415,7 +447,9 @@ export class Store {
     const resolved = given < 0 ? this.#expiresAt[slot]! : given;
     const bytes = entryBytes(key, stored);
     this.#reserve(bytes - this.#bytes[slot]!, slot);
-    if (this.#journal !== undefined) this.#journal({ type: 'update', key, value: stored, expiresAtMs: resolved, atMs: now });
+    if (this.#journal !== undefined) {
+      this.#journal({ type: 'update', key, value: stored, expiresAtMs: resolved, atMs: now }, this.#stateOf(key, slot));
+    }
     this.#applyUpdate(slot, stored, bytes, resolved, now);
   }
 
@@ -424,7 +458,7 @@ export class Store {
     this.#opCounts[OP_REMOVE]!++;
     const slot = this.#liveSlot(key, this.#clock.now());
     if (slot < 0) return false;
-    if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
+    if (this.#journal !== undefined) this.#journal({ type: 'remove', key }, this.#stateOf(key, slot));
     this.#free(slot);
     return true;
   }
@@ -461,7 +495,7 @@ export class Store {
     const expiresAtMs = given >= 0 ? given : slot < 0 ? this.#defaultExpiry(now) : this.#expiresAt[slot]!;
     const addedBytes = listBytes(items);
     this.#reserve(slot < 0 ? KEY_OVERHEAD_BYTES + key.length + addedBytes : addedBytes, slot);
-    if (this.#journal !== undefined) this.#journal({ type: 'push', key, values: items, expiresAtMs, atMs: now });
+    if (this.#journal !== undefined) this.#journal({ type: 'push', key, values: items, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
     return this.#applyPush(key, slot, items, addedBytes, expiresAtMs, now);
   }
 
@@ -490,7 +524,7 @@ export class Store {
     const list = this.#values[slot]!;
     if (typeof list === 'string') throw wrongType(key, 'pop from');
     if (list.length === 0) throw new MemkvError('list_empty', `the list at key ${quote(key)} is empty`);
-    if (this.#journal !== undefined) this.#journal({ type: 'pop', key, atMs: now });
+    if (this.#journal !== undefined) this.#journal({ type: 'pop', key, atMs: now }, this.#stateOf(key, slot));
     const popped = this.#applyPop(slot, now);
     // A fresh object either way: no second one for `popped`.
     const result = (summary ? this.#summary(slot) : this.#entry(slot)) as PopResult | PopSummary;
@@ -514,6 +548,17 @@ export class Store {
   persist(key: string): boolean {
     this.#opCounts[OP_PERSIST]!++;
     return this.#setTtl(key, 0, this.#clock.now());
+  }
+
+  /**
+   * Sets the TTL of an existing key to `ttlMs` from now, or removes it (`null`: never expire),
+   * as `expire` and `persist` do, and answers the new expiry.
+   * @returns the key's expiry after the change, or `undefined` when the key is missing or expired.
+   */
+  setTtl(key: string, ttlMs: number | null): KeyExpiry | undefined {
+    if (!(ttlMs === null ? this.persist(key) : this.expire(key, ttlMs))) return undefined;
+    const expiresAtMs = this.#expiresAt[this.#index.get(key)]!;
+    return { key, expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs };
   }
 
   /**
@@ -565,7 +610,7 @@ export class Store {
     for (let slot = 0; slot < this.#nextSlot; slot++) {
       const key = this.#index.keyOf(slot);
       if (key === undefined) continue;
-      if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
+      if (this.#journal !== undefined) this.#journal({ type: 'remove', key }, this.#stateOf(key, slot));
       this.#free(slot);
       removed++;
     }
@@ -581,37 +626,16 @@ export class Store {
     this.#bytes = new Float64Array(INITIAL_SLOTS);
     if (this.#trackAccess) this.#accessedAt = new Float64Array(INITIAL_SLOTS);
     this.#expiry.clear();
-    this.#pool.clear();
+    this.#eviction.clear();
     this.#dataBytes = 0;
     return removed;
   }
 
   /**
-   * The current state of `key`, taken by a journal before a mutation is applied, so that
-   * `restoreKeys()` can put it back if the mutation cannot be saved. Expired keys are taken as
-   * they are.
-   */
-  captureKey(key: string): KeyState {
-    const slot = this.#index.get(key);
-    if (slot < 0) return { key, value: undefined, length: 0, last: undefined, createdAtMs: 0, updatedAtMs: 0, expiresAtMs: 0, bytes: 0 };
-    const value = this.#values[slot]!;
-    const isList = typeof value !== 'string';
-    return {
-      key,
-      value,
-      length: isList ? value.length : 0,
-      last: isList ? value[value.length - 1] : undefined,
-      createdAtMs: this.#createdAt[slot]!,
-      updatedAtMs: this.#updatedAt[slot]!,
-      expiresAtMs: this.#expiresAt[slot]!,
-      bytes: this.#bytes[slot]!,
-    };
-  }
-
-  /**
-   * Undoes journaled mutations: puts back `states`, taken by `captureKey()` before each of them,
-   * latest first. A list changed in place gets its length back: elements pushed since are cut
-   * off, and the element a pop took (its last one) is pushed back. Not journaled; counters stay.
+   * Undoes journaled mutations: puts back `states`, the `previous` states the journal received
+   * with each of them, latest first. A list changed in place gets its length back: elements
+   * pushed since are cut off, and the element a pop took (its last one) is pushed back. Not
+   * journaled; counters stay.
    */
   restoreKeys(states: readonly KeyState[]): void {
     for (let i = states.length - 1; i >= 0; i--) {
@@ -690,7 +714,7 @@ export class Store {
 
   #expireSlot(slot: number): void {
     const key = this.#index.keyOf(slot)!;
-    if (this.#journal !== undefined) this.#journal({ type: 'expired', key });
+    if (this.#journal !== undefined) this.#journal({ type: 'expired', key }, this.#stateOf(key, slot));
     this.#free(slot);
     this.#expiredCount++;
   }
@@ -713,7 +737,7 @@ export class Store {
     // Evicting everything else would not be enough: fail before losing any key.
     if (this.#policy === 'noeviction' || keptBytes + deltaBytes > max) throw this.#outOfMemory(deltaBytes);
     while (this.#dataBytes + deltaBytes > max) {
-      const victim = this.#pickVictim(protectedSlot);
+      const victim = this.#eviction.pickVictim(protectedSlot);
       if (victim < 0) throw this.#outOfMemory(deltaBytes);
       this.#evict(victim);
     }
@@ -735,86 +759,10 @@ export class Store {
   /** Removes the key at `slot` as the policy's choice: journaled as a remove, counted, reported. */
   #evict(slot: number): void {
     const key = this.#index.keyOf(slot)!;
-    if (this.#journal !== undefined) this.#journal({ type: 'remove', key });
+    if (this.#journal !== undefined) this.#journal({ type: 'remove', key }, this.#stateOf(key, slot));
     this.#free(slot);
     this.#evictedCount++;
     if (this.#onEvict !== undefined) this.#onEvict(key);
-  }
-
-  /** The slot the policy evicts next, never `protectedSlot`; -1 when there is no candidate. */
-  #pickVictim(protectedSlot: number): number {
-    switch (this.#policy) {
-      case 'volatile-ttl':
-        return this.#soonestExpiring(protectedSlot);
-      case 'allkeys-random':
-        return this.#sampleSlot(false, protectedSlot);
-      default:
-        return this.#leastRecentlyUsed(this.#policy === 'volatile-lru', protectedSlot);
-    }
-  }
-
-  /** The heap root, or the sooner of its children when the root is the key being written. */
-  #soonestExpiring(protectedSlot: number): number {
-    const first = this.#expiry.slotAtPosition(0);
-    if (first !== protectedSlot) return first;
-    const left = this.#expiry.slotAtPosition(1);
-    const right = this.#expiry.slotAtPosition(2);
-    if (right < 0) return left;
-    return this.#expiresAt[left]! <= this.#expiresAt[right]! ? left : right;
-  }
-
-  /** Sampled LRU: refill the pool with a few random keys, then take its oldest still-valid candidate. */
-  #leastRecentlyUsed(volatileOnly: boolean, protectedSlot: number): number {
-    const pool = this.#pool;
-    for (let attempt = 0; attempt < 2; attempt++) {
-      for (let i = 0; i < this.#samples; i++) {
-        const slot = this.#sampleSlot(volatileOnly, protectedSlot);
-        if (slot < 0) break;
-        pool.offer(slot, this.#index.keyOf(slot)!, this.#accessedAt[slot]!);
-      }
-      while (pool.size > 0) {
-        const slot = pool.bestSlot;
-        const valid =
-          slot !== protectedSlot &&
-          this.#index.keyOf(slot) === pool.bestKey &&
-          this.#accessedAt[slot] === pool.bestTick &&
-          (!volatileOnly || this.#expiresAt[slot] !== 0);
-        pool.dropBest();
-        if (valid) return slot;
-      }
-    }
-    return -1;
-  }
-
-  /**
-   * A random live slot other than `protectedSlot` (with a TTL when `volatileOnly`), or -1 when
-   * there is none. Keys with a TTL are dense in the expiry heap; other slots may be sparse, so
-   * after a few missed probes it walks from a random start.
-   */
-  #sampleSlot(volatileOnly: boolean, protectedSlot: number): number {
-    if (volatileOnly) {
-      const size = this.#expiry.size;
-      if (size === 0 || (size === 1 && this.#expiry.slotAtPosition(0) === protectedSlot)) return -1;
-      for (let probe = 0; probe < SAMPLE_PROBES; probe++) {
-        const slot = this.#expiry.slotAtPosition(Math.floor(this.#random() * size));
-        if (slot !== protectedSlot) return slot;
-      }
-      // Only the protected slot came up: one of the first two positions is another key.
-      const first = this.#expiry.slotAtPosition(0);
-      return first !== protectedSlot ? first : this.#expiry.slotAtPosition(1);
-    }
-    const end = this.#nextSlot;
-    if (this.#index.size - (protectedSlot < 0 ? 0 : 1) <= 0) return -1;
-    for (let probe = 0; probe < SAMPLE_PROBES; probe++) {
-      const slot = Math.floor(this.#random() * end);
-      if (slot !== protectedSlot && this.#index.keyOf(slot) !== undefined) return slot;
-    }
-    const start = Math.floor(this.#random() * end);
-    for (let i = 0; i < end; i++) {
-      const slot = (start + i) % end;
-      if (slot !== protectedSlot && this.#index.keyOf(slot) !== undefined) return slot;
-    }
-    return -1;
   }
 
   // ---- Internals ----
@@ -830,6 +778,26 @@ export class Store {
     }
     if (this.#trackAccess) this.#accessedAt[slot] = ++this.#accessTick;
     return slot;
+  }
+
+  /**
+   * The state of `key`, at `slot` or missing (-1), for the journal before a mutation is applied.
+   * Called only when a journal is set, so a store without one allocates nothing for it.
+   */
+  #stateOf(key: string, slot: number): KeyState {
+    if (slot < 0) return { key, value: undefined, length: 0, last: undefined, createdAtMs: 0, updatedAtMs: 0, expiresAtMs: 0, bytes: 0 };
+    const value = this.#values[slot]!;
+    const isList = typeof value !== 'string';
+    return {
+      key,
+      value,
+      length: isList ? value.length : 0,
+      last: isList ? value[value.length - 1] : undefined,
+      createdAtMs: this.#createdAt[slot]!,
+      updatedAtMs: this.#updatedAt[slot]!,
+      expiresAtMs: this.#expiresAt[slot]!,
+      bytes: this.#bytes[slot]!,
+    };
   }
 
   #applySet(key: string, slot: number, value: Value, bytes: number, expiresAtMs: number, now: number): void {
@@ -880,7 +848,7 @@ export class Store {
   #setTtl(key: string, expiresAtMs: number, now: number): boolean {
     const slot = this.#liveSlot(key, now);
     if (slot < 0) return false;
-    if (this.#journal !== undefined) this.#journal({ type: 'ttl', key, expiresAtMs, atMs: now });
+    if (this.#journal !== undefined) this.#journal({ type: 'ttl', key, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
     this.#applyTtl(slot, expiresAtMs, now);
     return true;
   }

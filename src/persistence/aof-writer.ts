@@ -7,20 +7,16 @@
  * fsync for all the writes waiting on it under `always` (group commit).
  *
  * When the disk refuses the write (disk full…), the file is cut back to its last whole record,
- * the store puts back the keys those mutations changed (`undo`), and every caller waiting on
- * them gets `persistence_failed`: memory stays what the disk holds.
+ * the keys those mutations changed are put back (`restore`, with the prior states the store
+ * journaled along with them), and every caller waiting on them gets `persistence_failed`: memory
+ * stays what the disk holds.
  */
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { MemkvError } from '../errors.js';
-import type { Mutation } from '../engine/mutation.js';
-import type { KeyState, Store } from '../engine/store.js';
+import type { KeyState, Mutation } from '../engine/mutation.js';
+import { FSYNC_POLICIES, type FsyncPolicy } from '../fsync-policy.js';
 import { RecordEncoder } from './aof-format.js';
-
-/** When the log is fsynced: after every write (before its answer), once a second, or never (left to the OS). */
-export type FsyncPolicy = 'always' | 'everysec' | 'no';
-/** Every fsync policy, for validation. */
-export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'everysec', 'no'];
 
 /**
  * Open flags of a log file. Not O_APPEND: records are written at the log's logical end, which
@@ -38,11 +34,12 @@ export interface AofWriterOptions {
   /** Receives failures and recoveries; default none. */
   logger?: Logger;
   /**
-   * The store whose journal this is, to put memory back after a failed write: `captureKey` as
-   * each mutation is journaled (before the store applies it), `restoreKeys` with the states of
-   * the refused ones. Without it a failed write leaves memory ahead of the disk.
+   * Puts memory back after a failed write: called with the prior states (`append`'s `previous`)
+   * of the refused mutations, in journal order, to be restored latest first (the store's
+   * `restoreKeys`). Without it the writer keeps no states, and a failed write leaves memory
+   * ahead of the disk.
    */
-  undo?: Pick<Store, 'captureKey' | 'restoreKeys'>;
+  restore?: (states: readonly KeyState[]) => void;
 }
 
 /** Observable state of the writer. Times are epoch ms, `null` when it never happened. */
@@ -90,7 +87,7 @@ export class AofWriter {
   readonly #path: string;
   readonly #policy: FsyncPolicy;
   readonly #logger: Logger | undefined;
-  readonly #undo: Pick<Store, 'captureKey' | 'restoreKeys'> | undefined;
+  readonly #restore: ((states: readonly KeyState[]) => void) | undefined;
   /** Records journaled this turn and not yet written (`#pending` of them), and their undo states. */
   #encoder = new RecordEncoder();
   #pending = 0;
@@ -124,13 +121,14 @@ export class AofWriter {
   #lastError: AofWriterStatus['lastError'] = null;
 
   constructor(options: AofWriterOptions) {
-    const { path, fsync = 'everysec', fsyncIntervalMs = 1000, logger, undo } = options;
+    const { path, fsync = 'everysec', fsyncIntervalMs = 1000, logger, restore } = options;
     if (!FSYNC_POLICIES.includes(fsync)) throw new TypeError(`fsync must be one of ${FSYNC_POLICIES.join(', ')}`);
     if (!(fsyncIntervalMs > 0)) throw new TypeError('fsyncIntervalMs must be a number of ms > 0');
     this.#path = path;
     this.#policy = fsync;
     this.#logger = logger;
-    this.#undo = undo;
+    if (restore !== undefined && typeof restore !== 'function') throw new TypeError('restore must be a function');
+    this.#restore = restore;
     this.#fd = fs.openSync(path, LOG_FLAGS);
     this.#size = fs.fstatSync(this.#fd).size;
     this.#allocated = this.#size;
@@ -144,12 +142,13 @@ export class AofWriter {
 
   /**
    * The store's journal: buffers `mutation`, before the store applies it, for the write at the
-   * end of this turn of the event loop.
+   * end of this turn of the event loop, and keeps `previous` (its key's prior state) for
+   * `restore` should that write fail.
    * @throws MemkvError `persistence_failed` when the log is closed.
    */
-  readonly append = (mutation: Mutation): void => {
+  readonly append = (mutation: Mutation, previous: KeyState): void => {
     if (this.#closed) throw new MemkvError('persistence_failed', 'the log is closed');
-    if (this.#undo !== undefined) this.#undoStates.push(this.#undo.captureKey(mutation.key));
+    if (this.#restore !== undefined) this.#undoStates.push(previous);
     this.#encoder.mutation(mutation);
     this.#pending++;
     if (this.#touched !== undefined) this.#touched.add(mutation.key);
@@ -193,7 +192,7 @@ export class AofWriter {
       this.#writeSync(encoder.buffer, encoder.length);
     } catch (error) {
       // Memory goes back to what the file holds, then the callers hear of it.
-      if (this.#undo !== undefined) this.#undo.restoreKeys(states);
+      if (this.#restore !== undefined) this.#restore(states);
       batch?.reject(error);
       return;
     } finally {

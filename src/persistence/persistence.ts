@@ -7,9 +7,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
 import { MemkvError, PersistenceError } from '../errors.js';
+import type { FsyncPolicy } from '../fsync-policy.js';
 import { RecordEncoder } from './aof-format.js';
 import { replayAof } from './aof-replay.js';
-import { openAofWriter, type AofWriter, type AofWriterStatus, type FsyncPolicy } from './aof-writer.js';
+import { openAofWriter, type AofWriter, type AofWriterStatus } from './aof-writer.js';
 import { fsyncDirectory } from './atomic-file.js';
 import { Compactor, REWRITE_SUFFIX, type CompactionStatus } from './compaction.js';
 import { acquireDirLock, type DirLock } from './lock.js';
@@ -85,8 +86,9 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
     throw new PersistenceError(dir, `cannot create DB_PATH ${dir}: ${(error as Error).message}`, { cause: error });
   }
   const lock = acquireDirLock(dir);
-  if (lock.staleOwnerPid !== undefined) {
-    logger?.warn({ lock: lock.path, pid: lock.staleOwnerPid }, `persistence: took over the lock left by process ${lock.staleOwnerPid}, which no longer runs`);
+  if (lock.staleReason !== undefined) {
+    const owner = lock.staleOwnerPid === undefined ? 'a lock' : `the lock left by process ${lock.staleOwnerPid}`;
+    logger?.warn({ lock: lock.path, pid: lock.staleOwnerPid, reason: lock.staleReason }, `persistence: took over ${owner}: ${lock.staleReason}`);
   }
   try {
     const path = join(dir, AOF_FILE);
@@ -125,7 +127,7 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
       path,
       fsync,
       logger,
-      undo: store,
+      restore: (states) => store.restoreKeys(states),
     });
     store.setJournal(writer.append);
     // Live data is estimated as the share of the log that the surviving keys' records take.

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { KEY_OVERHEAD_BYTES as K, LIST_ITEM_OVERHEAD_BYTES as L } from '../../src/engine/accounting.js';
 import { createManualClock } from '../../src/engine/clock.js';
-import { createStore, type KeyState, type Store } from '../../src/engine/store.js';
+import type { KeyState } from '../../src/engine/mutation.js';
+import { createStore, type Store } from '../../src/engine/store.js';
 import { seededRandom } from '../helpers/random.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -56,7 +58,7 @@ function randomWrite(store: Store, random: () => number, clock: ReturnType<typeo
   }
 }
 
-describe('captureKey / restoreKeys (undo of writes the log refused)', () => {
+describe('previous states / restoreKeys (undo of writes the log refused)', () => {
   it('puts the keyspace back exactly after any batch of writes, expiries and evictions', () => {
     for (let seed = 1; seed <= 200; seed++) {
       const random = seededRandom(seed);
@@ -70,7 +72,7 @@ describe('captureKey / restoreKeys (undo of writes the log refused)', () => {
       for (let i = 0; i < 60; i++) randomWrite(store, random, clock);
 
       const states: KeyState[] = [];
-      store.setJournal((mutation) => states.push(store.captureKey(mutation.key)));
+      store.setJournal((_mutation, previous) => states.push(previous));
       const before = snapshot(store);
       const batch = 1 + Math.floor(random() * 30);
       for (let i = 0; i < batch; i++) randomWrite(store, random, clock);
@@ -89,7 +91,7 @@ describe('captureKey / restoreKeys (undo of writes the log refused)', () => {
     const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0 });
     store.push('list', ['a', 'b', 'c']);
     const states: KeyState[] = [];
-    store.setJournal((mutation) => states.push(store.captureKey(mutation.key)));
+    store.setJournal((_mutation, previous) => states.push(previous));
     store.pop('list');
     store.pop('list');
     store.push('list', ['x', 'y']);
@@ -99,6 +101,29 @@ describe('captureKey / restoreKeys (undo of writes the log refused)', () => {
     store.setJournal(undefined);
     store.restoreKeys(states);
     expect(store.get('list')?.value).toEqual(['a', 'b', 'c']);
+  });
+
+  it('hands the journal the state of the key just before each mutation', () => {
+    const clock = createManualClock(T0);
+    const store = createStore({ clock, cleanupIntervalMs: 0 });
+    const seen: Array<[string, KeyState]> = [];
+    store.setJournal((mutation, previous) => seen.push([mutation.type, { ...previous }]));
+    store.set('s', 'one');
+    clock.advance(10);
+    store.update('s', 'two', { ttlMs: 50 });
+    store.push('l', ['a', 'b']);
+    store.pop('l');
+    clock.advance(100);
+    store.get('s'); // expired lazily
+    const missing = { value: undefined, length: 0, last: undefined, createdAtMs: 0, updatedAtMs: 0, expiresAtMs: 0, bytes: 0 };
+    expect(seen).toEqual([
+      ['set', { key: 's', ...missing }],
+      ['update', { key: 's', value: 'one', length: 0, last: undefined, createdAtMs: T0, updatedAtMs: T0, expiresAtMs: 0, bytes: K + 1 + 3 }],
+      ['push', { key: 'l', ...missing }],
+      // The list itself is shared with the store (popped since): its length and last element are what count.
+      ['pop', { key: 'l', value: ['a'], length: 2, last: 'b', createdAtMs: T0 + 10, updatedAtMs: T0 + 10, expiresAtMs: 0, bytes: K + 1 + 2 * (1 + L) }],
+      ['expired', { key: 's', value: 'two', length: 0, last: undefined, createdAtMs: T0, updatedAtMs: T0 + 10, expiresAtMs: T0 + 60, bytes: K + 1 + 3 }],
+    ]);
   });
 });
 

@@ -4,6 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../../src/engine/clock.js';
 import { createStore, type Store } from '../../src/engine/store.js';
+import type { FsyncPolicy } from '../../src/fsync-policy.js';
 import { AOF_FILE, openPersistence, type Persistence } from '../../src/persistence/persistence.js';
 import { T0 } from './fixtures.js';
 import { refuseWrites, tempDir } from './helpers.js';
@@ -18,7 +19,7 @@ afterEach(async () => {
   }
 });
 
-async function open(dir: string, fsync: 'always' | 'everysec' | 'no' = 'everysec') {
+async function open(dir: string, fsync: FsyncPolicy = 'everysec') {
   const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0 });
   const persistence = await openPersistence(store, { dir, fsync, compactRatio: 0 });
   opened.push({ store, persistence });
