@@ -14,8 +14,21 @@ const DURATION_UNIT_MS: Readonly<Record<string, number>> = {
   h: 3_600_000,
 };
 
+/** The number of a duration term: digits with an optional fraction, or a fraction alone. */
+const DURATION_NUMBER = '[0-9]+(?:\\.[0-9]*)?|\\.[0-9]+';
+/** The units, longest first so that "ms" is not read as "m" then "s". */
+const DURATION_UNITS = Object.keys(DURATION_UNIT_MS)
+  .sort((a, b) => b.length - a.length)
+  .join('|');
+
 // One "<number><unit>" term; the whole string must be a sequence of them (Go's time.ParseDuration).
-const DURATION_TERM = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
+const DURATION_TERM = new RegExp(`(${DURATION_NUMBER})(${DURATION_UNITS})`, 'y');
+
+/**
+ * The duration grammar as a JSON Schema `pattern` (one or more terms, no sign, not `"0"`): the
+ * same number and units {@link parseDurationMs} reads, so that a schema and the parser cannot drift.
+ */
+export const DURATION_PATTERN = `^(?:(?:${DURATION_NUMBER})(?:${DURATION_UNITS}))+$`;
 
 /** Longest duration accepted, Go's own limit (about 292 years): keeps every expiry a valid Date. */
 export const MAX_DURATION_MS = 9_223_372_036_854; // (2^63 - 1) ns

@@ -52,6 +52,8 @@ interface Command {
   maxArgs: number;
   /** Flags of this command, besides the client ones. */
   options: Options;
+  /** Whether arguments may be negative whole numbers (`-1`), which would otherwise read as flags. */
+  negativeArgs?: boolean;
   run(client: MemkvClient, args: string[], flags: Flags, output: CliOutput, context: CommandContext): Promise<CliResult>;
 }
 
@@ -100,6 +102,39 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     output.out((await client.pop(key, { minimal: true })).popped);
     return EXIT.ok;
   }),
+  // memkv range KEY START STOP
+  range: {
+    args: 'KEY START STOP',
+    summary: 'print the list at KEY from index START to STOP, both included, as numbered lines (-1 is the last element)',
+    minArgs: 3,
+    maxArgs: 3,
+    options: {},
+    negativeArgs: true,
+    async run(client, [key, start, stop], flags, output) {
+      const from = indexOf(start!, 'START');
+      const to = indexOf(stop!, 'STOP');
+      if (flags.json === true) return json(output, await client.wire.range(key!, from, to));
+      const row = await client.range(key!, from, to);
+      if (row === null) throw missing(key!);
+      output.out(formatValue(row));
+      return EXIT.ok;
+    },
+  },
+  // memkv ttl KEY [DURATION|never]
+  ttl: {
+    args: 'KEY [DURATION|never]',
+    summary: 'print when KEY expires (RFC 3339, or never); with DURATION, set it from now (never: no expiry) and print it',
+    minArgs: 1,
+    maxArgs: 2,
+    options: {},
+    async run(client, [key, duration], flags, output) {
+      // Both answers are {key, ttl}; the text is the API's own time, so nothing is converted.
+      const answer =
+        duration === undefined ? await client.wire.getTtl(key!) : await client.wire.setTtl(key!, duration === 'never' ? null : duration);
+      output.out(flags.json === true ? JSON.stringify(answer) : (answer.ttl ?? 'never'));
+      return EXIT.ok;
+    },
+  },
   // memkv keys [PREFIX] [--limit 100]
   keys: {
     args: '[PREFIX] [--limit N]',
@@ -234,6 +269,15 @@ function valueOf(values: string[], flags: Flags): Value {
   return values.length === 1 ? values[0]! : values;
 }
 
+/** A list index argument of range: a whole number, negative from the end. */
+function indexOf(text: string, name: string): number {
+  const index = /^-?[0-9]+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(index)) {
+    throw new UsageError(`${name} takes a whole number (negative counts from the end); got ${JSON.stringify(text)}`);
+  }
+  return index;
+}
+
 function limitOf(flags: Flags): number | undefined {
   if (typeof flags.limit !== 'string') return undefined;
   const limit = /^[0-9]{1,4}$/.test(flags.limit) ? Number(flags.limit) : NaN;
@@ -301,17 +345,38 @@ function help(): string {
     '  --version        print the version',
     '',
     'Exit codes: 0 success, 1 not found (missing key, or nothing to pop), 2 usage or other error.',
-    'Put -- before values that start with "-": memkv set KEY -- -1',
+    'Put -- before values that start with "-": memkv set KEY -- -1 (range reads negative indexes without it).',
   ].join('\n');
 }
 
-function parse(argv: string[], options: Options, maxArgs: number): { values: Flags; positionals: string[] } {
+/**
+ * Prefix that makes parseArgs read a negative number (`-1`) as an argument instead of a short
+ * flag. A command-line argument cannot contain NUL, so no real argument starts with it.
+ */
+const NEGATIVE_MARK = '\0';
+
+/**
+ * Parses `argv` against `options`. @param negativeArgs read `-1`, `-20` (before any `--`) as
+ * arguments, not flags. @throws UsageError for unknown flags or arguments where none are allowed.
+ */
+function parse(argv: string[], options: Options, maxArgs: number, negativeArgs = false): { values: Flags; positionals: string[] } {
+  let args = argv;
+  if (negativeArgs) {
+    const end = argv.indexOf('--');
+    args = argv.map((arg, at) => ((end < 0 || at < end) && /^-[0-9]+$/.test(arg) ? NEGATIVE_MARK + arg : arg));
+  }
+  let parsed: { values: Flags; positionals: string[] };
   try {
-    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: maxArgs > 0, strict: true });
-    return { values: values as Flags, positionals };
+    parsed = parseArgs({ args, options, allowPositionals: maxArgs > 0, strict: true }) as { values: Flags; positionals: string[] };
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  if (!negativeArgs) return parsed;
+  const unmark = <T>(value: T): T => (typeof value === 'string' && value.startsWith(NEGATIVE_MARK) ? (value.slice(1) as T) : value);
+  return {
+    values: Object.fromEntries(Object.entries(parsed.values).map(([name, value]) => [name, unmark(value)])),
+    positionals: parsed.positionals.map(unmark),
+  };
 }
 
 /**
@@ -342,7 +407,7 @@ export async function runCli(
     if (name === 'serve') return await serve(rest, output);
     const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name]! : undefined;
     if (command === undefined) throw new UsageError(`unknown command ${JSON.stringify(name)}`);
-    const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, ...command.options }, command.maxArgs);
+    const { values, positionals } = parse(rest, { ...CLIENT_OPTIONS, ...command.options }, command.maxArgs, command.negativeArgs);
     if (values.help === true) {
       output.out(`Usage: memkv ${name} ${command.args}\n\n${command.summary}`);
       return EXIT.ok;

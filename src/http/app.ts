@@ -12,7 +12,10 @@ import Fastify, {
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.js';
+import { Executor } from '../commands/execute.js';
+import { COMMANDS } from '../commands/table.js';
 import type { Store } from '../engine/store.js';
+import { memoryStorage } from '../storage/memory.js';
 import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { FastPath, fastPathBlockers, type FastPathStats } from './fast-path.js';
@@ -21,7 +24,7 @@ import { ERRORS } from '../errors.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { installRawFront, type RawFront } from './raw-front.js';
 import { authRoutes } from './routes/auth.js';
-import { DATA_ROUTE_PATHS, dataRoutes } from './routes/data.js';
+import { commandRoutes } from './routes/commands.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
 
@@ -115,9 +118,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
+  const executor = new Executor({ storage: memoryStorage(store), durable });
   const fastPath =
     fastPathWanted && fastPathBlockers({ requestLogging, authentication: auth !== undefined }).length === 0
-      ? new FastPath({ store, basePath, maxBodyBytes, maxKeyBytes, metrics, durable, logger })
+      ? new FastPath({ executor, commands: COMMANDS, basePath, maxBodyBytes, maxKeyBytes, metrics, logger })
       : undefined;
 
   let front: RawFront | undefined;
@@ -145,7 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     serverFactory: apiServer(fastPath, (created) => (front = created)),
   });
   if (fastPath !== undefined) {
-    fastPath.attach(app, DATA_ROUTE_PATHS.map((path) => basePath + path));
+    fastPath.attach(app);
     fastPaths.set(app, fastPath);
     // The front's connections are idle between chunks, and the HTTP server does not track them.
     app.addHook('preClose', (done) => {
@@ -195,7 +199,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       if (auth !== undefined) await api.register(authPlugin, { auth });
-      await api.register(dataRoutes, { store, durable });
+      await api.register(commandRoutes, { executor });
       await api.register(dbRoutes, { prefix: '/db', store, persistenceStatus, startedAtMs, compact, durable });
       if (auth !== undefined) await api.register(authRoutes, { auth, loginRateLimit });
     },

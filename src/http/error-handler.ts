@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorJson } from '@memkv/client/protocol';
 import { AuthError, BEARER_CHALLENGE } from '../auth/auth-error.js';
+import { errorAnswer } from '../commands/execute.js';
 import { ERRORS, MemkvError, type ErrorCode } from '../errors.js';
 
 /** Fastify's own error codes, translated to memkv's. */
@@ -69,11 +70,12 @@ export function challengeFor(error: unknown, status: number): string | undefined
   return error instanceof AuthError ? error.challenge : BEARER_CHALLENGE;
 }
 
-/** Maps any thrown value to a status and an error body. */
+/**
+ * Maps any thrown value to a status and an error body: a command's failure as every door maps
+ * it (commands/execute.ts `errorAnswer`), and Fastify's and Node's own errors in memkv's terms.
+ */
 export function toErrorAnswer(error: unknown, limits: Limits): { status: number; body: ErrorJson } {
-  if (error instanceof MemkvError) {
-    return { status: error.status, body: { code: error.code, message: error.message } };
-  }
+  if (error instanceof MemkvError) return errorAnswer(error);
   const fastifyError = error as Partial<FastifyError>;
   const code = fastifyError.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code];
   if (code !== undefined) {
@@ -88,7 +90,7 @@ export function toErrorAnswer(error: unknown, limits: Limits): { status: number;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return { status, body: { code: 'invalid_request', message: fastifyError.message ?? ERRORS.invalid_request.message } };
   }
-  return { status: 500, body: { code: 'internal_server_error', message: ERRORS.internal_server_error.message } };
+  return errorAnswer(error);
 }
 
 interface SchemaError {

@@ -1,68 +1,72 @@
 /**
  * The HTTP fast path: a narrow layer in front of Fastify, on the same `node:http` server, that
- * answers the four hot requests (GET a key, set, push, pop) when they are well-formed and
- * succeed, and hands every other request to Fastify untouched. The same decision serves the raw
- * front (raw-front.ts), which parses requests on the socket itself, through
+ * answers the data commands of the command table (src/commands/table.ts) when they are
+ * well-formed, and hands every other request to Fastify untouched. The same decision serves the
+ * raw front (raw-front.ts), which parses requests on the socket itself, through
  * {@link FastPath.answer}; this module's request listener serves the connections it hands over.
  *
  * Why: Fastify's routing, hooks, validation and reply pipeline cost more per request than the
  * store operation itself (a CPU profile of GET at 50 connections spent most of its time there).
- * The fast path keeps only what those four requests need: Node's HTTP parser, one string
- * comparison for routing, `JSON.parse`, a hand-written check that accepts a subset of what the
- * TypeBox schema accepts, the store call, and `JSON.stringify` of the same row Fastify sends.
+ * The fast path keeps only what a command needs: Node's HTTP parser, a string comparison or two
+ * for routing, `JSON.parse`, the command's own fast body check (a subset of what its TypeBox
+ * schema accepts), the command's `run` (the same one Fastify's route calls) and `JSON.stringify`.
  *
- * It answers a request only when ALL of these hold ({@link FastPath.handle} checks them in order):
+ * Which commands: every entry of the table whose request it can take whole (no query string; a
+ * body only as JSON), routed by method and path (`/set`, `/:key`, `/:key/<suffix>`); the others
+ * are declined, and the start-up log names them with the reason. It answers a request only
+ * when ALL of these hold ({@link FastPath.answer} and the listener check them in order):
  * 1. the fast path is on (see {@link fastPathBlockers}: off with authentication or debug request
- *    logging) and
- *    the app is not closing (Fastify then serves the request and its answer ends the connection);
- * 2. the method and URL are exactly one of (while writes wait for the log, that is with
- *    persistence on, the node:http listener takes only the first, and Fastify's handlers await
- *    the `durable` hook; {@link FastPath.answer}, used by the raw front, takes all four and marks
- *    applied writes `durable`, for the front to send once the log has them):
- *    `GET {base}/{key}`, `POST {base}/set`, `PATCH {base}/{key}/push`, `PATCH {base}/{key}/pop`,
- *    with no query string, and `{key}` made only of `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding
- *    needed), at most `maxKeyBytes` long, and not the first segment of any other route under
- *    `{base}` for that method (such as `docs`);
- * 3. for set and push: `Content-Type` is `application/json` (optionally `; charset=utf-8`), a
- *    `Content-Length` of at most `maxBodyBytes` is given and no `Transfer-Encoding`; the body is
- *    JSON without a BOM, `__proto__` or `constructor`, and is an object with exactly the schema's
- *    fields of the schema's types (no coercion); for pop: no body and no `Content-Type`;
- * 4. the store operation succeeds, or refuses with a `MemkvError` below 500 (a miss on GET, a
- *    wrong type, an empty list, a zero TTL), which is answered through the error handler's own
- *    `toErrorAnswer`; a 5xx refusal (`out_of_memory`) or any other exception goes to Fastify,
- *    which repeats the operation (a refused write changed nothing), answers and logs it.
+ *    logging) and the app is not closing (Fastify then serves the request and its answer ends
+ *    the connection);
+ * 2. the method and URL are a served command's, with no query string, and `{key}` made only of
+ *    `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding needed), at most `maxKeyBytes` long, and not
+ *    the first segment of any other route under `{base}` for that method (such as `docs`); no
+ *    `Prefer` header (preferences change the answer: Fastify's route honours them). While writes
+ *    wait for the log (persistence on), the node:http listener takes reads only, and Fastify's
+ *    handlers await the log; {@link FastPath.answer}, used by the raw front, takes writes too and
+ *    marks them `durable`, for the front to send once the log has them;
+ * 3. with a body: `Content-Type` is `application/json` (optionally `; charset=utf-8`) or absent,
+ *    a `Content-Length` of at most `maxBodyBytes` is given and no `Transfer-Encoding`; the body is
+ *    JSON without a BOM, `__proto__` or `constructor`, an object that the command's `fastBody`
+ *    accepts. Without a body: no `Content-Type` and no body bytes;
+ * 4. the command succeeds, or refuses with a `MemkvError` below 500 (a miss, a wrong type, an
+ *    empty list, a zero TTL), which is answered through the same mapping as Fastify's error
+ *    handler; a 5xx refusal (`out_of_memory`) or any other exception goes to Fastify, which
+ *    repeats the operation (a refused write changed nothing), answers and logs it. An answer that
+ *    cannot be built after the command ran (a list whose JSON passes V8's string limit) is a 500,
+ *    never handed over: the write must not happen twice.
  *
  * In every other case the request goes to Fastify: at once when the decision needs only the
  * head, or after the body was read, in which case the body is replayed to Fastify through a
  * `preParsing` hook ({@link installFastPathReplay}), so that Fastify parses, validates and
  * answers exactly as without the fast path. The answers it does give are byte-for-byte
- * Fastify's: same status, headers in the same order, same `JSON.stringify` of the same row.
+ * Fastify's: same status, headers in the same order, same `JSON.stringify` of the same result.
  *
- * Request metrics (metrics.ts) are recorded here too, with Fastify's route patterns as labels.
+ * Request metrics (metrics.ts) are recorded here too, with the command's route pattern as label.
  * Any other feature that every data request must honour and that lives in a Fastify hook (an
- * authentication check, an awaited durability step) is invisible here: it must
- * either be added to {@link fastPathBlockers} (the fast path then stays off while it is on) or be
- * taught to the fast path, with a case in test/http/fast-path.test.ts. Features inside the store
- * (the journal, memory limits) apply unchanged: the fast path calls the same store methods, and a
- * refusal is an exception that sends the request to Fastify.
+ * authentication check) is invisible here: it must either be added to {@link fastPathBlockers}
+ * (the fast path then stays off while it is on) or be taught to the fast path, with a case in
+ * test/http/fast-path.test.ts. Features inside the storage (the journal, memory limits) apply
+ * unchanged: the fast path runs the same commands, and a refusal is an exception.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Entry, PopResult, Store } from '../engine/store.js';
-import { MemkvError, itemNotFound } from '../errors.js';
+import type { Command } from '../commands/command.js';
+import type { Executor } from '../commands/execute.js';
+import { MemkvError } from '../errors.js';
 import { toErrorAnswer } from './error-handler.js';
 import type { Metrics } from './metrics.js';
-import { parseTtl } from './routes/data.js';
-import { toPopRow, toRow } from './row.js';
-import { DURATION_PATTERN } from './schemas.js';
 
 /** Node's request listener signature, as Fastify hands its own to `serverFactory`. */
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 export interface FastPathOptions {
-  store: Store;
+  /** Runs the commands (on a storage that answers synchronously: the embedded store). */
+  executor: Executor;
+  /** The commands to serve (those it cannot serve are declined and named in the log at start). */
+  commands: readonly Command<any, any, unknown>[];
   /** The API base path, such as `/api/v1`. */
   basePath: string;
   /** Largest request body in bytes (the app's `bodyLimit`). */
@@ -71,12 +75,6 @@ export interface FastPathOptions {
   maxKeyBytes: number;
   /** Request metrics: the fast path records its answers as Fastify's hook would; default none. */
   metrics?: Metrics;
-  /**
-   * The durability hook (AppOptions.durable, present with persistence): writes are answered only
-   * once it resolves. The raw front waits for it ({@link FastPath.waitForLog}); the listener for
-   * node:http connections leaves set, push and pop to Fastify's handlers, which await it.
-   */
-  durable?: () => Promise<void> | undefined;
   /** Where failures while serving a connection are logged (see {@link FastPath.failed}); default none. */
   logger?: Logger;
 }
@@ -102,8 +100,6 @@ export function fastPathBlockers(features: FastPathFeatures): string[] {
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
-const OK_BODY = '{"message":"ok"}';
-const DURATION = new RegExp(DURATION_PATTERN, 'u');
 /** Body held for Fastify when the fast path read it but does not answer. */
 const REPLAY_BODY = Symbol('memkv.fastPathReplayBody');
 
@@ -142,25 +138,40 @@ export const DECLINED_BY_FRONT = Symbol('memkv.declinedByFront');
 /** A socket the raw front may mark. */
 export type FrontSocket = { [DECLINED_BY_FRONT]?: boolean };
 
-/** The hot requests, by what they do. */
-type Op = 'get' | 'set' | 'push' | 'pop';
+/** A command the fast path serves, with how its path is matched. */
+interface FastRoute {
+  command: Command<any, any, unknown>;
+  /** The path after `{base}/` when it is a literal (`set`); undefined when it starts with the key. */
+  literal: string | undefined;
+  /** What follows the key (`/push`), or '' for the key alone. */
+  suffix: string;
+  /** Fastify's route pattern (`/api/v1/:key/push`), the metrics' label. */
+  label: string;
+}
+
+/** Why the fast path cannot serve `command`, or undefined when it can. */
+function whyNotFast(command: Command<any, any, unknown>): string | undefined {
+  if (command.query !== undefined) return 'it takes a query string';
+  if (command.method === 'DELETE' && command.body !== undefined) return 'a body on DELETE';
+  if (!/^\/(?:[a-z]+|:key(?:\/[a-z]+)?)$/.test(command.path)) return `its path ${command.path}`;
+  return undefined;
+}
 
 export class FastPath {
-  readonly #store: Store;
+  readonly #executor: Executor;
   readonly #base: string;
   readonly #baseLength: number;
-  readonly #setUrl: string;
   readonly #maxBodyBytes: number;
   readonly #maxKeyBytes: number;
   readonly #metrics: Metrics | undefined;
-  /** See FastPathOptions.durable; undefined when writes need no wait. */
-  readonly #durable: (() => Promise<void> | undefined) | undefined;
   readonly #limits: { maxBodyBytes: number; maxKeyBytes: number };
-  /** Route patterns as Fastify names them (`request.routeOptions.url`), for the metrics. */
-  readonly #routes: { get: string; set: string; push: string; pop: string };
+  /** The commands served, by method: literal paths first, then key and suffix, then the key alone. */
+  readonly #routes = new Map<string, FastRoute[]>();
+  /** Paths of every command, which the route discovery in {@link FastPath.attach} leaves alone. */
+  readonly #ownPaths = new Set<string>();
   /** First segments under the base path that other routes own, by method. */
   readonly #reserved = new Map<string, Set<string>>();
-  /** The key of the last request {@link FastPath.#route} accepted (empty for set). */
+  /** The key of the last request {@link FastPath.#route} accepted (empty when it comes from the body). */
   #routedKey = '';
   #fallback: RequestHandler | undefined;
   #closing = false;
@@ -168,20 +179,50 @@ export class FastPath {
   /** Failures logged so far (each kind of failure is logged once with its stack, then counted). */
   readonly #logged = new Set<string>();
   readonly stats: FastPathStats = { answered: 0, replayed: 0, handedOver: 0, failed: 0 };
+  /** The commands served, and those declined with the reason. */
+  readonly served: readonly string[];
+  readonly declined: readonly { command: string; reason: string }[];
 
   constructor(options: FastPathOptions) {
-    this.#store = options.store;
+    this.#executor = options.executor;
     this.#base = `${options.basePath}/`;
     this.#baseLength = this.#base.length;
-    this.#setUrl = `${options.basePath}/set`;
     this.#maxBodyBytes = options.maxBodyBytes;
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#metrics = options.metrics;
-    this.#durable = options.durable;
     this.#logger = options.logger;
     this.#limits = { maxBodyBytes: options.maxBodyBytes, maxKeyBytes: options.maxKeyBytes };
-    const base = options.basePath;
-    this.#routes = { get: `${base}/:key`, set: `${base}/set`, push: `${base}/:key/push`, pop: `${base}/:key/pop` };
+    const served: string[] = [];
+    const declined: { command: string; reason: string }[] = [];
+    for (const command of options.commands) {
+      this.#ownPaths.add(options.basePath + command.path);
+      const reason = whyNotFast(command);
+      if (reason !== undefined) {
+        declined.push({ command: command.name, reason });
+        continue;
+      }
+      served.push(command.name);
+      const keyed = command.path.startsWith('/:key');
+      const route: FastRoute = {
+        command,
+        literal: keyed ? undefined : command.path.slice(1),
+        suffix: keyed ? command.path.slice('/:key'.length) : '',
+        label: options.basePath + command.path,
+      };
+      let routes = this.#routes.get(command.method);
+      if (routes === undefined) this.#routes.set(command.method, (routes = []));
+      routes.push(route);
+      // Literal paths, then the longest suffix: as Fastify's router prefers static segments.
+      routes.sort((a, b) => (a.literal === undefined ? 1 : 0) - (b.literal === undefined ? 1 : 0) || b.suffix.length - a.suffix.length);
+    }
+    this.served = served;
+    this.declined = declined;
+    if (declined.length > 0) {
+      this.#logger?.info(
+        { served, declined: declined.map(({ command, reason }) => `${command} (${reason})`) },
+        `fast path: serves ${served.join(', ')}; leaves ${declined.map(({ command }) => command).join(', ')} to Fastify`,
+      );
+    }
   }
 
   /** True once the app is closing (or cannot be served safely): every request is then Fastify's. */
@@ -193,14 +234,15 @@ export class FastPath {
    * Registers the hooks the fast path needs on `app`: route discovery (to keep away from keys
    * that another route owns), the body replay, and the switch-off on close. Call before routes.
    */
-  attach(app: FastifyInstance, dataRoutePaths: readonly string[]): void {
-    const own = new Set(dataRoutePaths);
+  attach(app: FastifyInstance): void {
+    const own = this.#ownPaths;
     app.addHook('onRoute', (route) => {
       const url = route.url ?? route.path;
       if (!url.startsWith(this.#base) || own.has(url)) return;
       const segment = url.slice(this.#baseLength).split('/', 1)[0]!;
       if (segment.startsWith(':') || segment.includes('*')) {
-        // A parametric route beside the data routes: nothing can be answered safely.
+        // A parametric route beside the commands: nothing can be answered safely.
+        this.#logger?.warn({ route: url }, 'fast path off: a parametric route beside the commands');
         this.#closing = true;
         return;
       }
@@ -259,32 +301,32 @@ export class FastPath {
       response.destroy();
       return;
     }
-    this.#send(response, this.#record(response.req.method!, 'get', error instanceof Error ? error : new Error(String(error)), 0, false));
+    this.#send(response, this.#record(response.req.method!, undefined, error instanceof Error ? error : new Error(String(error)), 0));
   }
 
   /**
    * The decision for a complete request parsed outside `node:http` (the raw front): the same
-   * conditions, store call, metrics and stats as for a request through the listener.
+   * conditions, command, metrics and stats as for a request through the listener.
    * @param contentType the `Content-Type` header, OWS-trimmed; undefined when absent
    * @param contentLength the `Content-Length` header (decimal digits); undefined when absent
    * @param body exactly the body bytes (empty when there is none); a request with
    *   `Transfer-Encoding` must not be offered
    * @returns the answer to send, or undefined when Fastify must answer (nothing was sent; the
-   *   store is unchanged unless it refused with a 5xx, which Fastify then meets again)
+   *   data is unchanged unless the command refused with a 5xx, which Fastify then meets again)
    */
   answer(method: string, target: string, contentType: string | undefined, contentLength: string | undefined, body: Buffer): FastAnswer | undefined {
     if (this.#closing) return undefined;
-    const op = this.#route(method, target, true);
-    if (op === undefined || !this.#accepts(op, contentType, contentLength, false)) return undefined;
+    const route = this.#route(method, target, true);
+    if (route === undefined || !this.#accepts(route.command, contentType, contentLength, false)) return undefined;
     const startedAt = this.#metrics === undefined ? 0 : performance.now();
-    const result = this.#run(op, this.#routedKey, body);
+    const result = this.#run(route.command, this.#routedKey, body);
     if (result === undefined) {
-      if (op === 'set' || op === 'push') this.stats.replayed++;
+      if (route.command.body !== undefined) this.stats.replayed++;
       return undefined;
     }
-    const answer = this.#record(method, op, result, startedAt, true);
-    // A write the store applied waits for the log, even when its answer could not be built (500).
-    if (this.#durable !== undefined && op !== 'get' && (answer.status === 200 || !(result instanceof MemkvError))) answer.durable = true;
+    const answer = this.#record(method, route, result, startedAt);
+    // A write that ran waits for the log, even when its answer could not be built (500).
+    if (route.command.writes && this.#executor.waitsForLog && !(result instanceof MemkvError)) answer.durable = true;
     return answer;
   }
 
@@ -293,7 +335,7 @@ export class FastPath {
    * PERSISTENCE_FSYNC=always); undefined when nothing needs waiting for. Its rejection is the writes' error.
    */
   waitForLog(): Promise<void> | undefined {
-    return this.#durable?.();
+    return this.#executor.waitForLog();
   }
 
   /** The answer that replaces a durable write's when the disk refused it (`error`, mapped as Fastify maps it). */
@@ -307,58 +349,56 @@ export class FastPath {
     if (this.#closing) return false;
     const method = request.method!;
     // Writes here would have to wait for the log (not done on this listener): Fastify awaits it.
-    const op = this.#route(method, request.url!, this.#durable === undefined);
-    if (op === undefined) return false;
+    const route = this.#route(method, request.url!, !this.#executor.waitsForLog);
+    if (route === undefined) return false;
     const headers = request.headers;
     // Preferences change the answer (Prefer: return=minimal): Fastify's routes honour them.
     if (headers.prefer !== undefined) return false;
-    if (!this.#accepts(op, headers['content-type'], headers['content-length'], headers['transfer-encoding'] !== undefined)) return false;
+    const command = route.command;
+    if (!this.#accepts(command, headers['content-type'], headers['content-length'], headers['transfer-encoding'] !== undefined)) return false;
     // Read the time only when metrics want it (Fastify's elapsedTime also starts at routing).
     const startedAt = this.#metrics === undefined ? 0 : performance.now();
     const key = this.#routedKey;
-    if (op === 'set' || op === 'push') {
-      this.#readBody(request, response, op, key, startedAt);
+    if (command.body !== undefined) {
+      this.#readBody(request, response, route, key, startedAt);
       return true;
     }
-    const result = this.#run(op, key, undefined);
+    const result = this.#run(command, key, undefined);
     if (result === undefined) return false;
-    this.#send(response, this.#record(method, op, result, startedAt, true));
+    this.#send(response, this.#record(method, route, result, startedAt));
     return true;
   }
 
   /**
-   * Which hot request `method` and `url` are, with the key in {@link FastPath.#routedKey}.
+   * The served command of `method` and `url`, with the key in {@link FastPath.#routedKey}.
    * @returns undefined when it is none of them (or a write when `writes` is false)
    */
-  #route(method: string, url: string, writes: boolean): Op | undefined {
-    if (!url.startsWith(this.#base)) return undefined;
-    if (method === 'GET') {
-      const key = url.slice(this.#baseLength);
-      if (!this.#isPlainKey(key, 'GET')) return undefined;
+  #route(method: string, url: string, writes: boolean): FastRoute | undefined {
+    const routes = this.#routes.get(method);
+    if (routes === undefined || !url.startsWith(this.#base)) return undefined;
+    const rest = url.slice(this.#baseLength);
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i]!;
+      if (route.command.writes && !writes) continue;
+      if (route.literal !== undefined) {
+        if (rest !== route.literal) continue;
+        this.#routedKey = '';
+        return route;
+      }
+      const suffix = route.suffix;
+      if (suffix.length > 0 && !rest.endsWith(suffix)) continue;
+      const key = suffix.length === 0 ? rest : rest.slice(0, rest.length - suffix.length);
+      if (!this.#isPlainKey(key, method)) continue;
       this.#routedKey = key;
-      return 'get';
-    }
-    if (!writes) return undefined;
-    if (method === 'PATCH') {
-      const op = url.endsWith('/pop') ? 'pop' : url.endsWith('/push') ? 'push' : undefined;
-      if (op === undefined) return undefined;
-      const key = url.slice(this.#baseLength, url.length - op.length - 1);
-      if (!this.#isPlainKey(key, 'PATCH')) return undefined;
-      this.#routedKey = key;
-      return op;
-    }
-    if (method === 'POST' && url === this.#setUrl) {
-      this.#routedKey = '';
-      return 'set';
+      return route;
     }
     return undefined;
   }
 
-  /** Whether the head suits `op`: a JSON body of a known length for set and push, no body for pop. */
-  #accepts(op: Op, contentType: string | undefined, contentLength: string | undefined, chunked: boolean): boolean {
-    if (op === 'get') return true;
+  /** Whether the head suits `command`: a JSON body of a known length when it takes one, else no body. */
+  #accepts(command: Command<any, any, unknown>, contentType: string | undefined, contentLength: string | undefined, chunked: boolean): boolean {
     if (chunked) return false;
-    if (op === 'pop') return contentType === undefined && (contentLength === undefined || contentLength === '0');
+    if (command.body === undefined) return contentType === undefined && (contentLength === undefined || contentLength === '0');
     // A body without Content-Type is read as JSON, as Fastify's routes read it (clients of the seed design send push so).
     if (contentType !== undefined && contentType !== 'application/json' && contentType !== JSON_TYPE) return false;
     if (contentLength === undefined) return false;
@@ -367,31 +407,26 @@ export class FastPath {
   }
 
   /**
-   * Runs `op` on the store.
-   * @returns the 200 answer's body, the store's refusal, an Error when the operation ran but its
-   *   answer could not be built (answered 500: never handed to Fastify, which would apply a write
+   * Runs `command` on `key` (and the body in `raw`).
+   * @returns the 200 answer's body, the command's refusal, an Error when it ran but its answer
+   *   could not be built (answered 500: never handed to Fastify, which would apply a write
    *   twice), or undefined to hand the request to Fastify (nothing was applied)
    */
-  #run(op: Op, key: string, raw: Buffer | undefined): string | Error | undefined {
-    if (op === 'get') {
-      const entry = this.#store.get(key);
-      if (entry === undefined) return itemNotFound(key);
-      try {
-        return JSON.stringify(toRow(entry));
-      } catch (error) {
-        return this.#unbuildable(error);
-      }
+  #run(command: Command<any, any, unknown>, key: string, raw: Buffer | undefined): string | Error | undefined {
+    let body: Record<string, unknown> | undefined;
+    if (command.body !== undefined) {
+      body = parseObject(raw!);
+      if (body === undefined || !command.fastBody!(body)) return undefined;
+      if (command.keyFrom === 'body') key = body.key as string;
     }
-    if (op === 'set') return this.#set(raw!);
-    if (op === 'push') return this.#push(key, raw!);
-    let popped: PopResult;
+    let result: unknown;
     try {
-      popped = this.#store.pop(key);
+      result = this.#executor.run(command, { key, body, query: undefined, minimal: false });
     } catch (error) {
       return isAnswerable(error) ? error : undefined;
     }
     try {
-      return JSON.stringify(toPopRow(popped));
+      return JSON.stringify(result);
     } catch (error) {
       return this.#unbuildable(error);
     }
@@ -404,11 +439,11 @@ export class FastPath {
   }
 
   /**
-   * Reads the body, then answers a set or a push, or replays it to Fastify.
+   * Reads the body, then answers the command, or replays it to Fastify.
    * It acts on the chunk that completes `Content-Length` rather than on 'end' (one event-loop
    * turn later); Node has then parsed the whole message, so the request is complete.
    */
-  #readBody(request: IncomingMessage, response: ServerResponse, op: Op, key: string, startedAt: number): void {
+  #readBody(request: IncomingMessage, response: ServerResponse, route: FastRoute, key: string, startedAt: number): void {
     const expected = Number(request.headers['content-length']);
     let received = 0;
     let chunks: Buffer | Buffer[] | undefined;
@@ -421,13 +456,13 @@ export class FastPath {
       const raw = Array.isArray(chunks) ? Buffer.concat(chunks) : chunks;
       let result: string | Error | undefined;
       try {
-        result = this.#run(op, key, raw);
+        result = this.#run(route.command, key, raw);
       } catch (error) {
         this.#failedRequest(error, response);
         return;
       }
       if (result !== undefined) {
-        this.#send(response, this.#record(request.method!, op, result, startedAt, true));
+        this.#send(response, this.#record(request.method!, route, result, startedAt));
         return;
       }
       this.stats.replayed++;
@@ -438,58 +473,11 @@ export class FastPath {
     });
   }
 
-  // POST {base}/set  {key, value, ttl?}
-  /** @returns the answer body, the store's refusal, or undefined to hand the request to Fastify. */
-  #set(raw: Buffer): string | Error | undefined {
-    const body = parseObject(raw);
-    if (body === undefined) return undefined;
-    let fields = 0;
-    for (const name in body) {
-      if (name !== 'key' && name !== 'value' && name !== 'ttl') return undefined;
-      fields++;
-    }
-    const { key, value, ttl } = body;
-    if (typeof key !== 'string' || key.length === 0 || !isValue(value, false)) return undefined;
-    if (fields !== (ttl === undefined ? 2 : 3) || (ttl !== undefined && !isTtl(ttl))) return undefined;
-    try {
-      this.#store.set(key, value, { ttlMs: ttl === undefined ? undefined : parseTtl(ttl) });
-    } catch (error) {
-      return isAnswerable(error) ? error : undefined;
-    }
-    return OK_BODY;
-  }
-
-  // PATCH {base}/{key}/push  {value, ttl?}
-  /** @returns the answer body, the store's refusal, or undefined to hand the request to Fastify. */
-  #push(key: string, raw: Buffer): string | Error | undefined {
-    const body = parseObject(raw);
-    if (body === undefined) return undefined;
-    let fields = 0;
-    for (const name in body) {
-      if (name !== 'value' && name !== 'ttl') return undefined;
-      fields++;
-    }
-    const { value, ttl } = body;
-    if (!isValue(value, true)) return undefined;
-    if (fields !== (ttl === undefined ? 1 : 2) || (ttl !== undefined && !isTtl(ttl))) return undefined;
-    let entry: Entry;
-    try {
-      entry = this.#store.push(key, value, { ttlMs: ttl === undefined ? undefined : parseTtl(ttl) });
-    } catch (error) {
-      return isAnswerable(error) ? error : undefined;
-    }
-    try {
-      return JSON.stringify(toRow(entry));
-    } catch (error) {
-      return this.#unbuildable(error);
-    }
-  }
-
   /**
    * The answer for `result` (a refusal mapped as Fastify's error handler maps it, by the same
-   * function), counted and recorded in the metrics with Fastify's route pattern.
+   * function), counted and recorded in the metrics with the command's route pattern.
    */
-  #record(method: string, op: Op, result: string | Error, startedAt: number, observe: boolean): FastAnswer {
+  #record(method: string, route: FastRoute | undefined, result: string | Error, startedAt: number): FastAnswer {
     let answer: FastAnswer;
     if (typeof result === 'string') answer = { status: 200, body: result };
     else {
@@ -497,8 +485,8 @@ export class FastPath {
       answer = { status, body: JSON.stringify(body) };
     }
     this.stats.answered++;
-    if (observe && this.#metrics !== undefined) {
-      this.#metrics.observeRequest(method, this.#routes[op], answer.status, (performance.now() - startedAt) / 1000);
+    if (route !== undefined && this.#metrics !== undefined) {
+      this.#metrics.observeRequest(method, route.label, answer.status, (performance.now() - startedAt) / 1000);
     }
     return answer;
   }
@@ -567,16 +555,4 @@ function parseObject(raw: Buffer): Record<string, unknown> | undefined {
     return undefined;
   }
   return typeof body === 'object' && body !== null && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
-}
-
-/** A string, or an array of strings (non-empty when `nonEmpty`). */
-function isValue(value: unknown, nonEmpty: boolean): value is string | string[] {
-  if (typeof value === 'string') return true;
-  if (!Array.isArray(value) || (nonEmpty && value.length === 0)) return false;
-  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') return false;
-  return true;
-}
-
-function isTtl(ttl: unknown): ttl is string {
-  return typeof ttl === 'string' && ttl.length <= 64 && DURATION.test(ttl);
 }

@@ -10,7 +10,7 @@
  * one chunk leave in one write.
  *
  * The front parses only COMPLETE requests, inside one chunk, of a strict subset of HTTP/1.1:
- * - request line `METHOD SP target SP HTTP/1.1 CRLF`, METHOD one of GET, POST, PATCH, the target
+ * - request line `METHOD SP target SP HTTP/1.1 CRLF`, METHOD one of GET, POST, PATCH, DELETE, the target
  *   visible ASCII starting with `/`;
  * - header lines `token ":" OWS value OWS CRLF`, values of visible ASCII, space and tab (no
  *   obs-fold, no obs-text, no CR, LF or NUL), at most {@link MAX_HEADERS} lines and
@@ -18,7 +18,7 @@
  * - exactly one `Host`; at most one `Content-Type` and one `Content-Length` (decimal digits and
  *   nothing after them); no `Transfer-Encoding`, `Expect`, `Upgrade` or `Prefer` (preferences
  *   change the answer); `Connection` only as `keep-alive`;
- * - no body on GET; for POST and PATCH the whole `Content-Length` body in the same chunk.
+ * - no body on GET and DELETE; for POST and PATCH the whole `Content-Length` body in the same chunk.
  * The moment a request is outside it, is incomplete at the end of the chunk, or is declined by
  * the fast path, or when a chunk arrives while earlier answers still wait in the socket's write
  * buffer (node:http then applies its backpressure), the front writes the answers it has built,
@@ -483,6 +483,17 @@ export function parseRequest(chunk: Buffer, start: number): RawRequest | undefin
   ) {
     method = 'PATCH';
     p = start + 6;
+  } else if (
+    first === 0x44 &&
+    chunk[start + 1] === 0x45 &&
+    chunk[start + 2] === 0x4c &&
+    chunk[start + 3] === 0x45 &&
+    chunk[start + 4] === 0x54 &&
+    chunk[start + 5] === 0x45 &&
+    chunk[start + 6] === SP
+  ) {
+    method = 'DELETE';
+    p = start + 7;
   } else return undefined;
   const targetStart = p;
   // origin-form only: node:http refuses other targets that do not start with "/" (the routes all do).
@@ -557,7 +568,7 @@ export function parseRequest(chunk: Buffer, start: number): RawRequest | undefin
   if (hosts !== 1) return undefined;
   // Body.
   const bodyBytes = contentLength === undefined ? 0 : Number(contentLength);
-  if (method === 'GET' && bodyBytes !== 0) return undefined;
+  if ((method === 'GET' || method === 'DELETE') && bodyBytes !== 0) return undefined;
   const end = p + bodyBytes;
   if (end > length) return undefined;
   return { method, target, contentType, contentLength, body: chunk.subarray(p, end), end };

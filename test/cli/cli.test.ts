@@ -163,6 +163,88 @@ describe('data commands', () => {
   });
 });
 
+describe('range', () => {
+  it('prints the slice as numbered lines, as get prints a list; negative indexes need no --', async () => {
+    await memkv(['set', 'abc', 'a', 'b', 'c', 'd', 'e'], env);
+    expect(await memkv(['range', 'abc', '0', '-1'], env)).toEqual({ code: 0, stdout: '1) a\n2) b\n3) c\n4) d\n5) e\n', stderr: '' });
+    expect(await memkv(['range', 'abc', '1', '2'], env)).toEqual({ code: 0, stdout: '1) b\n2) c\n', stderr: '' });
+    expect(await memkv(['range', 'abc', '-2', '-1'], env)).toEqual({ code: 0, stdout: '1) d\n2) e\n', stderr: '' });
+    expect(await memkv(['range', 'abc', '-100', '0'], env)).toEqual({ code: 0, stdout: '1) a\n', stderr: '' });
+    expect(await memkv(['range', 'abc', '3', '1'], env)).toEqual({ code: 0, stdout: '(empty list)\n', stderr: '' });
+    // Flags may come before or after the indexes; after --, the indexes are arguments anyway.
+    expect(await memkv(['range', '--url', server.url, 'abc', '-3', '-3'], {})).toMatchObject({ code: 0, stdout: '1) c\n' });
+    expect(await memkv(['range', 'abc', '--', '-1', '-1'], env)).toMatchObject({ code: 0, stdout: '1) e\n' });
+  });
+
+  it('--json prints exactly what GET /api/v1/{key}/range answers', async () => {
+    await memkv(['set', 'jrange', 'a', 'b', 'c', '--ttl', '1h'], env);
+    const run = await memkv(['range', 'jrange', '-2', '-1', '--json'], env);
+    expect(run).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/jrange/range?start=-2&stop=-1')}\n`, stderr: '' });
+    const row = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(Object.keys(row)).toEqual(['key', 'kind', 'value', 'length', 'ttl', 'created_at', 'updated_at']);
+    expect(row).toMatchObject({ key: 'jrange', value: ['b', 'c'], length: 3 });
+  });
+
+  it('a missing key exits 1; a string exits 2; indexes that are not whole numbers are usage errors', async () => {
+    expect(await memkv(['range', 'ghost', '0', '-1'], env)).toEqual({ code: 1, stdout: '', stderr: 'memkv: key "ghost" does not exist\n' });
+    const json = await memkv(['range', 'ghost', '0', '-1', '--json'], env);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toMatchObject({ code: 'item_not_found' });
+    await memkv(['set', 'rtext', 'v'], env);
+    const wrongType = await memkv(['range', 'rtext', '0', '-1', '--json'], env);
+    expect(wrongType.code).toBe(2);
+    expect(JSON.parse(wrongType.stderr)).toMatchObject({ code: 'wrong_type' });
+    for (const [start, stop] of [['a', '1'], ['0', '1.5'], ['0', '--1'], ['0', '99999999999999999999']]) {
+      const bad = await memkv(['range', 'abc', start!, stop!], env);
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toBe('');
+      expect(bad.stderr).toMatch(/^memkv: /);
+    }
+    expect((await memkv(['range', 'abc', 'x', '1'], env)).stderr).toMatch(/START takes a whole number/);
+  });
+});
+
+describe('ttl', () => {
+  it('prints the expiry (RFC 3339) or never; with a duration, sets it and prints the new one', async () => {
+    await memkv(['set', 'tkey', 'v'], env);
+    expect(await memkv(['ttl', 'tkey'], env)).toEqual({ code: 0, stdout: 'never\n', stderr: '' });
+    const before = Date.now();
+    const set = await memkv(['ttl', 'tkey', '2h'], env);
+    expect(set.code).toBe(0);
+    const expiresAtMs = server.store.get('tkey')!.expiresAtMs!;
+    expect(expiresAtMs).toBeGreaterThanOrEqual(before + 7_200_000);
+    expect(expiresAtMs).toBeLessThanOrEqual(Date.now() + 7_200_000);
+    expect(set.stdout).toBe(`${new Date(expiresAtMs).toISOString()}\n`);
+    expect(await memkv(['ttl', 'tkey'], env)).toEqual({ code: 0, stdout: set.stdout, stderr: '' });
+    expect(server.store.get('tkey')?.value).toBe('v');
+    expect(await memkv(['ttl', 'tkey', 'never'], env)).toEqual({ code: 0, stdout: 'never\n', stderr: '' });
+    expect(server.store.get('tkey')?.expiresAtMs).toBeNull();
+    expect(await memkv(['ttl', 'tkey'], env)).toEqual({ code: 0, stdout: 'never\n', stderr: '' });
+  });
+
+  it('--json prints the API\'s {key, ttl} for reading and for setting', async () => {
+    await memkv(['set', 'jttl', 'a', 'b', '--ttl', '1h'], env);
+    expect(await memkv(['ttl', 'jttl', '--json'], env)).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/jttl/ttl')}\n`, stderr: '' });
+    const set = await memkv(['ttl', 'jttl', '30m', '--json'], env);
+    expect(set).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/jttl/ttl')}\n`, stderr: '' });
+    expect(JSON.parse(set.stdout)).toEqual({ key: 'jttl', ttl: new Date(server.store.get('jttl')!.expiresAtMs!).toISOString() });
+    expect(await memkv(['ttl', 'jttl', 'never', '--json'], env)).toEqual({ code: 0, stdout: '{"key":"jttl","ttl":null}\n', stderr: '' });
+  });
+
+  it('a missing key exits 1, reading or setting; a bad duration exits 2', async () => {
+    expect(await memkv(['ttl', 'ghost'], env)).toEqual({ code: 1, stdout: '', stderr: 'memkv: key "ghost" does not exist\n' });
+    expect(await memkv(['ttl', 'ghost', '1h'], env)).toMatchObject({ code: 1, stdout: '' });
+    expect(await memkv(['ttl', 'ghost', 'never'], env)).toMatchObject({ code: 1, stdout: '' });
+    expect(server.store.get('ghost')).toBeUndefined();
+    await memkv(['set', 'tbad', 'v', '--ttl', '1h'], env);
+    const expiresAtMs = server.store.get('tbad')!.expiresAtMs;
+    const bad = await memkv(['ttl', 'tbad', 'soon', '--json'], env);
+    expect(bad).toMatchObject({ code: 2, stdout: '' });
+    expect(JSON.parse(bad.stderr)).toMatchObject({ code: 'invalid_request' });
+    expect(server.store.get('tbad')!.expiresAtMs).toBe(expiresAtMs);
+  });
+});
+
 describe('database commands', () => {
   // A server of their own: flush must not disturb the other tests' keys.
   let db: Awaited<ReturnType<typeof startMemkv>>;
@@ -269,6 +351,12 @@ describe.concurrent('usage', () => {
     [['push', 'k']],
     [['get', 'k', '--bogus']],
     [['rm', 'k', '--ttl', '1h']],
+    [['range', 'k', '0']],
+    [['range', 'k', '0', '1', '2']],
+    [['range', 'k', '0', '1', '--ttl', '1h']],
+    [['ttl']],
+    [['ttl', 'k', '1h', 'extra']],
+    [['ttl', 'k', '--ttl', '1h']],
   ])('memkv %j exits 2 with a message on stderr', async (args) => {
     const run = await memkv(args, env);
     expect(run.code).toBe(2);
@@ -279,7 +367,10 @@ describe.concurrent('usage', () => {
   it('--help and --version exit 0', async () => {
     const help = await memkv(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['serve', 'get', 'set', 'update', 'push', 'pop', 'rm']) expect(help.stdout).toContain(`  ${command} `);
+    for (const command of ['serve', 'get', 'set', 'update', 'push', 'pop', 'range', 'ttl', 'rm']) expect(help.stdout).toContain(`  ${command} `);
+    expect(help.stdout).toContain('range KEY START STOP');
+    expect(help.stdout).toContain('ttl KEY [DURATION|never]');
+    expect((await memkv(['range', '--help'])).stdout).toMatch(/^Usage: memkv range KEY START STOP\n/);
     expect((await memkv(['serve', '--help'])).stdout).toContain('--health-port VALUE');
     expect((await memkv(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+/);
   });

@@ -43,6 +43,31 @@ describe('connection reset after the request was sent', () => {
   });
 });
 
+describe('range, getTtl and setTtl are idempotent', () => {
+  let resetting: RawServer;
+  beforeAll(async () => {
+    resetting = await startResettingServer();
+  });
+  afterAll(() => resetting.close());
+
+  const calls = {
+    range: (client: MemkvClient) => client.range('k', 0, -1),
+    getTtl: (client: MemkvClient) => client.getTtl('k'),
+    // A relative TTL set again by a retry ends later by the retry's delay, as `update` with a ttl.
+    setTtl: (client: MemkvClient) => client.setTtl('k', '1h'),
+    'setTtl(null)': (client: MemkvClient) => client.setTtl('k', null),
+  };
+
+  it.each(Object.keys(calls) as (keyof typeof calls)[])('%s is retried after a connection reset, and after a refusal', async (name) => {
+    const reset = clientWith(resetting.url, { retries: 2 });
+    await expect(calls[name](reset.client)).rejects.toBeInstanceOf(ConnectionError);
+    expect(reset.calls()).toBe(3);
+    const refused = clientWith(await refusedUrl(), { retries: 1 });
+    await expect(calls[name](refused.client)).rejects.toBeInstanceOf(ConnectionError);
+    expect(refused.calls()).toBe(2);
+  });
+});
+
 describe('503 from a server that is starting', () => {
   let flaky: RawServer;
   let requests = 0;

@@ -26,6 +26,8 @@ export const DOCUMENTED_PATHS = [
   '/api/v1/{key}',
   '/api/v1/{key}/push',
   '/api/v1/{key}/pop',
+  '/api/v1/{key}/range',
+  '/api/v1/{key}/ttl',
   '/api/v1/db/keys',
   '/api/v1/db/size',
   '/api/v1/db/flush',

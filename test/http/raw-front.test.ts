@@ -179,7 +179,8 @@ describe('raw front', () => {
 
   it('hands over in the middle of a pipeline: earlier answers first, the rest by node:http, in order', async () => {
     const before = { ...fastPathStats(fast.app)! };
-    const remove = 'DELETE /api/v1/gone HTTP/1.1\r\nHost: localhost\r\n\r\n';
+    // A percent-encoded key is outside the front's subset: Fastify decodes it ("gone").
+    const remove = 'DELETE /api/v1/go%6Ee HTTP/1.1\r\nHost: localhost\r\n\r\n';
     const { answers } = await exchange(fast.port, [set('gone', 'soon') + get('gone') + remove + get('gone') + get('a')], 5);
     expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 404, 200]);
     const after = fastPathStats(fast.app)!;
@@ -303,7 +304,7 @@ describe('raw front connections', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     const port = (app.server.address() as AddressInfo).port;
     const raw = await exchange(port, [get('a')], 1, undefined, true);
-    const handed = await exchange(port, ['DELETE /api/v1/a HTTP/1.1\r\nHost: localhost\r\n\r\n'], 1, undefined, true);
+    const handed = await exchange(port, ['DELETE /api/v1/%61 HTTP/1.1\r\nHost: localhost\r\n\r\n'], 1, undefined, true);
     const silent = await new Promise<Socket>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => resolve(socket));
     });

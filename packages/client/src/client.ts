@@ -25,12 +25,15 @@ import {
   type MinimalRowJson,
   type PopRowJson,
   type PushBody,
+  type RangeRowJson,
   type RefreshBody,
   type RowJson,
   type SetBody,
   type SizeJson,
   type StatsJson,
   type TokenPairJson,
+  type TtlBody,
+  type TtlJson,
   type UpdateBody,
   type Value,
 } from './protocol.js';
@@ -39,16 +42,22 @@ import {
   checkMinimalPopRow,
   checkMinimalRow,
   checkPopRow,
+  checkRangeRow,
   checkRow,
+  checkTtl,
+  toExpiry,
   toListRow,
   toMinimalListRow,
   toMinimalPopRow,
   toPopRow,
+  toRangeRow,
   toRow,
+  type Expiry,
   type ListRow,
   type MinimalListRow,
   type MinimalPopRow,
   type PopRow,
+  type RangeRow,
   type Row,
 } from './row.js';
 
@@ -77,9 +86,10 @@ export interface ClientOptions {
   /**
    * Further attempts after a failure that is safe to retry; default 2 (three attempts in all).
    * Retried: a connection refused (the request never left) for every call but `login`; for the
-   * idempotent calls (`get`, `set`, `update`, `remove`, `listKeys`, `size`, `stats`, `flush`,
-   * `logout`) also a connection broken before the answer and an HTTP 502/503/504. Never retried:
-   * timeouts, other answers, and a `push` or `pop` whose request may have reached the server.
+   * idempotent calls (`get`, `set`, `update`, `remove`, `range`, `getTtl`, `setTtl`, `listKeys`,
+   * `size`, `stats`, `flush`, `logout`) also a connection broken before the answer and an HTTP
+   * 502/503/504. Never retried: timeouts, other answers, and a `push` or `pop` whose request may
+   * have reached the server.
    */
   retries?: number;
   /** Backoff before the first retry, in ms; doubled for each further one (with jitter, at most 5 s); default 100. */
@@ -127,7 +137,7 @@ export interface PopOptions extends CallOptions {
  * such as the memkv command's `--json`. Each call sends the same request as the client's call of
  * the same name, with the same timeouts, retries, token refresh and shape checks; nothing is
  * converted, and every error answer is an error: a missing key is a `NotFoundError` (where the
- * client's `get` answers `null` and `remove` answers `false`).
+ * client's `get`, `range` and `getTtl` answer `null` and `remove` answers `false`).
  */
 export interface WireCalls {
   // GET /api/v1/:key
@@ -150,6 +160,12 @@ export interface WireCalls {
   pop(key: string, options: PopOptions & { minimal: true }): Promise<MinimalPopRowJson | PopRowJson>;
   pop(key: string, options?: PopOptions & { minimal?: false }): Promise<PopRowJson>;
   pop(key: string, options?: PopOptions): Promise<PopRowJson | MinimalPopRowJson>;
+  // GET /api/v1/:key/range?start=&stop=
+  range(key: string, start: number, stop: number, options?: CallOptions): Promise<RangeRowJson>;
+  // GET /api/v1/:key/ttl
+  getTtl(key: string, options?: CallOptions): Promise<TtlJson>;
+  // PATCH /api/v1/:key/ttl  {ttl}
+  setTtl(key: string, ttl: Ttl | null, options?: CallOptions): Promise<TtlJson>;
   // GET /api/v1/db/keys?prefix=&cursor=&limit=
   listKeys(options?: KeysPageOptions): Promise<KeysPageJson>;
   // GET /api/v1/db/size
@@ -367,6 +383,57 @@ export class MemkvClient {
     return toPopRow(await this.wire.pop(key, { ...options, minimal: false }));
   }
 
+  /**
+   * Reads the elements of a list from index `start` to index `stop`, both included, as Redis
+   * `LRANGE` does: negative indexes count from the end (`-1` is the last element), indexes past
+   * either end are clamped, and a `start` after `stop` gives no element. `range(key, 0, -1)` is
+   * the whole list. Costs O(elements answered), not O(list length).
+   * @param start index of the first element, a whole number (negative: from the end).
+   * @param stop index of the last element, a whole number (negative: from the end).
+   * @returns the row with the slice as `value` and the whole list's `length`, or `null` when the
+   *   key does not exist or has expired (as `get`).
+   * @throws WrongTypeError when the key holds a string; ValidationError when an index is not a
+   *   whole number (before sending anything).
+   */
+  // GET /api/v1/:key/range?start=&stop=
+  async range(key: string, start: number, stop: number, options?: CallOptions): Promise<RangeRow | null> {
+    try {
+      return toRangeRow(await this.wire.range(key, start, stop, options));
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Reads the expiry of a key.
+   * @returns `{ key, expiresAt }`, where `expiresAt` is `null` when the key never expires; or
+   *   `null` when the key does not exist or has expired (as `get`).
+   */
+  // GET /api/v1/:key/ttl
+  async getTtl(key: string, options?: CallOptions): Promise<Expiry | null> {
+    try {
+      return toExpiry(await this.wire.getTtl(key, options));
+    } catch (error) {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * Changes only the expiry of an existing key (of either kind): `ttl` from now, or `null` to
+   * make it never expire. The value stays as it is.
+   * Retried like `update` (see {@link ClientOptions.retries}): a retry after a lost answer sets
+   * the expiry again, from the time of the retry, so the key can end up expiring up to the
+   * retry delay later than after the first attempt; with `null` the outcome is the same.
+   * @returns `{ key, expiresAt }` after the change. @throws NotFoundError when the key does not
+   *   exist or has expired; ValidationError for a TTL the server refuses.
+   */
+  // PATCH /api/v1/:key/ttl  {ttl}
+  async setTtl(key: string, ttl: Ttl | null, options?: CallOptions): Promise<Expiry> {
+    return toExpiry(await this.wire.setTtl(key, ttl, options));
+  }
+
   // ---- Database calls ----
 
   /**
@@ -505,6 +572,22 @@ export class MemkvClient {
         });
         return minimal ? checkMinimalPopRow(answer.body, answer.status) : checkPopRow(answer.body, answer.status);
       }) as WireCalls['pop'],
+      range: async (key, start, stop, options) => {
+        const query = `?start=${indexText(start, 'start')}&stop=${indexText(stop, 'stop')}`;
+        const answer = await request({ method: 'GET', path: keyPath(key, `/range${query}`), idempotent: true, options });
+        return checkRangeRow(answer.body, answer.status);
+      },
+      getTtl: async (key, options) => {
+        const answer = await request({ method: 'GET', path: keyPath(key, '/ttl'), idempotent: true, options });
+        return checkTtl(answer.body, answer.status);
+      },
+      setTtl: async (key, ttl, options) => {
+        if (ttl === undefined) throw invalid('ttl must be a duration string, a whole number of milliseconds > 0, or null (never expire)');
+        const body: TtlBody = { ttl: ttl === null ? null : ttlText(ttl)! };
+        // Idempotent as `update` with a ttl: a repeat sets the same relative TTL again (see setTtl).
+        const answer = await request({ method: 'PATCH', path: keyPath(key, '/ttl'), body, idempotent: true, options });
+        return checkTtl(answer.body, answer.status);
+      },
       listKeys: async (options = {}) => {
         const query = new URLSearchParams();
         if (options.prefix !== undefined && options.prefix !== '') query.set('prefix', options.prefix);
@@ -757,6 +840,14 @@ function ttlText(ttl: Ttl | undefined): string | undefined {
     throw invalid(`ttl must be a duration string such as "1h" or a whole number of milliseconds > 0; got ${String(ttl)}`);
   }
   return `${ttl}ms`;
+}
+
+/** The query text of a list index: a whole number, negative from the end. */
+function indexText(index: number, name: string): string {
+  if (typeof index !== 'number' || !Number.isSafeInteger(index)) {
+    throw invalid(`${name} must be a whole number (negative counts from the end); got ${String(index)}`);
+  }
+  return String(index);
 }
 
 /** Checks the `{message}` answer of the calls that return no row. @returns the body, unchanged. */

@@ -35,7 +35,10 @@ export class MemkvClientError extends Error {
   }
 }
 
-/** The key does not exist or has expired (`item_not_found`, 404). `get` and `remove` answer `null`/`false` instead. */
+/**
+ * The key does not exist or has expired (`item_not_found`, 404). `get`, `range` and `getTtl`
+ * answer `null` instead, and `remove` answers `false`.
+ */
 export class NotFoundError extends MemkvClientError {
   override name = 'NotFoundError';
 }

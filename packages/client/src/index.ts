@@ -25,5 +25,5 @@ export {
   UnexpectedResponseError,
 } from './errors.js';
 export type { ClientErrorCode, MemkvClientErrorOptions } from './errors.js';
-export type { Row, StringRow, ListRow, PopRow, MinimalListRow, MinimalPopRow } from './row.js';
+export type { Row, StringRow, ListRow, PopRow, MinimalListRow, MinimalPopRow, RangeRow, Expiry } from './row.js';
 export * from './protocol.js';

@@ -73,6 +73,35 @@ export interface PushBody {
   ttl?: string;
 }
 
+/**
+ * `GET /api/{version}/{key}/range?start=&stop=` answer: the elements from `start` to `stop`
+ * (inclusive, negative indexes from the end, as Redis `LRANGE`) and the whole list's `length`.
+ */
+export interface RangeRowJson {
+  key: string;
+  kind: 'string_slice';
+  /** The elements of the slice. */
+  value: string[];
+  /** Number of elements in the whole list. */
+  length: number;
+  /** Absolute expiry time (RFC 3339), or `null` when the key never expires. */
+  ttl: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** `GET` and `PATCH /api/{version}/{key}/ttl` answer: the key's expiry. */
+export interface TtlJson {
+  key: string;
+  /** Absolute expiry time (RFC 3339), or `null` when the key never expires. */
+  ttl: string | null;
+}
+
+/** `PATCH /api/{version}/{key}/ttl` body: a duration such as `"1h"`, or `null` to never expire. */
+export interface TtlBody {
+  ttl: string | null;
+}
+
 /** Body of answers that carry no row. */
 export interface MessageJson {
   message: string;

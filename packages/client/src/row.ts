@@ -4,7 +4,7 @@
  * {@link UnexpectedResponseError}, never a half-filled object.
  */
 import { UnexpectedResponseError } from './errors.js';
-import type { ListRowJson, MinimalPopRowJson, MinimalRowJson, PopRowJson, RowJson } from './protocol.js';
+import type { ListRowJson, MinimalPopRowJson, MinimalRowJson, PopRowJson, RangeRowJson, RowJson, TtlJson } from './protocol.js';
 
 interface RowBase {
   key: string;
@@ -31,6 +31,19 @@ export type MinimalListRow = RowBase & { kind: 'string_slice'; length: number };
 
 /** A list after a `pop` with `{ minimal: true }`: its length, and the element that was removed. */
 export type MinimalPopRow = MinimalListRow & { popped: string };
+
+/**
+ * A slice of a list, as `range` answers it: `value` holds the elements from `start` to `stop`,
+ * `length` the number of elements in the whole list.
+ */
+export type RangeRow = ListRow & { length: number };
+
+/** The expiry of a key, as `getTtl` and `setTtl` answer it. */
+export interface Expiry {
+  key: string;
+  /** When the key expires, or `null` when it never does. */
+  expiresAt: Date | null;
+}
 
 // ---- Checks of the server's JSON ----
 
@@ -76,6 +89,28 @@ export function checkMinimalPopRow(json: unknown, status: number): MinimalPopRow
   return row as MinimalPopRowJson | PopRowJson;
 }
 
+/** Checks the answer of a range: a list row whose `value` is the slice, plus the whole list's `length`. */
+export function checkRangeRow(json: unknown, status: number): RangeRowJson {
+  const fields = checkBase(json, status);
+  if (fields.kind !== 'string_slice' || !isStrings(fields.value)) throw badRow(status, 'expected a list');
+  const length = fields.length;
+  if (!Number.isSafeInteger(length) || (length as number) < fields.value.length) {
+    throw badRow(status, '"length" is not a whole number at least the number of elements');
+  }
+  return json as RangeRowJson;
+}
+
+/** Checks the answer of `GET` and `PATCH /{key}/ttl`: `{key, ttl}`. */
+export function checkTtl(json: unknown, status: number): TtlJson {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badExpiry(status, 'not an object');
+  const fields = json as Record<string, unknown>;
+  if (typeof fields.key !== 'string') throw badExpiry(status, '"key" is not a string');
+  if (fields.ttl !== null && (typeof fields.ttl !== 'string' || Number.isNaN(new Date(fields.ttl).getTime()))) {
+    throw badExpiry(status, '"ttl" is neither a time nor null');
+  }
+  return json as TtlJson;
+}
+
 // ---- Conversions of checked JSON ----
 
 /** The client's row for a checked JSON row. */
@@ -102,6 +137,16 @@ export function toMinimalListRow(json: MinimalRowJson | ListRowJson): MinimalLis
 /** The client's minimal pop row for a checked minimal pop answer. */
 export function toMinimalPopRow(json: MinimalPopRowJson | PopRowJson): MinimalPopRow {
   return { ...toMinimalListRow(json), popped: json.popped };
+}
+
+/** The client's range row for a checked range answer. */
+export function toRangeRow(json: RangeRowJson): RangeRow {
+  return { ...toBase(json), kind: json.kind, value: json.value, length: json.length };
+}
+
+/** The client's expiry for a checked `{key, ttl}` answer. */
+export function toExpiry(json: TtlJson): Expiry {
+  return { key: json.key, expiresAt: json.ttl === null ? null : new Date(json.ttl) };
 }
 
 // ---- Helpers ----
@@ -136,4 +181,8 @@ function checkTime(text: unknown, field: string, status: number): void {
 
 function badRow(status: number, reason: string): UnexpectedResponseError {
   return new UnexpectedResponseError('unexpected_response', `the server's answer is not a memkv row: ${reason}`, { status });
+}
+
+function badExpiry(status: number, reason: string): UnexpectedResponseError {
+  return new UnexpectedResponseError('unexpected_response', `the server's answer is not a memkv expiry {"key", "ttl"}: ${reason}`, { status });
 }

@@ -1,6 +1,6 @@
 /** Turns engine entries into the rows the API returns (RFC 3339 times, `null` for no expiry). */
-import type { MinimalPopRowJson, MinimalRowJson, PopRowJson, RowJson } from '@memkv/client/protocol';
-import type { Entry, ListSummary, PopResult, PopSummary } from '../engine/store.js';
+import type { MinimalPopRowJson, MinimalRowJson, PopRowJson, RangeRowJson, RowJson, TtlJson } from '@memkv/client/protocol';
+import type { Entry, KeyExpiry, ListSummary, PopResult, PopSummary, RangeResult } from '../storage/storage.js';
 
 /** The API row for `entry`. */
 export function toRow(entry: Entry): RowJson {
@@ -34,6 +34,24 @@ export function toMinimalRow(summary: ListSummary): MinimalRowJson {
 /** The minimal row after a pop: the list's length plus the removed element. */
 export function toMinimalPopRow(result: PopSummary): MinimalPopRowJson {
   return { ...toMinimalRow(result), popped: result.popped };
+}
+
+/** The answer of `range`: the slice's elements and the whole list's `length`. */
+export function toRangeRow(result: RangeResult): RangeRowJson {
+  return {
+    key: result.key,
+    kind: result.kind,
+    value: result.value,
+    length: result.length,
+    ttl: result.expiresAtMs === null ? null : isoTime(result.expiresAtMs),
+    created_at: isoTime(result.createdAtMs),
+    updated_at: isoTime(result.updatedAtMs),
+  };
+}
+
+/** The answer of the TTL commands: the key's absolute expiry, `null` when it never expires. */
+export function toTtl(expiry: KeyExpiry): TtlJson {
+  return { key: expiry.key, ttl: expiry.expiresAtMs === null ? null : isoTime(expiry.expiresAtMs) };
 }
 
 // ---- RFC 3339 formatting with a per-second cache ----

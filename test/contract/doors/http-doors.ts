@@ -1,0 +1,139 @@
+/**
+ * The HTTP front doors: every operation written as its request (one mapping for all), sent
+ * through `app.inject()` or over TCP to a listening server, with the raw front and fast path on
+ * or off.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { expect } from 'vitest';
+import { createStore } from '../../../src/engine/store.js';
+import { buildApp, fastPathStats } from '../../../src/http/app.js';
+import { seg } from '../../helpers/app.js';
+import { startMemkv } from '../../helpers/servers.js';
+import { WireConnection } from '../../helpers/wire.js';
+import type { ContractOp, Door, HttpRequest, Outcome } from '../suite.js';
+
+const API = '/api/v1';
+const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+const MINIMAL_HEADERS = { prefer: 'return=minimal' } as const;
+
+/** A request with a JSON body (`undefined` fields are left out, as JSON.stringify does). */
+function withJson(method: HttpRequest['method'], path: string, body: unknown, headers: Record<string, string> = {}): HttpRequest {
+  return { method, path, body: JSON.stringify(body), headers: { ...JSON_HEADERS, ...headers } };
+}
+
+/** The request of an operation, as the README's API section writes it. */
+export function requestFor(op: ContractOp): HttpRequest {
+  switch (op.op) {
+    case 'set':
+      return withJson('POST', '/set', { key: op.key, value: op.value, ttl: op.ttl });
+    case 'get':
+      return { method: 'GET', path: `/${seg(op.key)}` };
+    case 'update':
+      return withJson('PATCH', `/${seg(op.key)}`, { value: op.value, ttl: op.ttl });
+    case 'remove':
+      return { method: 'DELETE', path: `/${seg(op.key)}` };
+    case 'push':
+      return withJson('PATCH', `/${seg(op.key)}/push`, { value: op.value, ttl: op.ttl }, op.minimal === true ? MINIMAL_HEADERS : {});
+    case 'pop':
+      return { method: 'PATCH', path: `/${seg(op.key)}/pop`, headers: op.minimal === true ? { ...MINIMAL_HEADERS } : {} };
+    case 'range':
+      return { method: 'GET', path: `/${seg(op.key)}/range?start=${op.start}&stop=${op.stop}` };
+    case 'getTtl':
+      return { method: 'GET', path: `/${seg(op.key)}/ttl` };
+    case 'setTtl':
+      return withJson('PATCH', `/${seg(op.key)}/ttl`, { ttl: op.ttl });
+    case 'size':
+      return { method: 'GET', path: '/db/size' };
+    case 'flush':
+      return { method: 'POST', path: '/db/flush' };
+    case 'keys': {
+      const query = new URLSearchParams();
+      if (op.prefix !== undefined) query.set('prefix', op.prefix);
+      if (op.cursor !== undefined) query.set('cursor', op.cursor);
+      if (op.limit !== undefined) query.set('limit', String(op.limit));
+      const text = query.toString();
+      return { method: 'GET', path: `/db/keys${text === '' ? '' : `?${text}`}` };
+    }
+  }
+}
+
+/** The answer's body as JSON, or as text when it is not JSON (which no case expects). */
+function parseBody(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** A door over any function that sends one HTTP request. */
+function httpDoor(send: (request: HttpRequest) => Promise<Outcome>, close: () => Promise<void>): Door {
+  return { call: (op) => send(requestFor(op)), http: send, close };
+}
+
+/** `buildApp()` over a store with the system clock, requests through `app.inject()`: no sockets. */
+export async function openInjectDoor(): Promise<Door> {
+  const store = createStore();
+  const app = await buildApp({ store });
+  return httpDoor(
+    async ({ method, path, body, headers }) => {
+      const response = await app.inject({ method, url: API + path, payload: body, headers });
+      return { status: response.statusCode, body: parseBody(response.body) };
+    },
+    async () => {
+      await app.close();
+      store.close();
+    },
+  );
+}
+
+/** Sends over TCP with the platform `fetch` (keep-alive connections, as most clients hold them). */
+function fetchTo(baseUrl: string): (request: HttpRequest) => Promise<Outcome> {
+  return async ({ method, path, body, headers }) => {
+    const response = await fetch(baseUrl + API + path, { method, body, headers });
+    return { status: response.status, body: parseBody(await response.text()) };
+  };
+}
+
+/**
+ * Sends each request as exact bytes on a connection of its own. The raw front keeps a connection
+ * only until the first request it does not answer itself (a query string, a percent-encoded key,
+ * an error), then hands it to node:http for good; a fresh connection per request puts every
+ * request in front of it first.
+ */
+function wireTo(port: number): (request: HttpRequest) => Promise<Outcome> {
+  return async ({ method, path, body, headers = {} }) => {
+    let head = `${method} ${API}${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
+    for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
+    if (body !== undefined) head += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
+    const connection = await WireConnection.open(port);
+    try {
+      await connection.write(Buffer.from(`${head}\r\n${body ?? ''}`, 'utf8'));
+      const [answer] = await connection.waitForAnswers(1, 10_000);
+      if (answer === undefined) throw new Error(`no answer to ${method} ${path} (connection ${connection.closed ? 'closed' : 'timed out'})`);
+      return { status: answer.status, body: parseBody(answer.body) };
+    } finally {
+      connection.close();
+    }
+  };
+}
+
+/** A real server (`startServer` with its defaults: the raw front and the fast path on), over TCP. */
+export async function openTcpRawFrontDoor(): Promise<Door> {
+  const server = await startMemkv();
+  return httpDoor(wireTo(server.port), () => server.close());
+}
+
+/** `buildApp({ fastPath: false })` listening on TCP: every request goes through node:http and Fastify. */
+export async function openTcpFastifyDoor(): Promise<Door> {
+  const store = createStore();
+  const app: FastifyInstance = await buildApp({ store, fastPath: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  expect(fastPathStats(app), 'the fast path must be off on this door').toBeUndefined();
+  const { port } = app.server.address() as AddressInfo;
+  return httpDoor(fetchTo(`http://127.0.0.1:${port}`), async () => {
+    await app.close();
+    store.close();
+  });
+}

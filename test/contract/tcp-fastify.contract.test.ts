@@ -1,0 +1,4 @@
+import { runContract } from './suite.js';
+import { openTcpFastifyDoor } from './doors/http-doors.js';
+
+runContract('tcp-fastify', openTcpFastifyDoor, { http: true });
