@@ -34,6 +34,7 @@ const DATA_ROUTES = [
   { name: 'set', method: 'POST', path: '/api/v1/set', body: { key: 'n', value: ['a'] } },
   { name: 'update', method: 'PATCH', path: '/api/v1/n', body: { value: ['b'] } },
   { name: 'push', method: 'PATCH', path: '/api/v1/n/push', body: { value: 'c' } },
+  { name: 'set the ttl', method: 'PATCH', path: '/api/v1/n/ttl', body: { ttl: '1h' } },
 ] as const;
 
 describe.each([
