@@ -30,7 +30,10 @@ RUN chmod +x dist/cli/bin.js && ln -s /app/dist/cli/bin.js /usr/local/bin/memkv 
 USER node
 VOLUME ["/data"]
 EXPOSE 8080 8081
-HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-    CMD wget -q -O /dev/null "http://127.0.0.1:${HEALTH_PORT}/health" || exit 1
+# Readiness, not liveness: healthy once the log is loaded and the API serves (while it loads the
+# API answers 503 loading and /ready 503; /ready is 503 too while the disk refuses writes).
+# Failures in the first 60 s do not count, so that a large log can load.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+    CMD wget -q -O /dev/null "http://127.0.0.1:${HEALTH_PORT}/ready" || exit 1
 ENTRYPOINT ["memkv"]
 CMD ["serve"]

@@ -17,7 +17,7 @@ import autocannon from 'autocannon';
 import { createStore } from '../src/engine/store.js';
 import { RecordEncoder } from '../src/persistence/aof-format.js';
 import { AOF_FILE, openPersistence } from '../src/persistence/persistence.js';
-import { freePort, has, installCleanup, removeAtExit, start, stop, waitForPort } from './lib/processes.mjs';
+import { freePort, has, installCleanup, removeAtExit, start, stop, waitForMemkv } from './lib/processes.mjs';
 import { median } from './lib/stats.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
@@ -52,7 +52,7 @@ interface Started {
 async function startServer(env: Record<string, string>): Promise<Started> {
   const port = await freePort();
   const child = start(process.execPath, [MAIN], { env: { PATH: process.env.PATH, PORT: String(port), HEALTH_PORT: '0', ...env } });
-  await waitForPort(port, 60_000, child);
+  await waitForMemkv(port, 60_000, child);
   return { child, port };
 }
 

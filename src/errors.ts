@@ -28,6 +28,7 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   user_not_found: { status: 404, message: 'no such user' },
   internal_server_error: { status: 500, message: 'internal server error' },
   service_unavailable: { status: 503, message: 'the service is not ready' },
+  loading: { status: 503, message: 'memkv is loading the dataset' },
   out_of_memory: { status: 507, message: 'the memory limit is reached and the eviction policy frees nothing' },
   persistence_failed: { status: 500, message: 'the write could not be saved to disk; it was not applied' },
   persistence_disabled: { status: 409, message: 'persistence is not enabled (PERSISTENCE_ENABLED=false)' },

@@ -4,8 +4,7 @@
  */
 import { loadConfig } from './config/load.js';
 import { ConfigError, PersistenceError } from './errors.js';
-import { AuthStateError } from './open-auth.js';
-import { createLogger, startServer, type RunningServer } from './server.js';
+import type { RunningServer } from './server.js';
 
 /** Longest wait for requests in flight at shutdown before exiting anyway, in ms. */
 const SHUTDOWN_TIMEOUT_MS = 10_000;
@@ -22,6 +21,9 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
     }
     throw error;
   }
+  // Imported once the configuration is valid: the server's modules (Fastify, TypeBox, pino) take
+  // most of a second to load, which a misconfigured start should not wait for.
+  const [{ createLogger, startServer }, { AuthStateError }] = await Promise.all([import('./server.js'), import('./open-auth.js')]);
   const logger = createLogger(config.verbose);
 
   let server: RunningServer;

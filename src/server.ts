@@ -2,16 +2,19 @@
  * startServer(): opens the store and starts both listeners from a Config. The composition root
  * that main.ts and `memkv serve` share; signal handling stays with the caller.
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/defaults.js';
 import { createStore, type Store } from './engine/store.js';
+import { createApiServer, loadingAnswer, loadingMessage } from './http/api-server.js';
 import { buildApp } from './http/app.js';
 import { buildHealthApp } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { openPersistence, type Persistence } from './persistence/persistence.js';
 import type { AuthService } from './auth/auth-service.js';
+import { ERRORS } from './errors.js';
 import { openAuth } from './open-auth.js';
 import { VERSION } from './version.js';
 
@@ -36,15 +39,22 @@ export function createLogger(level: Config['verbose']): Logger {
 }
 
 /**
- * Starts memkv with `config`: the health server first (`/ready` answers 503 until ready), then
- * the replay of the log when persistence is on, then the API. Rejects (after cleaning up) when a
- * port cannot be bound or the database cannot be opened (a PersistenceError).
+ * Starts memkv with `config`, as Redis does: listen first, then load. The API port listens
+ * first, answering every request `503 loading` (with `Retry-After: 1` and how far the replay is),
+ * then the health port (`/health` 200, `/ready` 503 until ready): so whenever `/health` answers,
+ * the API port accepts connections. Then the log is replayed when persistence is on, auth
+ * opened, and the app built on the listening server, which from then on serves the API. Logs
+ * one line when listening (`loading: true`) and one when ready, both with `port` and
+ * `healthPort`; resolves once ready. Rejects (after cleaning up) when a port cannot be bound or
+ * the database cannot be opened (a PersistenceError).
  */
 export async function startServer(config: Config, logger: Logger = createLogger(config.verbose)): Promise<RunningServer> {
   let ready = false;
   let persistence: Persistence | undefined;
   let auth: AuthService | undefined;
   let app: FastifyInstance | undefined;
+  /** Progress of the replay: bytes of the log read and its size, once known. */
+  let loaded: { bytesRead: number; totalBytes: number } | undefined;
   const startedAtMs = Date.now();
   const store = createStore({
     defaultTtlMs: config.defaultTtlMs,
@@ -56,6 +66,10 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
   });
   const metrics = createMetrics({ store });
+  const api = createApiServer({
+    requestTimeoutMs: config.requestTimeoutMs,
+    handler: loadingAnswer(() => (loaded === undefined ? ERRORS.loading.message : loadingMessage(loaded.bytesRead, loaded.totalBytes))),
+  });
   const health = await buildHealthApp({
     isReady: () => ready,
     unavailableReason: () => {
@@ -70,15 +84,18 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
+      const server = api.server;
       // Connections that were busy when closing began become idle once answered: close those too.
-      if (app !== undefined) {
-        const server = app.server;
-        const sweep = setInterval(() => server.closeIdleConnections(), 50);
-        try {
-          await app.close();
-        } finally {
-          clearInterval(sweep);
-        }
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
+      try {
+        // Stop accepting (and end idle connections); resolves once every connection has ended.
+        const drained = server.listening ? new Promise<void>((resolve) => server.close(() => resolve())) : undefined;
+        // The app switches its fast path off and ends the raw front's idle connections; requests
+        // in flight are answered meanwhile (with `Connection: close`), the store still open.
+        await app?.close();
+        await drained;
+      } finally {
+        clearInterval(sweep);
       }
       await health.close();
       store.close();
@@ -87,7 +104,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     })());
 
   try {
+    // The API port first: from the moment /health answers, the API port accepts connections.
+    await listen(api.server, config.host, config.port);
     await health.listen({ host: config.host, port: config.healthPort });
+    logger.info(
+      { version: VERSION, host: config.host, port: portOf(api.server), healthPort: portOf(health.server), apiBase: `/api/${config.apiVersion}`, loading: true },
+      `memkv ${VERSION} listening on http://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading the dataset (503 loading until ready)`,
+    );
     if (config.persistenceEnabled) {
       persistence = await openPersistence(store, {
         dir: config.dbPath,
@@ -95,6 +118,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         compactRatio: config.persistenceCompactRatio,
         compactMinBytes: config.persistenceCompactMinBytes,
         loadDamaged: config.persistenceLoadDamaged,
+        // At most once per chunk of the log read (about 1 MiB).
+        onProgress: (bytesRead, totalBytes) => (loaded = { bytesRead, totalBytes }),
         logger,
       });
     }
@@ -109,7 +134,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
       maxKeyBytes: config.maxKeyBytes,
-      requestTimeoutMs: config.requestTimeoutMs,
+      // The listening server: once the app is ready, it serves the API there instead of 503 loading.
+      server: api,
       logger,
       metrics,
       startedAtMs,
@@ -129,17 +155,37 @@ export async function startServer(config: Config, logger: Logger = createLogger(
               };
             },
     });
-    await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await close();
     throw error;
   }
   ready = true;
-  const port = (app.server.address() as AddressInfo).port;
-  const healthPort = (health.server.address() as AddressInfo).port;
+  const port = portOf(api.server);
+  const healthPort = portOf(health.server);
   logger.info(
     { version: VERSION, host: config.host, port, healthPort, apiBase: `/api/${config.apiVersion}` },
     `memkv ${VERSION} listening on http://${config.host}:${port}/api/${config.apiVersion}`,
   );
   return { store, logger, persistence, auth, port, healthPort, close };
+}
+
+/** Listens on `host`:`port`; rejects with the listen error (EADDRINUSE, EACCES). */
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (error: Error): void => {
+      server.removeListener('listening', listening);
+      reject(error);
+    };
+    const listening = (): void => {
+      server.removeListener('error', failed);
+      resolve();
+    };
+    server.once('error', failed);
+    server.once('listening', listening);
+    server.listen({ host, port });
+  });
+}
+
+function portOf(server: Server): number {
+  return (server.address() as AddressInfo).port;
 }

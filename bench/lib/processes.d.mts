@@ -8,3 +8,4 @@ export function freePort(): Promise<number>;
 export function start(command: string, args: readonly string[], options?: { env?: NodeJS.ProcessEnv }): ChildProcess & { output: string };
 export function stop(child: ChildProcess, graceMs?: number): Promise<void>;
 export function waitForPort(port: number, timeoutMs?: number, child?: ChildProcess): Promise<void>;
+export function waitForMemkv(port: number, timeoutMs?: number, child?: ChildProcess): Promise<void>;

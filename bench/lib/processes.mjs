@@ -100,6 +100,24 @@ export async function waitForPort(port, timeoutMs = 10_000, child) {
   }
 }
 
+/**
+ * Waits until memkv on `port` has loaded: its port is open and a request is answered with
+ * anything but `503` (memkv listens before it replays its log, answering `503 loading` meanwhile).
+ */
+export async function waitForMemkv(port, timeoutMs = 10_000, child) {
+  const deadline = Date.now() + timeoutMs;
+  await waitForPort(port, timeoutMs, child);
+  for (;;) {
+    const status = await fetch(`http://127.0.0.1:${port}/api/v1/db/size`).then(
+      (response) => response.status,
+      () => 0,
+    );
+    if (status !== 503 && status !== 0) return;
+    if (Date.now() > deadline) throw new Error(`memkv on 127.0.0.1:${port} still loading after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** True when `command` is on the PATH. */
 export function has(command) {
   return new Promise((resolve) => {

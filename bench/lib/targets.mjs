@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, removeAtExit, run, start, stop, waitForPort } from './processes.mjs';
+import { freePort, removeAtExit, run, start, stop, waitForMemkv, waitForPort } from './processes.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 
@@ -29,7 +29,7 @@ export async function startMemkv({ cpus, env = {}, nodeArgs = [] } = {}) {
     if (message.error !== undefined) waiter.reject(new Error(message.error));
     else waiter.resolve(message.result);
   });
-  await waitForPort(port, 15_000, child);
+  await waitForMemkv(port, 15_000, child);
   return {
     name: 'memkv',
     port,

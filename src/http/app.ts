@@ -1,9 +1,8 @@
 /**
- * buildApp(): the HTTP application (Fastify) over a store. It never listens; main.ts does, and
- * tests use `app.inject()`.
+ * buildApp(): the HTTP application (Fastify) over a store. It never listens: its caller does
+ * (`app.listen()`, or server.ts through its own {@link ApiServer}), and tests use `app.inject()`.
  */
-import { STATUS_CODES, createServer, type ServerOptions } from 'node:http';
-import type { Socket } from 'node:net';
+import type { ServerOptions } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -19,8 +18,8 @@ import { memoryStorage } from '../storage/memory.js';
 import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { FastPath, fastPathBlockers, type FastPathStats } from './fast-path.js';
-import { oneAtATime, type RequestHandler } from './in-order.js';
-import { ERRORS } from '../errors.js';
+import { createApiServer, type ApiServer } from './api-server.js';
+import type { RequestHandler } from './in-order.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { installRawFront, type RawFront } from './raw-front.js';
 import { authRoutes } from './routes/auth.js';
@@ -70,9 +69,19 @@ export interface AppOptions {
   fastPath?: boolean;
   /**
    * Longest time to receive a whole request (head and body), in ms; a slower one is answered 408
-   * and its connection closed; 0 = no limit. Default 30 s.
+   * and its connection closed; 0 = no limit. Default 30 s, or with `server` that server's.
    */
   requestTimeoutMs?: number;
+  /**
+   * A server from `createApiServer()` (api-server.ts), typically already listening and answering
+   * `503 loading`, to serve instead of creating one. Once the app is ready, buildApp sends the
+   * server's requests to the app and, with the fast path, puts the raw front in front of its new
+   * connections (those already open stay on node:http). The app neither listens on it nor closes
+   * it: `app.close()` only stops serving, and the owner closes the server (after `app.close()`
+   * has begun, so that requests in flight end with the app still open). Default: the app's own
+   * server, which `app.listen()` listens on.
+   */
+  server?: ApiServer;
 }
 
 export const APP_DEFAULTS = {
@@ -108,13 +117,17 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     protectDocs = false,
     loginRateLimit = APP_DEFAULTS.loginRateLimit,
     fastPath: fastPathWanted = APP_DEFAULTS.fastPath,
-    requestTimeoutMs = APP_DEFAULTS.requestTimeoutMs,
+    server: given,
+    requestTimeoutMs = given?.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
   if (durable !== undefined && typeof durable !== 'function') throw new TypeError('durable must be a function');
   if (compact !== undefined && typeof compact !== 'function') throw new TypeError('compact must be a function');
   if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 0) throw new TypeError('requestTimeoutMs must be an integer >= 0');
+  if (given !== undefined && requestTimeoutMs !== given.requestTimeoutMs) {
+    throw new TypeError(`requestTimeoutMs must be the server's own (${given.requestTimeoutMs}) when a server is given`);
+  }
 
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
@@ -125,13 +138,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       : undefined;
 
   let front: RawFront | undefined;
+  let serveGiven: (() => void) | undefined;
   const app: FastifyInstance = Fastify({
     ...(logger === undefined ? { logger: false } : { loggerInstance: logger as FastifyBaseLogger }),
     // Per-request logs are memkv's own, at debug level (below), so the default level costs nothing.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBodyBytes,
     requestTimeout: requestTimeoutMs,
-    clientErrorHandler,
+    // The API server answers client errors itself (api-server.ts), also before the app exists.
+    clientErrorHandler: ignoreClientError,
     // While closing, a request that still arrives on a busy keep-alive connection is served (the
     // store and the log close after the HTTP server) and its answer ends the connection; Fastify's
     // default would answer 503 with a body in its own format, not memkv's.
@@ -145,8 +160,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     schemaErrorFormatter: formatSchemaErrors,
     frameworkErrors: frameworkErrorHandler({ maxBodyBytes, maxKeyBytes }),
     // The node:http server Fastify would create, serving each connection's requests in order,
-    // with the fast path's listener and the raw front in front when the fast path is on.
-    serverFactory: apiServer(fastPath, (created) => (front = created)),
+    // with the fast path's listener and the raw front in front when the fast path is on; or the
+    // given server, switched over to the app once it is ready.
+    serverFactory:
+      given === undefined
+        ? apiServer(fastPath, (created) => (front = created))
+        : (handler) => {
+            serveGiven = () => {
+              given.serve(fastPath === undefined ? (handler as RequestHandler) : fastPath.listener(handler as RequestHandler));
+              if (fastPath !== undefined) front = installRawFront(given.server, fastPath);
+            };
+            return given.server;
+          },
   });
   if (fastPath !== undefined) {
     fastPath.attach(app);
@@ -210,13 +235,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await registerDocsRoutes(docs, basePath);
   });
   await app.ready();
+  serveGiven?.();
   return app;
 }
 
 /**
- * A `serverFactory` for Fastify: its own node:http server settings, each connection's requests
- * served one at a time in order (in-order.ts), and with `fastPath` its listener in front of
- * Fastify's and the raw front (raw-front.ts) in front of the server's connections.
+ * A `serverFactory` for Fastify: the API server (api-server.ts) with Fastify's timeouts, serving
+ * each connection's requests in order, and with `fastPath` its listener in front of Fastify's and
+ * the raw front (raw-front.ts) in front of the server's connections.
  */
 function apiServer(fastPath: FastPath | undefined, created: (front: RawFront) => void): FastifyServerFactory {
   return (handler, factoryOptions) => {
@@ -226,47 +252,17 @@ function apiServer(fastPath: FastPath | undefined, created: (front: RawFront) =>
       requestTimeout: number;
       connectionTimeout: number;
     };
-    const requestTimeout = options.requestTimeout;
-    const listener = fastPath === undefined ? (handler as RequestHandler) : fastPath.listener(handler as RequestHandler);
-    const server = createServer(
-      {
-        ...options.http,
-        requestTimeout,
-        // Node checks the timeouts on this period: a tenth of the limit, between 100 ms and 30 s.
-        headersTimeout: requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout),
-        connectionsCheckingInterval: requestTimeout === 0 ? 30_000 : Math.min(30_000, Math.max(100, Math.floor(requestTimeout / 10))),
-      },
-      oneAtATime(listener),
-    );
-    // A client that half-closes after its requests gets every answer, then the end of the
-    // connection (node:http's own switch, not in its types; without it, the end of the client's
-    // side ends ours at once and answers still owed are lost). test/http/half-close.test.ts checks it.
-    (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
-    server.keepAliveTimeout = options.keepAliveTimeout;
-    server.setTimeout(options.connectionTimeout);
+    const { server } = createApiServer({
+      http: options.http,
+      requestTimeoutMs: options.requestTimeout,
+      keepAliveTimeoutMs: options.keepAliveTimeout,
+      connectionTimeoutMs: options.connectionTimeout,
+      handler: fastPath === undefined ? (handler as RequestHandler) : fastPath.listener(handler as RequestHandler),
+    });
     if (fastPath !== undefined) created(installRawFront(server, fastPath));
     return server;
   };
 }
 
-/**
- * Fastify's `clientErrorHandler`: the answer to bytes that are not a valid HTTP request, to a
- * head too large, or to a request not received within the request timeout, in memkv's error
- * shape; the connection then closes.
- */
-function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const [status, code, message] =
-    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'request_timeout', ERRORS.request_timeout.message]
-      : error.code === 'HPE_HEADER_OVERFLOW'
-        ? [431, 'invalid_request', 'the request head is too large']
-        : [400, 'invalid_request', 'the request is not valid HTTP/1.1'];
-  const body = JSON.stringify({ code, message });
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  }
-  socket.destroy();
-}
+/** Fastify's `clientErrorHandler`: nothing, since the API server's own listener has answered. */
+function ignoreClientError(): void {}

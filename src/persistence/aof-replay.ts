@@ -18,6 +18,12 @@ export interface ReplayOptions {
   loadUpToDamage?: boolean;
   /** Size of the read buffer in bytes; default 1 MiB (grown for a larger record). */
   chunkBytes?: number;
+  /**
+   * Called with the bytes of the file read so far and the file's size (both in bytes) once the
+   * size is known, then after each chunk read: at most once per chunk, so it costs replay
+   * nothing measurable. Default none.
+   */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
 
 /** What replay found. */
@@ -44,7 +50,8 @@ const DEFAULT_CHUNK_BYTES = 1024 * 1024;
  *   before its end (unless `loadUpToDamage`).
  */
 export async function replayAof(path: string, sink: RecordSink, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const { loadUpToDamage = false, chunkBytes = DEFAULT_CHUNK_BYTES } = options;
+  const { loadUpToDamage = false, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress } = options;
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -55,7 +62,7 @@ export async function replayAof(path: string, sink: RecordSink, options: ReplayO
     throw new PersistenceError(path, `cannot open the log ${path}: ${(error as Error).message}`, { cause: error });
   }
   try {
-    return await replayOpen(handle, path, sink, loadUpToDamage, chunkBytes);
+    return await replayOpen(handle, path, sink, loadUpToDamage, chunkBytes, onProgress);
   } catch (error) {
     if (error instanceof PersistenceError) throw error;
     throw new PersistenceError(path, `cannot read the log ${path}: ${(error as Error).message}`, { cause: error });
@@ -70,8 +77,10 @@ async function replayOpen(
   sink: RecordSink,
   loadUpToDamage: boolean,
   chunkBytes: number,
+  onProgress: ReplayOptions['onProgress'],
 ): Promise<ReplayResult> {
   const fileBytes = (await handle.stat()).size;
+  onProgress?.(0, fileBytes);
   let buffer = Buffer.allocUnsafe(Math.max(AOF_HEADER_BYTES, Math.min(chunkBytes, fileBytes)));
   /** File offset of buffer[0]. */
   let base = 0;
@@ -84,6 +93,7 @@ async function replayOpen(
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
+    onProgress?.(base + filled, fileBytes);
   };
   const result = (outcome: ReplayResult['outcome'], validBytes: number, unusedBytes = 0): ReplayResult => ({
     outcome,

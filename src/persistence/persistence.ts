@@ -29,6 +29,11 @@ export interface PersistenceOptions {
   compactMinBytes?: number;
   /** Load up to damage in the middle of the log instead of refusing to start; default false. */
   loadDamaged?: boolean;
+  /**
+   * Progress of the replay of the log: called with the bytes read so far and the log's size,
+   * once the size is known and then after each chunk (about 1 MiB). Default none.
+   */
+  onProgress?: (bytesRead: number, totalBytes: number) => void;
   logger?: Logger;
 }
 
@@ -78,6 +83,7 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
     compactRatio = PERSISTENCE_DEFAULTS.compactRatio,
     compactMinBytes = PERSISTENCE_DEFAULTS.compactMinBytes,
     loadDamaged = PERSISTENCE_DEFAULTS.loadDamaged,
+    onProgress,
     logger,
   } = options;
   try {
@@ -98,7 +104,7 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
     // key meanwhile, since a later record may extend its TTL: a journal that refuses every write
     // stops it (replay's apply() does not go through the journal).
     store.setJournal(refuseDuringReplay);
-    const replay = await replayAof(path, (mutation) => store.apply(mutation), { loadUpToDamage: loadDamaged });
+    const replay = await replayAof(path, (mutation) => store.apply(mutation), { loadUpToDamage: loadDamaged, onProgress });
     store.setJournal(undefined);
     if (replay.outcome === 'damaged') {
       const copy = `${path}.damaged-${new Date().toISOString().replaceAll(':', '-')}`;

@@ -102,6 +102,71 @@ describe('503 from a server that is starting', () => {
   });
 });
 
+describe('503 loading from a server that replays its log', () => {
+  let loading: RawServer;
+  /** Loading answers still to give before the server answers a row. */
+  let loadingLeft = 0;
+  let retryAfter = '1';
+  beforeAll(async () => {
+    loading = await startHttpServer((_request, _body, response) => {
+      if (loadingLeft > 0) {
+        loadingLeft--;
+        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': retryAfter });
+        response.end(JSON.stringify({ code: 'loading', message: 'memkv is loading the dataset: 45% (450 of 1,000 bytes of the log)' }));
+        return;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const now = new Date().toISOString();
+      response.end(JSON.stringify({ key: 'k', kind: 'string', value: 'v', ttl: null, created_at: now, updated_at: now }));
+    });
+  });
+  afterAll(() => loading.close());
+
+  it('an idempotent call waits as Retry-After asks (not its own 1 ms backoff), then succeeds', async () => {
+    loadingLeft = 1;
+    retryAfter = '1';
+    const { client, calls } = clientWith(loading.url);
+    const startedAtMs = performance.now();
+    expect(await client.get('k')).toMatchObject({ key: 'k', value: 'v' });
+    expect(performance.now() - startedAtMs).toBeGreaterThanOrEqual(990);
+    expect(calls()).toBe(2);
+  });
+
+  it('a Retry-After as an HTTP date counts too', async () => {
+    loadingLeft = 1;
+    retryAfter = new Date(Date.now() + 2000).toUTCString(); // a whole-second date: 1 to 2 s ahead
+    const { client, calls } = clientWith(loading.url);
+    const startedAtMs = performance.now();
+    expect(await client.get('k')).toMatchObject({ key: 'k' });
+    expect(performance.now() - startedAtMs).toBeGreaterThanOrEqual(900);
+    expect(calls()).toBe(2);
+  });
+
+  it('gives up with the loading error once its retries are spent', async () => {
+    loadingLeft = 10;
+    retryAfter = '0';
+    const { client, calls } = clientWith(loading.url, { retries: 2 });
+    await expect(client.get('k')).rejects.toMatchObject({ status: 503, code: 'loading', message: expect.stringMatching(/^memkv is loading the dataset: 45%/) });
+    expect(calls()).toBe(3);
+  });
+
+  it('does not wait past its longest backoff (5 s): a longer Retry-After is reported at once', async () => {
+    loadingLeft = 1;
+    retryAfter = '60';
+    const { client, calls } = clientWith(loading.url);
+    await expect(client.get('k')).rejects.toMatchObject({ status: 503, code: 'loading' });
+    expect(calls()).toBe(1);
+  });
+
+  it.each(['push', 'pop'] as const)('%s is not retried', async (name) => {
+    loadingLeft = 1;
+    retryAfter = '0';
+    const { client, calls } = clientWith(loading.url);
+    await expect(name === 'push' ? client.push('k', 'v') : client.pop('k')).rejects.toMatchObject({ status: 503, code: 'loading' });
+    expect(calls()).toBe(1);
+  });
+});
+
 describe('other failures are not retried', () => {
   it('a timeout', async () => {
     const silent = await startSilentServer();

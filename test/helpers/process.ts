@@ -24,7 +24,7 @@ function testEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { PATH: process.env.PATH, HOME: process.env.HOME, PORT: '0', HEALTH_PORT: '0', ...env };
 }
 
-/** Spawns a command and collects its output; resolves once the server logs that it listens. */
+/** Spawns a command and collects its output; resolves once the server logs that it is ready (its dataset loaded). */
 export async function startServerProcess(
   env: Record<string, string> = {},
   command: string[] = [process.execPath, MAIN],
@@ -56,7 +56,8 @@ export async function startServerProcess(
           // keep non-JSON lines (npm's banner) as text
         }
         logs.push(entry);
-        if (typeof entry === 'object' && entry !== null && typeof entry.healthPort === 'number') resolve(entry);
+        // The line that says memkv is ready; the one before it (`loading: true`) says it listens and loads.
+        if (typeof entry === 'object' && entry !== null && typeof entry.healthPort === 'number' && entry.loading !== true) resolve(entry);
       }
     });
     child.stderr!.on('data', (chunk: Buffer) => {

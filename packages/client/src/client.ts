@@ -88,8 +88,11 @@ export interface ClientOptions {
    * Retried: a connection refused (the request never left) for every call but `login`; for the
    * idempotent calls (`get`, `set`, `update`, `remove`, `range`, `getTtl`, `setTtl`, `listKeys`,
    * `size`, `stats`, `flush`, `logout`) also a connection broken before the answer and an HTTP
-   * 502/503/504. Never retried: timeouts, other answers, and a `push` or `pop` whose request may
-   * have reached the server.
+   * 502/503/504 (such as `503 loading` while the server replays its log at start). Never
+   * retried: timeouts, other answers, and a `push` or `pop` whose request may have reached the
+   * server. An answer's `Retry-After` (`1` from a loading server) lengthens the wait before the
+   * next attempt to what it asks, up to the longest backoff (5 s); an answer asking for longer
+   * is not retried, but reported at once.
    */
   retries?: number;
   /** Backoff before the first retry, in ms; doubled for each further one (with jitter, at most 5 s); default 100. */
@@ -205,6 +208,9 @@ export const CLIENT_DEFAULTS = {
 
 /** Longest backoff between two attempts, in ms. */
 const MAX_RETRY_DELAY_MS = 5_000;
+
+/** The wait an error answer asked for with `Retry-After`, in ms. */
+const retryAfterMsOf = new WeakMap<MemkvClientError, number>();
 
 /** Abort reason the client uses for its own timeout, to tell it from the caller's abort. */
 const TIMED_OUT = Symbol('memkv.timeout');
@@ -665,8 +671,11 @@ export class MemkvClient {
           continue;
         }
         if (attempt >= this.#retries || !isRetryable(error, spec.idempotent)) throw error;
+        // The server's Retry-After is a least wait; one past the longest backoff is not waited for.
+        const retryAfterMs = error instanceof MemkvClientError ? (retryAfterMsOf.get(error) ?? 0) : 0;
+        if (retryAfterMs > MAX_RETRY_DELAY_MS) throw error;
         const delayMs = Math.min(this.#retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS);
-        await sleep(delayMs * (0.5 + Math.random() / 2), spec.options?.signal);
+        await sleep(Math.max(delayMs * (0.5 + Math.random() / 2), retryAfterMs), spec.options?.signal);
       }
     }
   }
@@ -721,7 +730,12 @@ export class MemkvClient {
     } catch {
       json = undefined;
     }
-    if (status >= 400) throw errorFromAnswer(status, json, text);
+    if (status >= 400) {
+      const error = errorFromAnswer(status, json, text);
+      const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after'));
+      if (retryAfterMs !== undefined) retryAfterMsOf.set(error, retryAfterMs);
+      throw error;
+    }
     if (json === undefined || status < 200 || status > 299) {
       const type = response.headers.get('content-type') ?? 'no content type';
       throw new UnexpectedResponseError('unexpected_response', `expected a JSON answer from memkv, got HTTP ${status} (${type}): ${snippet(text)}`, {
@@ -743,6 +757,18 @@ function isRetryable(error: unknown, idempotent: boolean): boolean {
   if (error instanceof ConnectionError) return idempotent || neverSent(error.cause);
   if (error instanceof MemkvClientError && idempotent) return error.status === 502 || error.status === 503 || error.status === 504;
   return false;
+}
+
+/**
+ * A `Retry-After` header (RFC 9110 §10.2.3) as a wait in ms: delay-seconds, or an HTTP date
+ * (0 when it has passed); `undefined` when absent or not understood.
+ */
+function parseRetryAfterMs(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const atMs = Date.parse(text);
+  return Number.isNaN(atMs) ? undefined : Math.max(0, atMs - Date.now());
 }
 
 /** Network error codes that prove the request never reached a server. */

@@ -125,6 +125,7 @@ export const ERROR_CODES = [
   'user_not_found',
   'internal_server_error',
   'service_unavailable',
+  'loading',
   'out_of_memory',
   'persistence_failed',
   'persistence_disabled',
