@@ -1,7 +1,8 @@
 /**
  * What the command layer costs on the embedded store: get, set and push over 1,000,000 keys,
- * each run directly on the Store and through `Executor.execute()` with the command table's entry
- * (the path every door takes), alternated `--rounds` times in one process. Prints one JSON line
+ * each run as the routes ran them before the command layer (the store call and the answer's row,
+ * `toRow`) and through `Executor.execute()` with the command table's entry (the path every door
+ * takes now), alternated `--rounds` times in one process. Prints one JSON line
  * per operation: { op, direct, command, ratio } in ops/s, medians of the rounds.
  *
  * The point: the Storage interface lets a backend answer promises, and the embedded store must
@@ -11,6 +12,7 @@
  */
 import { Executor } from '../dist/commands/execute.js';
 import { get, push, set } from '../dist/commands/table.js';
+import { toMinimalRow, toRow } from '../dist/commands/row.js';
 import { createStore } from '../dist/engine/store.js';
 import { memoryStorage } from '../dist/storage/memory.js';
 
@@ -38,10 +40,11 @@ const time = (fn) => {
   return keys / (Number(process.hrtime.bigint() - start) / 1e9);
 };
 const pushBody = { value };
+const OK = { message: 'ok' };
 const workloads = {
   get: {
     direct: () => {
-      for (let i = 0; i < keys; i++) sink += store.get(names[order[i]]).value.length;
+      for (let i = 0; i < keys; i++) sink += toRow(store.get(names[order[i]])).value.length;
     },
     command: () => {
       for (let i = 0; i < keys; i++) sink += executor.execute(get, { key: names[order[i]], body: undefined, query: undefined, minimal: false }).value.length;
@@ -49,7 +52,10 @@ const workloads = {
   },
   set: {
     direct: () => {
-      for (let i = 0; i < keys; i++) store.set(names[order[i]], value, { ttlMs: undefined });
+      for (let i = 0; i < keys; i++) {
+        store.set(names[order[i]], value, { ttlMs: undefined });
+        sink += OK.message.length;
+      }
     },
     command: () => {
       for (let i = 0; i < keys; i++) {
@@ -61,7 +67,7 @@ const workloads = {
   push: {
     // Minimal answers, so that the list copy does not hide the command layer's own cost.
     direct: () => {
-      for (let i = 0; i < keys; i++) sink += store.pushSummary(lists[order[i]], value, { ttlMs: undefined }).length;
+      for (let i = 0; i < keys; i++) sink += toMinimalRow(store.pushSummary(lists[order[i]], value, { ttlMs: undefined })).length;
     },
     command: () => {
       for (let i = 0; i < keys; i++) sink += executor.execute(push, { key: lists[order[i]], body: pushBody, query: undefined, minimal: true }).length;

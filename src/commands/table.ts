@@ -17,6 +17,7 @@ import type {
   UpdateBody as UpdateBodyJson,
 } from '@memkv/client/protocol';
 import { MemkvError, itemNotFound } from '../errors.js';
+import type { Entry, KeyExpiry } from '../storage/storage.js';
 import { defineCommand, type Command } from './command.js';
 import { toMinimalPopRow, toMinimalRow, toPopRow, toRangeRow, toRow, toTtl } from './row.js';
 import {
@@ -36,12 +37,30 @@ import { isDuration, parseTtl } from './ttl.js';
 
 const OK: MessageJson = { message: 'ok' };
 
-/** Runs `then` on `value`, or on the promise's result: no promise when the storage answers at once. */
-function map<T, R>(value: T | Promise<T>, then: (value: T) => R): R | Promise<R> {
-  return value instanceof Promise ? value.then(then) : then(value);
+/**
+ * Runs `then(value, key)` on `value`, or on the promise's result: no promise when the storage
+ * answers at once, and no closure per call (`then` is a module-level function, `key` its argument).
+ */
+function map<T, R>(value: T | Promise<T>, then: (value: T, key: string) => R, key = ''): R | Promise<R> {
+  return value instanceof Promise ? value.then((resolved) => then(resolved, key)) : then(value, key);
 }
 
 const ok = (): MessageJson => OK;
+
+function foundRow(entry: Entry | undefined, key: string): RowJson {
+  if (entry === undefined) throw itemNotFound(key);
+  return toRow(entry);
+}
+
+function removed(done: boolean, key: string): MessageJson {
+  if (!done) throw itemNotFound(key);
+  return OK;
+}
+
+function foundTtl(expiry: KeyExpiry | undefined, key: string): TtlJson {
+  if (expiry === undefined) throw itemNotFound(key);
+  return toTtl(expiry);
+}
 
 // GET /api/v1/:key
 export const get = defineCommand<undefined, undefined, RowJson>({
@@ -54,11 +73,7 @@ export const get = defineCommand<undefined, undefined, RowJson>({
   summary: 'Get a key',
   answer: Row,
   errors: [400, 404],
-  run: (storage, { key }) =>
-    map(storage.get(key), (entry) => {
-      if (entry === undefined) throw itemNotFound(key);
-      return toRow(entry);
-    }),
+  run: (storage, { key }) => map(storage.get(key), foundRow, key),
 });
 
 // POST /api/v1/set  {key, value, ttl?}
@@ -106,11 +121,7 @@ export const remove = defineCommand<undefined, undefined, MessageJson>({
   summary: 'Remove a key',
   answer: Message,
   errors: [400, 404, 500],
-  run: (storage, { key }) =>
-    map(storage.remove(key), (removed) => {
-      if (!removed) throw itemNotFound(key);
-      return OK;
-    }),
+  run: (storage, { key }) => map(storage.remove(key), removed, key),
 });
 
 // PATCH /api/v1/:key/push  {value, ttl?}  [Prefer: return=minimal]
@@ -187,11 +198,7 @@ export const getTtl = defineCommand<undefined, undefined, TtlJson>({
   description: 'The absolute expiry time of the key, or null when it never expires.',
   answer: TtlAnswer,
   errors: [400, 404],
-  run: (storage, { key }) =>
-    map(storage.expiry(key), (expiry) => {
-      if (expiry === undefined) throw itemNotFound(key);
-      return toTtl(expiry);
-    }),
+  run: (storage, { key }) => map(storage.expiry(key), foundTtl, key),
 });
 
 // PATCH /api/v1/:key/ttl  {ttl: "1h" | null}
@@ -208,11 +215,7 @@ export const setTtl = defineCommand<TtlBodyJson, undefined, TtlJson>({
   fastBody: (body) => hasOnly(body, TTL_FIELDS) && (body.ttl === null || isDuration(body.ttl)),
   answer: TtlAnswer,
   errors: [400, 404, 413, 415, 500],
-  run: (storage, { key, body }) =>
-    map(storage.setTtl(key, body.ttl === null ? null : parseTtl(body.ttl)!), (expiry) => {
-      if (expiry === undefined) throw itemNotFound(key);
-      return toTtl(expiry);
-    }),
+  run: (storage, { key, body }) => map(storage.setTtl(key, body.ttl === null ? null : parseTtl(body.ttl)!), foundTtl, key),
 });
 
 /** Every data command; each door serves them all. */
