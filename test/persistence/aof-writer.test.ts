@@ -3,10 +3,12 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../../src/engine/clock.js';
+import type { KeyState } from '../../src/engine/mutation.js';
 import { createStore, type Store } from '../../src/engine/store.js';
 import type { FsyncPolicy } from '../../src/fsync-policy.js';
+import { openAofWriter } from '../../src/persistence/aof-writer.js';
 import { AOF_FILE, openPersistence, type Persistence } from '../../src/persistence/persistence.js';
-import { T0 } from './fixtures.js';
+import { T0, logBytes } from './fixtures.js';
 import { refuseWrites, tempDir } from './helpers.js';
 
 const opened: Array<{ store: Store; persistence: Persistence }> = [];
@@ -100,6 +102,32 @@ describe('log writer', () => {
     await persistence.durable();
     expect(persistence.status().failing).toBe(false);
     expect(await replayed(dir)).toEqual(sorted(store));
+  });
+
+  it('hands restore the prior states journaled with the records of a refused turn, in journal order', async () => {
+    const path = join(tempDir(), AOF_FILE);
+    fs.writeFileSync(path, logBytes([]));
+    const restored: KeyState[][] = [];
+    const writer = openAofWriter({ path, fsync: 'no', restore: (states) => void restored.push([...states]) });
+    const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0, journal: writer.append });
+    store.set('a', 'one');
+    writer.writePending();
+    expect(restored).toEqual([]);
+
+    refuseWrites(path, () => true);
+    store.set('a', 'two');
+    store.push('list', 'x');
+    store.remove('a');
+    writer.writePending();
+    expect(restored).toMatchObject([
+      [
+        { key: 'a', value: 'one', expiresAtMs: 0, createdAtMs: T0 },
+        { key: 'list', value: undefined },
+        { key: 'a', value: 'two' },
+      ],
+    ]);
+    vi.restoreAllMocks();
+    await writer.close();
   });
 
   it('(always) writes zeros ahead of the records, which replay after a crash reads as unused, and a clean close cuts them off', async () => {
