@@ -15,18 +15,12 @@ import { get, push, set } from '../dist/commands/table.js';
 import { toMinimalRow, toRow } from '../dist/commands/row.js';
 import { createStore } from '../dist/engine/store.js';
 import { memoryStorage } from '../dist/storage/memory.js';
+import { VALUE as value, keyspace } from './lib/keyspace.mjs';
 
 const argument = (name, fallback) => Number(process.argv[process.argv.indexOf(name) + 1] || fallback) || fallback;
 const keys = argument('--keys', 1_000_000);
 const rounds = argument('--rounds', 5);
-const value = 'v0123456789abcdef0123456789abcde';
-const names = Array.from({ length: keys }, (_, i) => `key:${i}`);
-const lists = Array.from({ length: keys }, (_, i) => `list:${i}`);
-const order = new Uint32Array(keys).map((_, i) => i);
-for (let i = keys - 1; i > 0; i--) {
-  const j = (Math.imul(i, 2654435761) >>> 0) % (i + 1);
-  [order[i], order[j]] = [order[j], order[i]];
-}
+const { names, lists, order } = keyspace(keys);
 
 const store = createStore({ cleanupIntervalMs: 0 });
 for (let i = 0; i < keys; i++) store.set(names[i], value);

@@ -6,17 +6,10 @@
  * Usage: node bench/engine.mjs [--keys 1000000]
  */
 import { createStore } from '../dist/engine/store.js';
+import { VALUE as value, keyspace } from './lib/keyspace.mjs';
 
 const keys = Number(process.argv[process.argv.indexOf('--keys') + 1] || 1_000_000) || 1_000_000;
-const value = 'v0123456789abcdef0123456789abcde';
-const names = Array.from({ length: keys }, (_, i) => `key:${i}`);
-const lists = Array.from({ length: keys }, (_, i) => `list:${i}`);
-// A fixed shuffled order, so that reads do not walk memory in insertion order.
-const order = new Uint32Array(keys).map((_, i) => i);
-for (let i = keys - 1; i > 0; i--) {
-  const j = (Math.imul(i, 2654435761) >>> 0) % (i + 1);
-  [order[i], order[j]] = [order[j], order[i]];
-}
+const { names, lists, order } = keyspace(keys);
 
 function time(fn) {
   const start = process.hrtime.bigint();

@@ -76,7 +76,7 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
   );
   // A client that half-closes after its requests gets every answer, then the end of the
   // connection (node:http's own switch, not in its types; without it, the end of the client's
-  // side ends ours at once and answers still owed are lost). test/http/half-close.test.ts checks it.
+  // side ends ours at once and answers still owed are lost). test/http/protocol-edges.test.ts checks it.
   (server as typeof server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   server.keepAliveTimeout = keepAliveTimeoutMs;
   server.setTimeout(connectionTimeoutMs);

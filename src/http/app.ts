@@ -7,7 +7,6 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
-  type FastifyServerFactory,
 } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.js';
@@ -18,7 +17,7 @@ import { memoryStorage } from '../storage/memory.js';
 import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { FastPath, fastPathBlockers, type FastPathStats } from './fast-path.js';
-import { createApiServer, type ApiServer } from './api-server.js';
+import { createApiServer, type ApiServer, type ApiServerOptions } from './api-server.js';
 import type { RequestHandler } from './in-order.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { installRawFront, type RawFront } from './raw-front.js';
@@ -159,19 +158,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     schemaErrorFormatter: formatSchemaErrors,
     frameworkErrors: frameworkErrorHandler({ maxBodyBytes, maxKeyBytes }),
-    // The node:http server Fastify would create, serving each connection's requests in order,
-    // with the fast path's listener and the raw front in front when the fast path is on; or the
-    // given server, switched over to the app once it is ready.
-    serverFactory:
-      given === undefined
-        ? apiServer(fastPath, (created) => (front = created))
-        : (handler) => {
-            serveGiven = () => {
-              given.serve(fastPath === undefined ? (handler as RequestHandler) : fastPath.listener(handler as RequestHandler));
-              if (fastPath !== undefined) front = installRawFront(given.server, fastPath);
-            };
-            return given.server;
-          },
+    // The API server (api-server.ts: each connection's requests in order, memkv's client errors),
+    // with the fast path's listener and the raw front in front when the fast path is on: a new
+    // one, or the given one, switched over to the app once it is ready.
+    serverFactory: (handler, factoryOptions) => {
+      const api = given ?? createApiServer(fastifyServerOptions(factoryOptions));
+      const serve = (): void => {
+        api.serve(fastPath === undefined ? (handler as RequestHandler) : fastPath.listener(handler as RequestHandler));
+        if (fastPath !== undefined) front = installRawFront(api.server, fastPath);
+      };
+      if (given === undefined) serve();
+      else serveGiven = serve;
+      return api.server;
+    },
   });
   if (fastPath !== undefined) {
     fastPath.attach(app);
@@ -239,28 +238,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   return app;
 }
 
-/**
- * A `serverFactory` for Fastify: the API server (api-server.ts) with Fastify's timeouts, serving
- * each connection's requests in order, and with `fastPath` its listener in front of Fastify's and
- * the raw front (raw-front.ts) in front of the server's connections.
- */
-function apiServer(fastPath: FastPath | undefined, created: (front: RawFront) => void): FastifyServerFactory {
-  return (handler, factoryOptions) => {
-    const options = factoryOptions as {
-      http?: ServerOptions;
-      keepAliveTimeout: number;
-      requestTimeout: number;
-      connectionTimeout: number;
-    };
-    const { server } = createApiServer({
-      http: options.http,
-      requestTimeoutMs: options.requestTimeout,
-      keepAliveTimeoutMs: options.keepAliveTimeout,
-      connectionTimeoutMs: options.connectionTimeout,
-      handler: fastPath === undefined ? (handler as RequestHandler) : fastPath.listener(handler as RequestHandler),
-    });
-    if (fastPath !== undefined) created(installRawFront(server, fastPath));
-    return server;
+/** The API server's settings from Fastify's own (its `http`, keep-alive, request and connection timeouts). */
+function fastifyServerOptions(factoryOptions: unknown): ApiServerOptions {
+  const options = factoryOptions as { http?: ServerOptions; keepAliveTimeout: number; requestTimeout: number; connectionTimeout: number };
+  return {
+    http: options.http,
+    requestTimeoutMs: options.requestTimeout,
+    keepAliveTimeoutMs: options.keepAliveTimeout,
+    connectionTimeoutMs: options.connectionTimeout,
   };
 }
 

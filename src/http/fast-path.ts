@@ -152,7 +152,6 @@ interface FastRoute {
 /** Why the fast path cannot serve `command`, or undefined when it can. */
 function whyNotFast(command: Command<any, any, unknown>): string | undefined {
   if (command.query !== undefined) return 'it takes a query string';
-  if (command.method === 'DELETE' && command.body !== undefined) return 'a body on DELETE';
   if (!/^\/(?:[a-z]+|:key(?:\/[a-z]+)?)$/.test(command.path)) return `its path ${command.path}`;
   return undefined;
 }

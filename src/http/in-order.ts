@@ -19,29 +19,36 @@ import type { Socket } from 'node:net';
 /** Node's request listener signature. */
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
-/** The requests of a socket waiting for the one in progress; absent while the socket is idle. */
+/**
+ * The requests of a socket waiting for the one in progress: absent while the socket is idle,
+ * `null` while a request is in progress and none waits (no array for the common case).
+ */
 const WAITING = Symbol('memkv.waitingRequests');
 
-type OrderedSocket = Socket & { [WAITING]?: Array<IncomingMessage | ServerResponse> };
+type OrderedSocket = Socket & { [WAITING]?: Array<IncomingMessage | ServerResponse> | null };
 
 /** Wraps `handler` so that each connection's requests are handled one at a time, in order. */
 export function oneAtATime(handler: RequestHandler): RequestHandler {
+  // 'close' follows the end of the answer, or the end of the connection: either frees the next.
+  // One listener for every response (no closure per request): `this` is the response.
+  function answered(this: ServerResponse): void {
+    next(this.req.socket as OrderedSocket);
+  }
   const start = (request: IncomingMessage, response: ServerResponse): void => {
-    // 'close' follows the end of the answer, or the end of the connection: either frees the next.
-    response.once('close', () => next(request.socket as OrderedSocket));
+    response.once('close', answered);
     handler(request, response);
   };
   const next = (socket: OrderedSocket): void => {
     const waiting = socket[WAITING];
     if (waiting === undefined) return;
-    if (waiting.length === 0) {
+    if (waiting === null || waiting.length === 0) {
       socket[WAITING] = undefined;
       return;
     }
     if (socket.destroyed || !socket.writable) {
       // The answer before ended the connection (`Connection: close`, as after a body that could
       // not be read): the requests behind it are not processed (RFC 9112 §9.6), nor answered.
-      waiting.length = 0;
+      socket[WAITING] = undefined;
       return;
     }
     const request = waiting.shift() as IncomingMessage;
@@ -51,11 +58,10 @@ export function oneAtATime(handler: RequestHandler): RequestHandler {
   return (request, response) => {
     const socket = request.socket as OrderedSocket;
     const waiting = socket[WAITING];
-    if (waiting !== undefined) {
-      waiting.push(request, response);
-      return;
-    }
-    socket[WAITING] = [];
-    start(request, response);
+    if (waiting === undefined) {
+      socket[WAITING] = null;
+      start(request, response);
+    } else if (waiting === null) socket[WAITING] = [request, response];
+    else waiting.push(request, response);
   };
 }

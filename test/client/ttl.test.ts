@@ -8,7 +8,7 @@ import {
   type MemkvClient,
   type Ttl,
 } from '@memkv/client';
-import { countingFetch, startHttpServer, startMemkv } from '../helpers/servers.js';
+import { countingFetch, plainRequest, startHttpServer, startMemkv } from '../helpers/servers.js';
 
 let server: Awaited<ReturnType<typeof startMemkv>>;
 let client: MemkvClient;
@@ -21,14 +21,7 @@ afterAll(() => server.close());
 beforeEach(() => void server.store.flush());
 
 /** The exact text a plain HTTP request to the API answers (no client involved). */
-async function plain(method: string, path: string, body?: unknown): Promise<string> {
-  const response = await fetch(`${server.url}/api/v1${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return response.text();
-}
+const plain = (method: string, path: string, body?: unknown): Promise<string> => plainRequest(server.url, method, path, body);
 
 describe('getTtl', () => {
   it('answers { key, expiresAt: null } for a key that never expires', async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createClient, NotFoundError, UnexpectedResponseError, type MemkvClient } from '@memkv/client';
-import { startHttpServer, startMemkv } from '../helpers/servers.js';
+import { plainRequest, startHttpServer, startMemkv } from '../helpers/servers.js';
 
 let server: Awaited<ReturnType<typeof startMemkv>>;
 let client: MemkvClient;
@@ -13,14 +13,7 @@ afterAll(() => server.close());
 beforeEach(() => void server.store.flush());
 
 /** The exact text a plain HTTP request to the API answers (no client involved). */
-async function plain(method: string, path: string, body?: unknown): Promise<string> {
-  const response = await fetch(`${server.url}/api/v1${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return response.text();
-}
+const plain = (method: string, path: string, body?: unknown): Promise<string> => plainRequest(server.url, method, path, body);
 
 describe('client.wire answers the API\'s JSON as it came', () => {
   it('get: the same text as a plain GET, snake_case times included', async () => {

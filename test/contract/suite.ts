@@ -709,6 +709,18 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
           expect(await ok({ op: 'get', key: key() })).toStrictEqual(listRow(key(), ['a']));
         });
 
+        it('a body without Content-Type is read as JSON on every route that takes one; another type is 415', async () => {
+          const bare = (method: HttpRequest['method'], p: string, body: unknown): HttpRequest => ({ method, path: p, body: JSON.stringify(body) });
+          expect(await send(bare('POST', '/set', { key: key(), value: ['a'] }))).toEqual({ status: 200, body: { message: 'ok' } });
+          expect(await send(bare('PATCH', path(key()), { value: ['b'] }))).toEqual({ status: 200, body: { message: 'ok' } });
+          expect((await send(bare('PATCH', path(key(), '/push'), { value: 'c' }))).status).toBe(200);
+          expect((await send(bare('PATCH', path(key(), '/ttl'), { ttl: '1h' }))).status).toBe(200);
+          expect((await ok({ op: 'get', key: key() })).value).toEqual(['b', 'c']);
+          const typed = { ...json('PATCH', path(key(), '/push'), { value: 'd' }), headers: { 'content-type': 'text/plain' } };
+          expectRefusal(await send(typed), 415, 'unsupported_media_type');
+          expect((await ok({ op: 'get', key: key() })).value).toEqual(['b', 'c']);
+        });
+
         it('a set body without key or value is refused with 400 invalid_request', async () => {
           expectRefusal(await send(json('POST', '/set', { value: 'v' })), 400, 'invalid_request');
           expectRefusal(await send(json('POST', '/set', { key: key() })), 400, 'invalid_request');

@@ -79,3 +79,13 @@ export function countingFetch(): { fetch: typeof fetch; calls: () => number } {
     calls: () => calls,
   };
 }
+
+/** The exact text the API at `url` answers a plain HTTP request (no client involved); a body is sent as JSON. */
+export async function plainRequest(url: string, method: string, path: string, body?: unknown): Promise<string> {
+  const response = await fetch(`${url}/api/v1${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return response.text();
+}

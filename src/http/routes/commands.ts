@@ -33,7 +33,8 @@ export const commandRoutes: FastifyPluginAsync<CommandRoutesOptions> = async (ap
         ...(command.query === undefined ? {} : { querystring: command.query }),
         ...(command.minimal === true ? { headers: PreferHeaders } : {}),
         ...(command.body === undefined ? {} : { body: command.body }),
-        response: { 200: command.answer, ...errorResponses(...command.errors) },
+        // Every route can also meet the API server's own answers: 408 (REQUEST_TIMEOUT) and 503 loading.
+        response: { 200: command.answer, ...errorResponses(...command.errors, 408, 503) },
       },
       handler: command.minimal === true ? minimalHandler(executor, command) : plainHandler(executor, command),
     });

@@ -91,7 +91,8 @@ export async function openInjectDoor(): Promise<Door> {
 /** Sends over TCP with the platform `fetch` (keep-alive connections, as most clients hold them). */
 function fetchTo(baseUrl: string): (request: HttpRequest) => Promise<Outcome> {
   return async ({ method, path, body, headers }) => {
-    const response = await fetch(baseUrl + API + path, { method, body, headers });
+    // Bytes, not a string: fetch would add `Content-Type: text/plain` to a string body.
+    const response = await fetch(baseUrl + API + path, { method, body: body === undefined ? undefined : Buffer.from(body), headers });
     return { status: response.status, body: parseBody(await response.text()) };
   };
 }
