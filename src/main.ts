@@ -1,6 +1,7 @@
 /**
  * The memkv server process: configuration from the environment, start, and a clean stop on
- * SIGINT/SIGTERM (stop accepting, finish requests in flight, close, exit 0).
+ * SIGINT/SIGTERM (stop accepting, finish requests in flight, close, exit 0; during the load: stop
+ * it, release the log's lock, exit 0).
  */
 import { loadConfig } from './config/load.js';
 import { ConfigError, PersistenceError } from './errors.js';
@@ -26,27 +27,10 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
   const [{ createLogger, startServer }, { AuthStateError }] = await Promise.all([import('./server.js'), import('./open-auth.js')]);
   const logger = createLogger(config.verbose);
 
-  let server: RunningServer;
-  try {
-    server = await startServer(config, logger);
-  } catch (error) {
-    if (error instanceof PersistenceError) {
-      logger.fatal({ err: error, path: error.path }, `memkv: ${error.message}`);
-      process.exit(1);
-    }
-    const code = (error as NodeJS.ErrnoException).code;
-    const message =
-      code === 'EADDRINUSE'
-        ? `a port is already in use (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
-        : code === 'EACCES'
-          ? `no permission to listen on ${config.host} (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
-          : error instanceof AuthStateError
-            ? error.message
-            : 'could not start';
-    logger.fatal({ err: error }, `memkv: ${message}`);
-    process.exit(1);
-  }
-
+  // Signals are handled from the start: one during the load stops the replay at its next chunk
+  // and exits 0 once the lock is released, instead of killing the process in the middle of it.
+  const starting = new AbortController();
+  let server: RunningServer | undefined;
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -54,6 +38,11 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
       process.exit(1);
     }
     stopping = true;
+    if (server === undefined) {
+      logger.info({ signal }, 'shutting down: stopping the load');
+      starting.abort(new StopWhileStarting(signal));
+      return;
+    }
     logger.info({ signal }, 'shutting down: finishing requests in flight');
     const timer = setTimeout(() => {
       logger.error(`requests still in flight after ${SHUTDOWN_TIMEOUT_MS} ms: exiting anyway`);
@@ -74,6 +63,39 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+
+  try {
+    server = await startServer(config, logger, { signal: starting.signal });
+  } catch (error) {
+    if (error instanceof StopWhileStarting) {
+      logger.info({ signal: error.signal }, 'memkv stopped before it was ready');
+      logger.flush?.();
+      process.exit(0);
+    }
+    if (error instanceof PersistenceError) {
+      logger.fatal({ err: error, path: error.path }, `memkv: ${error.message}`);
+      process.exit(1);
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    const message =
+      code === 'EADDRINUSE'
+        ? `a port is already in use (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
+        : code === 'EACCES'
+          ? `no permission to listen on ${config.host} (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
+          : error instanceof AuthStateError
+            ? error.message
+            : 'could not start';
+    logger.fatal({ err: error }, `memkv: ${message}`);
+    process.exit(1);
+  }
+}
+
+/** The reason a start was aborted: a signal arrived before the server was ready. */
+class StopWhileStarting extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`stopped by ${signal} while starting`);
+    this.name = 'StopWhileStarting';
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

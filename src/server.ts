@@ -33,6 +33,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface StartOptions {
+  /**
+   * Aborts the start (a SIGTERM while the log is replayed): the replay stops at its next chunk,
+   * everything opened so far is closed (the lock released) and startServer rejects with the
+   * signal's reason, an AbortError unless given.
+   */
+  signal?: AbortSignal;
+}
+
 /** Creates the logger memkv writes with: JSON lines on stdout. */
 export function createLogger(level: Config['verbose']): Logger {
   return pino({ level, base: { service: 'memkv' } });
@@ -48,7 +57,12 @@ export function createLogger(level: Config['verbose']): Logger {
  * `healthPort`; resolves once ready. Rejects (after cleaning up) when a port cannot be bound or
  * the database cannot be opened (a PersistenceError).
  */
-export async function startServer(config: Config, logger: Logger = createLogger(config.verbose)): Promise<RunningServer> {
+export async function startServer(
+  config: Config,
+  logger: Logger = createLogger(config.verbose),
+  options: StartOptions = {},
+): Promise<RunningServer> {
+  const { signal } = options;
   let ready = false;
   let persistence: Persistence | undefined;
   let auth: AuthService | undefined;
@@ -66,12 +80,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
   });
   const metrics = createMetrics({ store });
-  const api = createApiServer({
-    requestTimeoutMs: config.requestTimeoutMs,
-    handler: loadingAnswer(() => (loaded === undefined ? ERRORS.loading.message : loadingMessage(loaded.bytesRead, loaded.totalBytes))),
-  });
+  const loadingText = (): string => (loaded === undefined ? ERRORS.loading.message : loadingMessage(loaded.bytesRead, loaded.totalBytes));
+  const api = createApiServer({ requestTimeoutMs: config.requestTimeoutMs, handler: loadingAnswer(loadingText) });
   const health = await buildHealthApp({
     isReady: () => ready,
+    // Until ready, /ready says how far the load is, as the API port's 503 loading does.
+    notReadyReason: () => (closing === undefined ? loadingText() : 'memkv is stopping'),
     unavailableReason: () => {
       const status = persistence?.status();
       if (status?.failing !== true) return null;
@@ -104,6 +118,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     })());
 
   try {
+    signal?.throwIfAborted();
     // The API port first: from the moment /health answers, the API port accepts connections.
     await listen(api.server, config.host, config.port);
     await health.listen({ host: config.host, port: config.healthPort });
@@ -119,11 +134,15 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         compactMinBytes: config.persistenceCompactMinBytes,
         loadDamaged: config.persistenceLoadDamaged,
         // At most once per chunk of the log read (about 1 MiB).
-        onProgress: (bytesRead, totalBytes) => (loaded = { bytesRead, totalBytes }),
+        onProgress: (bytesRead, totalBytes) => {
+          signal?.throwIfAborted();
+          loaded = { bytesRead, totalBytes };
+        },
         logger,
       });
     }
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
+    signal?.throwIfAborted();
     if (config.authEnabled) auth = await openAuth(config, logger);
     const opened = persistence;
     app = await buildApp({
@@ -155,6 +174,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
               };
             },
     });
+    signal?.throwIfAborted();
   } catch (error) {
     await close();
     throw error;

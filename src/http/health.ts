@@ -9,6 +9,8 @@ import type { Metrics } from './metrics.js';
 export interface HealthOptions {
   /** True once the database can serve requests (false while starting, loading or stopping). */
   isReady: () => boolean;
+  /** Why it is not ready yet (for example how far the load is); read only while not ready. */
+  notReadyReason?: () => string;
   /**
    * Why memkv cannot serve even though it has started, or `null` when it can: for example that
    * persistence cannot write its log. Read on every `GET /ready`; default always `null`.
@@ -19,7 +21,7 @@ export interface HealthOptions {
 }
 
 /** Builds the health app. */
-export async function buildHealthApp({ isReady, unavailableReason, metrics }: HealthOptions): Promise<FastifyInstance> {
+export async function buildHealthApp({ isReady, notReadyReason, unavailableReason, metrics }: HealthOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
 
   // GET /health: liveness, 200 whenever the process answers at all.
@@ -27,7 +29,10 @@ export async function buildHealthApp({ isReady, unavailableReason, metrics }: He
 
   // GET /ready: 200 when requests can be served, 503 while starting or while persistence cannot write.
   app.get('/ready', (_request, reply) => {
-    const reason = isReady() ? (unavailableReason?.() ?? null) : 'memkv is starting';
+    if (!isReady()) {
+      return reply.code(503).send({ code: 'service_unavailable', message: notReadyReason?.() ?? 'memkv is starting' } satisfies ErrorJson);
+    }
+    const reason = unavailableReason?.() ?? null;
     if (reason === null) return { message: 'ready' } satisfies MessageJson;
     return reply.code(503).send({ code: 'service_unavailable', message: reason } satisfies ErrorJson);
   });

@@ -21,7 +21,8 @@ export interface ReplayOptions {
   /**
    * Called with the bytes of the file read so far and the file's size (both in bytes) once the
    * size is known, then after each chunk read: at most once per chunk, so it costs replay
-   * nothing measurable. Default none.
+   * nothing measurable. An error it throws stops the replay and is rethrown as is (the start is
+   * aborted). Default none.
    */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
 }
@@ -61,9 +62,22 @@ export async function replayAof(path: string, sink: RecordSink, options: ReplayO
     }
     throw new PersistenceError(path, `cannot open the log ${path}: ${(error as Error).message}`, { cause: error });
   }
+  // What onProgress throws (the start being aborted) stops the replay and reaches the caller as is.
+  let stoppedBy: { error: unknown } | undefined;
+  const progress =
+    onProgress &&
+    ((bytesRead: number, totalBytes: number): void => {
+      try {
+        onProgress(bytesRead, totalBytes);
+      } catch (error) {
+        stoppedBy = { error };
+        throw error;
+      }
+    });
   try {
-    return await replayOpen(handle, path, sink, loadUpToDamage, chunkBytes, onProgress);
+    return await replayOpen(handle, path, sink, loadUpToDamage, chunkBytes, progress);
   } catch (error) {
+    if (stoppedBy !== undefined) throw stoppedBy.error;
     if (error instanceof PersistenceError) throw error;
     throw new PersistenceError(path, `cannot read the log ${path}: ${(error as Error).message}`, { cause: error });
   } finally {

@@ -3,6 +3,7 @@
  * the first `GET /health` that answers 200, the API port answers too (`503 loading` until the
  * dataset is loaded), never a refused connection.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
@@ -12,7 +13,7 @@ import { createClient } from '@memkv/client';
 import { RecordEncoder } from '../../src/persistence/aof-format.js';
 import { AOF_FILE } from '../../src/persistence/persistence.js';
 import { tempDir } from '../persistence/helpers.js';
-import { startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { MAIN, ROOT, startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { countingFetch } from '../helpers/servers.js';
 
 /** Keys in the log: about 1.2 s of replay on a quiet 2-core machine, more under load. */
@@ -129,6 +130,8 @@ describe('a restart with a large log', () => {
       }
       loadingAnswers++;
       expect(readiness.status).toBe(503);
+      // /ready says how far the load is too.
+      expect(readiness.body.message).toMatch(/^memkv is loading the dataset(: \d+% \([\d,]+ of [\d,]+ bytes of the log\))?$/);
       expect(answer.retryAfter).toBe('1');
       expect(answer.body.code).toBe('loading');
       const progress = PROGRESS.exec(answer.body.message);
@@ -159,5 +162,48 @@ describe('a restart with a large log', () => {
     expect((await get(port, `/api/v1/key:${KEYS - 1}`)).body).toMatchObject({ value: `value ${KEYS - 1}` });
 
     expect(await server.stop('SIGTERM')).toBe(0);
+  }, 60_000);
+
+  it('stops the load on SIGTERM: exits 0 at once, releases the lock, and the next start loads every key', async () => {
+    const dir = tempDir();
+    writeLog(dir, KEYS);
+    const [port, healthPort] = await freePorts();
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, PERSISTENCE_ENABLED: 'true', DB_PATH: dir, PORT: String(port), HEALTH_PORT: String(healthPort) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+    try {
+      // Wait until the replay has read part of the log, as /ready reports it.
+      let readiness: Answer | undefined;
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline) {
+        readiness = await get(healthPort, '/ready').catch(() => undefined);
+        if (readiness !== undefined && PROGRESS.test(readiness.body?.message ?? '')) break;
+        if (child.exitCode !== null) break;
+      }
+      expect(readiness?.status).toBe(503);
+      expect(readiness?.body.message).toMatch(PROGRESS);
+
+      const signalledAt = Date.now();
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // The replay stops at its next chunk: far sooner than the rest of the load would take.
+      expect(Date.now() - signalledAt).toBeLessThan(2_000);
+      expect(stdout).toContain('memkv stopped before it was ready');
+      expect(stdout).not.toContain('"loading":true,"msg":"memkv stopped"'); // sanity: one clean path
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+
+    // The lock is free, and the log untouched: the next start takes it over without a stale-lock
+    // warning and loads every key.
+    starting = startServerProcess({ PERSISTENCE_ENABLED: 'true', DB_PATH: dir });
+    const server = await starting;
+    expect(server.logs.some((entry) => typeof entry?.msg === 'string' && entry.msg.includes('took over'))).toBe(false);
+    expect((await get(server.port, '/api/v1/db/size')).body).toEqual({ keys: KEYS });
   }, 60_000);
 });
