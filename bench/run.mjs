@@ -3,7 +3,7 @@
  * side with Webdis (over Redis), Redis's memory per key, and the expiry burst. Prints one table;
  * each figure is the median of `--runs` runs. See bench/README.md.
  *
- * Usage: node bench/run.mjs [--runs 3] [--duration 5] [--pin] [--only engine,memory,http,expiry]
+ * Usage: node bench/run.mjs [--runs 3] [--duration 5] [--pin] [--only startup,engine,memory,http,expiry]
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -20,7 +20,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     pin: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'engine,memory,http,expiry' },
+    only: { type: 'string', default: 'startup,engine,memory,http,expiry' },
     'http-keys': { type: 'string', default: '100000' },
     ops: { type: 'string', default: 'get,set,push,pop' },
   },
@@ -51,6 +51,7 @@ watchdog.unref();
 try {
   const tools = { redis: await has('redis-server'), webdis: await has('webdis'), wrk: await has('wrk') };
   if (args.pin && !(await has('taskset'))) throw new Error('--pin needs taskset (util-linux)');
+  if (SECTIONS.has('startup')) await startupSection();
   if (SECTIONS.has('engine')) await engineSection();
   if (SECTIONS.has('memory')) await memorySection(tools);
   if (SECTIONS.has('http')) await httpSection(tools);
@@ -65,6 +66,18 @@ try {
 }
 
 // ---- Sections ----
+
+async function startupSection() {
+  log('start-up: npm start and node dist/main.js on an empty database, and a misconfigured start');
+  const group = 'start-up (empty database, ms from the command)';
+  const result = JSON.parse(await run(process.execPath, [here('./startup.mjs'), '--runs', String(Math.max(RUNS, 5))], { timeoutMs: 15 * 60_000 }));
+  rows.push({ group, name: 'npm start: API port listens', memkv: result.npmStartListeningMs, target: { maxValue: 1000 }, unit: 'ms' });
+  rows.push({ group, name: 'npm start: ready', memkv: result.npmStartReadyMs, unit: 'ms' });
+  rows.push({ group, name: 'node dist/main.js: listens', memkv: result.nodeListeningMs, unit: 'ms' });
+  rows.push({ group, name: 'node dist/main.js: ready', memkv: result.nodeReadyMs, unit: 'ms' });
+  rows.push({ group, name: 'npm start, PORT=abc: exit', memkv: result.npmBadConfigExitMs, target: { maxValue: 1000 }, unit: 'ms' });
+  rows.push({ group, name: 'node dist/main.js, PORT=abc: exit', memkv: result.nodeBadConfigExitMs, unit: 'ms' });
+}
 
 async function engineSection() {
   log('engine: ops/s on 1,000,000 keys');

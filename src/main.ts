@@ -22,9 +22,10 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
     }
     throw error;
   }
-  // Imported once the configuration is valid: the server's modules (Fastify, TypeBox, pino) take
-  // most of a second to load, which a misconfigured start should not wait for.
-  const [{ createLogger, startServer }, { AuthStateError }] = await Promise.all([import('./server.js'), import('./open-auth.js')]);
+  // Imported once the configuration is valid: the server's modules (Fastify, TypeBox, jose) take
+  // most of a second to load, which a misconfigured start should not wait for; server.js itself
+  // loads them only once the API port listens.
+  const { createLogger, startServer } = await import('./server.js');
   const logger = createLogger(config.verbose);
 
   // Signals are handled from the start: one during the load stops the replay at its next chunk
@@ -82,8 +83,8 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
         ? `a port is already in use (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
         : code === 'EACCES'
           ? `no permission to listen on ${config.host} (PORT=${config.port}, HEALTH_PORT=${config.healthPort})`
-          : error instanceof AuthStateError
-            ? error.message
+          : error instanceof (await import('./open-auth.js')).AuthStateError
+            ? (error as Error).message
             : 'could not start';
     logger.fatal({ err: error }, `memkv: ${message}`);
     process.exit(1);

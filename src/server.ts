@@ -7,15 +7,13 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/defaults.js';
-import { createStore, type Store } from './engine/store.js';
+import type { Store } from './engine/store.js';
+// Only what the API port needs to listen and answer `503 loading` is imported up front; the rest
+// (Fastify, TypeBox, jose, prom-client: most of a second) loads once the port listens.
 import { createApiServer, loadingAnswer, loadingMessage } from './http/api-server.js';
-import { buildApp } from './http/app.js';
-import { buildHealthApp } from './http/health.js';
-import { createMetrics } from './http/metrics.js';
-import { openPersistence, type Persistence } from './persistence/persistence.js';
+import type { Persistence } from './persistence/persistence.js';
 import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
-import { openAuth } from './open-auth.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -50,11 +48,12 @@ export function createLogger(level: Config['verbose']): Logger {
 /**
  * Starts memkv with `config`, as Redis does: listen first, then load. The API port listens
  * first, answering every request `503 loading` (with `Retry-After: 1` and how far the replay is),
- * then the health port (`/health` 200, `/ready` 503 until ready): so whenever `/health` answers,
- * the API port accepts connections. Then the log is replayed when persistence is on, auth
- * opened, and the app built on the listening server, which from then on serves the API. Logs
- * one line when listening (`loading: true`) and one when ready, both with `port` and
- * `healthPort`; resolves once ready. Rejects (after cleaning up) when a port cannot be bound or
+ * before the server's heavier modules are even loaded; then the health port (`/health` 200,
+ * `/ready` 503 until ready): so whenever `/health` answers, the API port accepts connections.
+ * Then the log is replayed when persistence is on, auth opened, and the app built on the
+ * listening server, which from then on serves the API. Logs one line when the API port listens
+ * (`loading: true`, with `port`), one when the health port does (`loading: true`, with `port`
+ * and `healthPort`) and one when ready (both ports); resolves once ready. Rejects (after cleaning up) when a port cannot be bound or
  * the database cannot be opened (a PersistenceError).
  */
 export async function startServer(
@@ -67,32 +66,13 @@ export async function startServer(
   let persistence: Persistence | undefined;
   let auth: AuthService | undefined;
   let app: FastifyInstance | undefined;
+  let store: Store | undefined;
+  let health: FastifyInstance | undefined;
   /** Progress of the replay: bytes of the log read and its size, once known. */
   let loaded: { bytesRead: number; totalBytes: number } | undefined;
   const startedAtMs = Date.now();
-  const store = createStore({
-    defaultTtlMs: config.defaultTtlMs,
-    cleanupIntervalMs: config.cleanupIntervalMs,
-    maxKeyBytes: config.maxKeyBytes,
-    maxMemoryBytes: config.maxMemoryBytes,
-    evictionPolicy: config.evictionPolicy,
-    // Only a debug logger pays for the callback.
-    onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
-  });
-  const metrics = createMetrics({ store });
   const loadingText = (): string => (loaded === undefined ? ERRORS.loading.message : loadingMessage(loaded.bytesRead, loaded.totalBytes));
   const api = createApiServer({ requestTimeoutMs: config.requestTimeoutMs, handler: loadingAnswer(loadingText) });
-  const health = await buildHealthApp({
-    isReady: () => ready,
-    // Until ready, /ready says how far the load is, as the API port's 503 loading does.
-    notReadyReason: () => (closing === undefined ? loadingText() : 'memkv is stopping'),
-    unavailableReason: () => {
-      const status = persistence?.status();
-      if (status?.failing !== true) return null;
-      return `persistence_failed: the database cannot save writes: ${status.lastError?.message ?? 'the disk refuses them'}`;
-    },
-    metrics,
-  });
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -111,8 +91,8 @@ export async function startServer(
       } finally {
         clearInterval(sweep);
       }
-      await health.close();
-      store.close();
+      await health?.close();
+      store?.close();
       await auth?.flush();
       await persistence?.close();
     })());
@@ -121,13 +101,47 @@ export async function startServer(
     signal?.throwIfAborted();
     // The API port first: from the moment /health answers, the API port accepts connections.
     await listen(api.server, config.host, config.port);
+    logger.info(
+      { version: VERSION, host: config.host, port: portOf(api.server), apiBase: `/api/${config.apiVersion}`, loading: true },
+      `memkv ${VERSION} listening on http://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading (503 loading until ready)`,
+    );
+    const [{ createStore }, { buildApp }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }] = await Promise.all([
+      import('./engine/store.js'),
+      import('./http/app.js'),
+      import('./http/health.js'),
+      import('./http/metrics.js'),
+      import('./persistence/persistence.js'),
+      import('./open-auth.js'),
+    ]);
+    signal?.throwIfAborted();
+    const opened = (store = createStore({
+      defaultTtlMs: config.defaultTtlMs,
+      cleanupIntervalMs: config.cleanupIntervalMs,
+      maxKeyBytes: config.maxKeyBytes,
+      maxMemoryBytes: config.maxMemoryBytes,
+      evictionPolicy: config.evictionPolicy,
+      // Only a debug logger pays for the callback.
+      onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
+    }));
+    const metrics = createMetrics({ store: opened });
+    health = await buildHealthApp({
+      isReady: () => ready,
+      // Until ready, /ready says how far the load is, as the API port's 503 loading does.
+      notReadyReason: () => (closing === undefined ? loadingText() : 'memkv is stopping'),
+      unavailableReason: () => {
+        const status = persistence?.status();
+        if (status?.failing !== true) return null;
+        return `persistence_failed: the database cannot save writes: ${status.lastError?.message ?? 'the disk refuses them'}`;
+      },
+      metrics,
+    });
     await health.listen({ host: config.host, port: config.healthPort });
     logger.info(
       { version: VERSION, host: config.host, port: portOf(api.server), healthPort: portOf(health.server), apiBase: `/api/${config.apiVersion}`, loading: true },
-      `memkv ${VERSION} listening on http://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading the dataset (503 loading until ready)`,
+      `memkv ${VERSION} health on http://${config.host}:${portOf(health.server)} (/health, /ready, /metrics)`,
     );
     if (config.persistenceEnabled) {
-      persistence = await openPersistence(store, {
+      persistence = await openPersistence(opened, {
         dir: config.dbPath,
         fsync: config.persistenceFsync,
         compactRatio: config.persistenceCompactRatio,
@@ -144,12 +158,12 @@ export async function startServer(
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
     signal?.throwIfAborted();
     if (config.authEnabled) auth = await openAuth(config, logger);
-    const opened = persistence;
+    const log = persistence;
     app = await buildApp({
       auth,
       protectDocs: config.authProtectDocs,
       loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
-      store,
+      store: opened,
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
       maxKeyBytes: config.maxKeyBytes,
@@ -158,13 +172,13 @@ export async function startServer(
       logger,
       metrics,
       startedAtMs,
-      durable: opened?.durable,
-      compact: opened?.compact,
+      durable: log?.durable,
+      compact: log?.compact,
       persistenceStatus:
-        opened === undefined
+        log === undefined
           ? undefined
           : () => {
-              const status = opened.status();
+              const status = log.status();
               return {
                 writable: !status.failing,
                 lastWriteAtMs: status.lastWriteAtMs,
@@ -181,12 +195,12 @@ export async function startServer(
   }
   ready = true;
   const port = portOf(api.server);
-  const healthPort = portOf(health.server);
+  const healthPort = portOf(health!.server);
   logger.info(
     { version: VERSION, host: config.host, port, healthPort, apiBase: `/api/${config.apiVersion}` },
     `memkv ${VERSION} listening on http://${config.host}:${port}/api/${config.apiVersion}`,
   );
-  return { store, logger, persistence, auth, port, healthPort, close };
+  return { store: store!, logger, persistence, auth, port, healthPort, close };
 }
 
 /** Listens on `host`:`port`; rejects with the listen error (EADDRINUSE, EACCES). */

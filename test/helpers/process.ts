@@ -56,7 +56,8 @@ export async function startServerProcess(
           // keep non-JSON lines (npm's banner) as text
         }
         logs.push(entry);
-        // The line that says memkv is ready; the one before it (`loading: true`) says it listens and loads.
+        // The line that says memkv is ready; those before it (`loading: true`) say that the API port,
+        // then the health port, listen while it loads.
         if (typeof entry === 'object' && entry !== null && typeof entry.healthPort === 'number' && entry.loading !== true) resolve(entry);
       }
     });
