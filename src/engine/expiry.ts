@@ -1,13 +1,21 @@
 /**
- * The expiry index: an indexed binary min-heap of store slots ordered by expiry time.
+ * The expiry index: an indexed 4-ary min-heap of store slots ordered by expiry time.
  *
  * Only keys with a TTL are in it. Every operation is O(log n) and allocation-free in steady
  * state: the heap lives in typed arrays (12 bytes per indexed key, 4 bytes per slot), which
  * keeps a million TTL keys cheap for the garbage collector, and lets the store find the keys
  * that are due without scanning the keyspace.
+ *
+ * Why 4 children per node: reclaiming a burst of expired keys is one removal of the root after
+ * another, each a sift-down from the root to a leaf. With a million keys a binary heap is 20
+ * levels deep, and each level reads two children somewhere else in a 12 MB array (a cache miss
+ * or two); a 4-ary heap is 10 levels deep and its four children sit in the same 32 bytes. The
+ * sift-down of a million-key burst took half of the reclaim's time with two children.
  */
 
 const INITIAL_CAPACITY = 64;
+/** Children per node: node `p`'s children are at `4p + 1` to `4p + 4`, its parent at `(p - 1) >> 2`. */
+const ARITY = 4;
 
 export class ExpiryIndex {
   /** Expiry time (epoch ms) at each heap position. */
@@ -35,7 +43,7 @@ export class ExpiryIndex {
 
   /**
    * Slot at heap `position` (0 ≤ position < size), or -1 past the end. Position 0 is the soonest;
-   * positions 1 and 2 hold the next soonest. Lets eviction sample keys with a TTL uniformly.
+   * positions 1 to 4 hold the next soonest. Lets eviction sample keys with a TTL uniformly.
    */
   slotAtPosition(position: number): number {
     return position < this.#length ? this.#slotAt[position]! : -1;
@@ -75,7 +83,7 @@ export class ExpiryIndex {
     if (position === last) return;
     const atMs = this.#at[last]!;
     this.#place(position, atMs, this.#slotAt[last]!);
-    if (position > 0 && atMs < this.#at[(position - 1) >> 1]!) this.#up(position);
+    if (position > 0 && atMs < this.#at[(position - 1) >> 2]!) this.#up(position);
     else this.#down(position);
   }
 
@@ -97,7 +105,7 @@ export class ExpiryIndex {
     const atMs = this.#at[position]!;
     const slot = this.#slotAt[position]!;
     while (position > 0) {
-      const parent = (position - 1) >> 1;
+      const parent = (position - 1) >> 2;
       const parentAt = this.#at[parent]!;
       if (parentAt <= atMs) break;
       this.#place(position, parentAt, this.#slotAt[parent]!);
@@ -108,13 +116,23 @@ export class ExpiryIndex {
 
   #down(position: number): void {
     const length = this.#length;
-    const atMs = this.#at[position]!;
+    const at = this.#at;
+    const atMs = at[position]!;
     const slot = this.#slotAt[position]!;
     for (;;) {
-      let child = 2 * position + 1;
-      if (child >= length) break;
-      if (child + 1 < length && this.#at[child + 1]! < this.#at[child]!) child++;
-      const childAt = this.#at[child]!;
+      const first = ARITY * position + 1;
+      if (first >= length) break;
+      // The soonest of up to four children.
+      let child = first;
+      let childAt = at[first]!;
+      const end = Math.min(first + ARITY, length);
+      for (let next = first + 1; next < end; next++) {
+        const nextAt = at[next]!;
+        if (nextAt < childAt) {
+          child = next;
+          childAt = nextAt;
+        }
+      }
       if (childAt >= atMs) break;
       this.#place(position, childAt, this.#slotAt[child]!);
       position = child;
