@@ -7,13 +7,14 @@
  * (src/**, packages/<name>/src/**, the package.json, package-lock.json and tsconfig*.json files),
  * taken before the build and written to dist/.build-stamp once it succeeds: a file edited while
  * the build runs, one replaced by an older copy, or one added or deleted all change it. Checking
- * costs a few stat calls; plain Node, no dependency.
+ * costs a few stat calls; plain Node, no dependency. `npm start` runs it in the server's own
+ * process (scripts/start.mjs), `npm test` as a script.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STAMP = join(ROOT, 'dist', '.build-stamp');
@@ -62,21 +63,31 @@ function recorded() {
   }
 }
 
-const force = process.argv.includes('--force');
-const inputs = fingerprint();
-const missing = OUTPUTS.find((output) => !fs.existsSync(join(ROOT, output)));
-if (!force && missing === undefined && recorded() === inputs) process.exit(0);
+/**
+ * Builds when the build is stale (or always, with `force`).
+ * @returns the exit code of a failed build, else 0.
+ */
+export function buildIfStale({ force = false } = {}) {
+  const inputs = fingerprint();
+  const missing = OUTPUTS.find((output) => !fs.existsSync(join(ROOT, output)));
+  if (!force && missing === undefined && recorded() === inputs) return 0;
 
-if (!force) {
-  process.stderr.write(`memkv: ${missing === undefined ? 'sources changed since the last build' : `${missing} is missing`}: building\n`);
+  if (!force) {
+    process.stderr.write(`memkv: ${missing === undefined ? 'sources changed since the last build' : `${missing} is missing`}: building\n`);
+  }
+  // A failed or interrupted build leaves no stamp, so the next start builds again.
+  fs.rmSync(STAMP, { force: true });
+  // Under npm, npm_execpath is npm's own script: run with this Node, no shell, on every platform.
+  const npmCli = process.env.npm_execpath;
+  const build =
+    npmCli !== undefined && /\.[cm]?js$/.test(npmCli)
+      ? spawnSync(process.execPath, [npmCli, 'run', 'build'], { cwd: ROOT, stdio: 'inherit' })
+      : spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', shell: process.platform === 'win32' });
+  if (build.status !== 0) return build.status ?? 1;
+  fs.writeFileSync(STAMP, JSON.stringify({ inputs, builtAt: new Date().toISOString() }) + '\n');
+  return 0;
 }
-// A failed or interrupted build leaves no stamp, so the next start builds again.
-fs.rmSync(STAMP, { force: true });
-// Under npm, npm_execpath is npm's own script: run with this Node, no shell, on every platform.
-const npmCli = process.env.npm_execpath;
-const build =
-  npmCli !== undefined && /\.[cm]?js$/.test(npmCli)
-    ? spawnSync(process.execPath, [npmCli, 'run', 'build'], { cwd: ROOT, stdio: 'inherit' })
-    : spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit', shell: process.platform === 'win32' });
-if (build.status !== 0) process.exit(build.status ?? 1);
-fs.writeFileSync(STAMP, JSON.stringify({ inputs, builtAt: new Date().toISOString() }) + '\n');
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = buildIfStale({ force: process.argv.includes('--force') });
+}
