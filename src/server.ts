@@ -10,6 +10,7 @@ import type { Config } from './config/defaults.js';
 import { createStore, type Store } from './engine/store.js';
 import { createApiServer, loadingAnswer, loadingMessage } from './http/api-server.js';
 import { buildApp } from './http/app.js';
+import { UI_ASSETS_DIR } from './http/routes/ui.js';
 import { buildHealthApp } from './http/health.js';
 import { createMetrics } from './http/metrics.js';
 import { openPersistence, type Persistence } from './persistence/persistence.js';
@@ -129,6 +130,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     app = await buildApp({
       auth,
       protectDocs: config.authProtectDocs,
+      uiDir: config.uiEnabled ? UI_ASSETS_DIR : undefined,
       loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
       store,
       apiVersion: config.apiVersion,
