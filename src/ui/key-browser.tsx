@@ -181,7 +181,7 @@ export function KeyBrowser(props: PageProps & { canWrite: boolean; isAdmin: bool
           <button onClick={() => void load(listing)}>Load more</button>
         )}
       </section>
-      <section class="panel detail" aria-label="Key">
+      <section class="panel detail" aria-label="Selected key">
         {creating ? (
           canWrite ? (
             <CreateKey client={client} onError={onError} initialKey={prefix} onCreated={(key) => {

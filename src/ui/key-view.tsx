@@ -158,7 +158,7 @@ export function KeyView({ client, onError, keyName, canWrite, onDeleted }: PageP
       )}
 
       {shown.kind === 'string' && (
-        <section aria-label="Value">
+        <section aria-label="String value">
           {json !== undefined && (
             <pre class="json" aria-label="Formatted JSON">
               {json}
