@@ -259,17 +259,18 @@ describe('the dashboard in a real browser', () => {
   });
 
   it('fits a phone-width screen and follows a dark system theme', async () => {
+    // Expressions as text: the tests' type check has no DOM types.
     const { page, failures } = await newPage({ width: 390, height: 844 });
     await page.emulateMedia({ colorScheme: 'dark' });
     await logIn(page, ADMIN);
     await folder(page, 'user:').waitFor();
     await page.goto(`${base}/ui/#/key/config`);
     await page.getByLabel('Formatted JSON').waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
-    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const dark = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
     await page.emulateMedia({ colorScheme: 'light' });
-    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const light = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
     expect(dark).toBe('rgb(15, 18, 22)');
     expect(light).toBe('rgb(246, 247, 249)');
     expect(failures).toEqual([]);
