@@ -40,6 +40,7 @@ beforeAll(async () => {
   server = await startServer(loadConfig({ env: AUTH_ENV }), pino({ level: 'silent' }));
   base = `http://127.0.0.1:${server.port}`;
   await server.auth!.register({ ...VIEWER, role: 'readonly' });
+  seed();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -101,7 +102,6 @@ describe('the dashboard in a real browser', () => {
   });
 
   it('browses the tree, edits a string and a list, changes the TTL, creates, deletes and bulk-deletes', async () => {
-    seed();
     const { page, failures } = await newPage();
     await logIn(page, ADMIN);
 
