@@ -278,6 +278,48 @@ describe('the dashboard in a real browser', () => {
   });
 });
 
+describe('the dashboard session', () => {
+  it('survives a reload, and refreshes an expired access token as the client does', async () => {
+    const short = await startServer(loadConfig({ env: { ...AUTH_ENV, ACCESS_TOKEN_TTL: '1s', REFRESH_TOKEN_TTL: '1h' } }), pino({ level: 'silent' }));
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      short.store.set('greeting', 'hello');
+      const page = await context.newPage();
+      const failures: string[] = [];
+      page.on('pageerror', (error) => failures.push(error.message));
+      const shortBase = `http://127.0.0.1:${short.port}`;
+      await page.goto(`${shortBase}/ui/`);
+      await page.getByLabel('User name').fill(ADMIN.username);
+      await page.getByLabel('Password').fill(ADMIN.password);
+      await page.getByRole('button', { name: 'Log in' }).click();
+      await leaf(page, 'greeting').waitFor();
+      const stored = async () => JSON.parse((await page.evaluate<string | null>("sessionStorage.getItem('memkv.dashboard.tokens')")) ?? 'null') as { access_token: string } | null;
+      const first = await stored();
+      expect(first?.access_token).toEqual(expect.any(String));
+
+      await page.reload();
+      await leaf(page, 'greeting').waitFor();
+      expect(await page.getByRole('heading', { name: 'Log in to memkv' }).count()).toBe(0);
+
+      // Past the access token's lifetime: the next call meets 401, refreshes, and is repeated.
+      await page.waitForTimeout(2100);
+      await leaf(page, 'greeting').click();
+      await expect.poll(() => page.getByLabel('Value', { exact: true }).inputValue()).toBe('hello');
+      expect((await stored())?.access_token).not.toBe(first?.access_token);
+      expect(await page.getByRole('heading', { name: 'Log in to memkv' }).count()).toBe(0);
+
+      // Logging out ends the session: the login page again, and nothing kept.
+      await page.getByRole('button', { name: 'Log out' }).click();
+      await page.getByRole('heading', { name: 'Log in to memkv' }).waitFor();
+      expect(await stored()).toBeNull();
+      expect(failures).toEqual([]);
+    } finally {
+      await context.close();
+      await short.close();
+    }
+  });
+});
+
 describe('UI_ENABLED=false', () => {
   it('answers 404 at /ui', async () => {
     const off = await startServer(loadConfig({ env: { PORT: '0', HEALTH_PORT: '0', UI_ENABLED: 'false' } }), pino({ level: 'silent' }));
