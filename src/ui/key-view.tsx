@@ -5,7 +5,7 @@
  * form that creates a key.
  */
 import { WrongTypeError, type MemkvClient } from '@memkv/client';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { formatCount, formatRemaining, formatTime, formattedJson } from './format.js';
 import type { PageProps } from './key-browser.js';
 
@@ -65,6 +65,12 @@ export function KeyView({ client, onError, keyName, canWrite, onDeleted }: PageP
     void load();
   }, [keyName]);
 
+  // On a narrow screen the key is below the listing: bring it into view when it opens.
+  const top = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (matchMedia('(max-width: 760px)').matches) top.current?.scrollIntoView({ block: 'start' });
+  }, [keyName]);
+
   // The countdown: once a second while the key has a TTL; at zero the key is read again (gone).
   const expiresAtMs = shown !== undefined && shown.kind !== 'missing' ? shown.expiresAt?.getTime() : undefined;
   useEffect(() => {
@@ -94,7 +100,7 @@ export function KeyView({ client, onError, keyName, canWrite, onDeleted }: PageP
   };
 
   const header = (
-    <h2 class="key-title">
+    <h2 class="key-title" ref={top}>
       <code>{keyName}</code>
     </h2>
   );

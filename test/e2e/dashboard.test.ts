@@ -16,6 +16,10 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
 const ADMIN = { username: 'admin', password: 'admin-password' };
 const VIEWER = { username: 'viewer', password: 'viewer-password' };
+/** Browser steps are slow on a busy 2-core machine: each test gets a minute. */
+const BROWSER_TEST_MS = 60_000;
+/** How long a polled expectation waits (vitest's default is one second). */
+const POLL = { timeout: 15_000 } as const;
 const AUTH_ENV = {
   PORT: '0',
   HEALTH_PORT: '0',
@@ -45,7 +49,7 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-}, 60_000);
+}, BROWSER_TEST_MS);
 
 afterAll(async () => {
   await browser?.close();
@@ -68,6 +72,10 @@ async function newPage(viewport = { width: 1280, height: 800 }): Promise<{ page:
   const page = await context.newPage();
   const failures: string[] = [];
   page.on('pageerror', (error) => failures.push(error.message));
+  // A blocked load or script would break the page silently: a violation of the page's policy fails the test.
+  page.on('console', (message) => {
+    if (message.type() === 'error' && /Content Security Policy/i.test(message.text())) failures.push(message.text());
+  });
   return { page, failures };
 }
 
@@ -90,16 +98,16 @@ describe('the dashboard in a real browser', () => {
   it('shows the login page with auth on and no token, and refuses a wrong password readably', async () => {
     const { page, failures } = await newPage();
     await page.goto(`${base}/ui`);
-    await expect.poll(() => page.url()).toBe(`${base}/ui/`);
+    await expect.poll(() => page.url(), POLL).toBe(`${base}/ui/`);
     await page.getByRole('heading', { name: 'Log in to memkv' }).waitFor();
     expect(await page.getByRole('link', { name: 'Keys' }).count()).toBe(0);
     await page.getByLabel('User name').fill(ADMIN.username);
     await page.getByLabel('Password').fill('wrong-password');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/401/);
+    await expect.poll(() => page.getByRole('alert').textContent(), POLL).toMatch(/401/);
     expect(failures).toEqual([]);
     await page.context().close();
-  });
+  }, BROWSER_TEST_MS);
 
   it('browses the tree, edits a string and a list, changes the TTL, creates, deletes and bulk-deletes', async () => {
     const { page, failures } = await newPage();
@@ -107,7 +115,7 @@ describe('the dashboard in a real browser', () => {
 
     // The tree: top-level prefixes with counts that become complete as pages load.
     await folder(page, 'user:').waitFor();
-    await expect.poll(() => page.locator('.entry').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('.entry').count(), POLL).toBeGreaterThan(0);
     while ((await page.getByRole('button', { name: 'Load more' }).count()) > 0) {
       await page.getByRole('button', { name: 'Load more' }).click();
       await page.getByText('Loading…').waitFor({ state: 'detached' });
@@ -126,7 +134,7 @@ describe('the dashboard in a real browser', () => {
     // A string: shown, edited, saved.
     await leaf(page, 'name').click();
     const value = page.getByLabel('Value', { exact: true });
-    await expect.poll(() => value.inputValue()).toBe('Alice');
+    await expect.poll(() => value.inputValue(), POLL).toBe('Alice');
     await value.fill('Alice B.');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
@@ -135,7 +143,7 @@ describe('the dashboard in a real browser', () => {
     // JSON is shown formatted.
     await page.locator('.crumbs').getByRole('button', { name: 'all keys' }).click();
     await leaf(page, 'config').click();
-    await expect.poll(() => page.getByLabel('Formatted JSON').textContent()).toContain('"debug": true');
+    await expect.poll(() => page.getByLabel('Formatted JSON').textContent(), POLL).toContain('"debug": true');
     await folder(page, 'tmp:').waitFor();
     await page.screenshot({ path: screenshot('key-browser.png') });
 
@@ -144,7 +152,7 @@ describe('the dashboard in a real browser', () => {
     await page.getByText('120 elements').waitFor();
     expect(await page.locator('.items li').count()).toBe(50);
     await page.getByRole('button', { name: 'Next' }).click();
-    await expect.poll(() => page.locator('.items li .item').first().textContent()).toBe('job-50');
+    await expect.poll(() => page.locator('.items li .item').first().textContent(), POLL).toBe('job-50');
     await page.getByLabel('Element to push').fill('job-new');
     await page.getByRole('button', { name: 'Push' }).click();
     await page.getByText('Pushed; the list has 121 elements.').waitFor();
@@ -155,18 +163,18 @@ describe('the dashboard in a real browser', () => {
     // An API error reads as a message: a TTL the server refuses.
     await page.getByLabel('New TTL').fill('soon');
     await page.getByRole('button', { name: 'Set TTL' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/invalid_request, 400/);
+    await expect.poll(() => page.getByRole('alert').textContent(), POLL).toMatch(/invalid_request, 400/);
 
     // The TTL: set with a countdown, then removed.
     await page.getByLabel('New TTL').fill('1h');
     await page.getByRole('button', { name: 'Set TTL' }).click();
     await page.getByText('TTL set.').waitFor();
-    await expect.poll(() => page.getByTestId('ttl').textContent()).toMatch(/^expires in (59m \d\ds|1h 00m 00s)$/);
+    await expect.poll(() => page.getByTestId('ttl').textContent(), POLL).toMatch(/^expires in (59m \d\ds|1h 00m 00s)$/);
     const first = await page.getByTestId('ttl').textContent();
-    await expect.poll(() => page.getByTestId('ttl').textContent(), { timeout: 5000 }).not.toBe(first);
+    await expect.poll(() => page.getByTestId('ttl').textContent(), POLL).not.toBe(first);
     expect(server.store.expiry('queue')?.expiresAtMs).toBeGreaterThan(Date.now());
     await page.getByRole('button', { name: 'Remove TTL' }).click();
-    await expect.poll(() => page.getByTestId('ttl').textContent()).toBe('never expires');
+    await expect.poll(() => page.getByTestId('ttl').textContent(), POLL).toBe('never expires');
     expect(server.store.expiry('queue')?.expiresAtMs ?? null).toBeNull();
 
     // Create a key, then delete it.
@@ -179,7 +187,7 @@ describe('the dashboard in a real browser', () => {
     expect(server.store.get('created:one')?.value).toBe('hello');
     await page.getByRole('button', { name: 'Delete key' }).click();
     await page.getByRole('button', { name: 'Yes, delete' }).click();
-    await expect.poll(() => server.store.get('created:one')).toBeUndefined();
+    await expect.poll(() => server.store.get('created:one'), POLL).toBeUndefined();
 
     // Bulk delete: the dry run first, then the confirmed removal.
     await page.getByRole('button', { name: 'Delete by prefix…' }).click();
@@ -192,41 +200,46 @@ describe('the dashboard in a real browser', () => {
     await dialog.getByText('Deleted 300 keys').waitFor();
     expect(server.store.get('tmp:7')).toBeUndefined();
     await dialog.getByRole('button', { name: 'Close' }).click();
-    await expect.poll(() => folder(page, 'tmp:').count()).toBe(0);
+    await expect.poll(() => folder(page, 'tmp:').count(), POLL).toBe(0);
 
     expect(failures).toEqual([]);
     await page.context().close();
-  }, 90_000);
+  }, 2 * BROWSER_TEST_MS);
 
   it('shows the stats move on the server page', async () => {
     const { page, failures } = await newPage();
     await logIn(page, ADMIN);
     await page.getByRole('link', { name: 'Server' }).click();
     const keys = page.getByTestId('stat-keys').locator('.value');
-    await expect.poll(() => keys.textContent()).toBe(server.store.size.toLocaleString('en-US'));
+    await expect.poll(() => keys.textContent(), POLL).toBe(server.store.size.toLocaleString('en-US'));
     const before = server.store.size;
     // Traffic through the API while the page watches: writes and reads.
     const token = await tokenOf(ADMIN);
     for (let i = 0; i < 200; i++) {
       await fetch(`${base}/api/v1/set`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ key: `live:${i}`, value: 'v' }) });
     }
-    await expect.poll(() => keys.textContent(), { timeout: 5000 }).toBe((before + 200).toLocaleString('en-US'));
-    await expect.poll(async () => Number((await page.getByTestId('stat-ops').locator('.value').textContent())?.replace(/,/g, '')), { timeout: 5000 }).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('.uplot').count()).toBe(3);
-    // Six more seconds of reads and writes, so that the charts show a minute's beginning.
-    const until = Date.now() + 6000;
-    for (let i = 0; Date.now() < until; i++) {
-      const key = `live:${i % 400}`;
-      await fetch(`${base}/api/v1/${i % 3 === 0 ? 'set' : encodeURIComponent(key)}`, {
-        method: i % 3 === 0 ? 'POST' : 'GET',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        body: i % 3 === 0 ? JSON.stringify({ key, value: 'v' }) : undefined,
-      });
-    }
+    await expect.poll(() => keys.textContent(), POLL).toBe((before + 200).toLocaleString('en-US'));
+    // Six more seconds of reads and writes while the page samples once a second: operations per
+    // second above zero, and the charts show a minute's beginning.
+    const traffic = (async () => {
+      const until = Date.now() + 6000;
+      for (let i = 0; Date.now() < until; i++) {
+        const key = `live:${i % 400}`;
+        await fetch(`${base}/api/v1/${i % 3 === 0 ? 'set' : encodeURIComponent(key)}`, {
+          method: i % 3 === 0 ? 'POST' : 'GET',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: i % 3 === 0 ? JSON.stringify({ key, value: 'v' }) : undefined,
+        });
+      }
+    })();
+    const opsPerSecond = async () => Number((await page.getByTestId('stat-ops').locator('.value').textContent())?.replace(/,/g, ''));
+    await expect.poll(opsPerSecond, POLL).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('.uplot').count(), POLL).toBe(3);
+    await traffic;
     await page.screenshot({ path: screenshot('server.png') });
     expect(failures).toEqual([]);
     await page.context().close();
-  });
+  }, BROWSER_TEST_MS);
 
   it('shows a read-only user no write controls, and the server refuses their writes', async () => {
     const { page, failures } = await newPage();
@@ -256,7 +269,7 @@ describe('the dashboard in a real browser', () => {
     expect(server.store.get('user:2:name')?.value).toBe('Bob');
     expect(failures).toEqual([]);
     await page.context().close();
-  });
+  }, BROWSER_TEST_MS);
 
   it('fits a phone-width screen and follows a dark system theme', async () => {
     // Expressions as text: the tests' type check has no DOM types.
@@ -275,7 +288,7 @@ describe('the dashboard in a real browser', () => {
     expect(light).toBe('rgb(246, 247, 249)');
     expect(failures).toEqual([]);
     await page.context().close();
-  });
+  }, BROWSER_TEST_MS);
 });
 
 describe('the dashboard session', () => {
@@ -304,7 +317,7 @@ describe('the dashboard session', () => {
       // Past the access token's lifetime: the next call meets 401, refreshes, and is repeated.
       await page.waitForTimeout(2100);
       await leaf(page, 'greeting').click();
-      await expect.poll(() => page.getByLabel('Value', { exact: true }).inputValue()).toBe('hello');
+      await expect.poll(() => page.getByLabel('Value', { exact: true }).inputValue(), POLL).toBe('hello');
       expect((await stored())?.access_token).not.toBe(first?.access_token);
       expect(await page.getByRole('heading', { name: 'Log in to memkv' }).count()).toBe(0);
 
@@ -317,7 +330,7 @@ describe('the dashboard session', () => {
       await context.close();
       await short.close();
     }
-  });
+  }, BROWSER_TEST_MS);
 });
 
 describe('UI_ENABLED=false', () => {

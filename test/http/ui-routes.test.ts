@@ -43,6 +43,7 @@ describe('GET /ui/', () => {
     expect(index.headers['content-type']).toMatch(/^text\/html/);
     expect(index.raw).toContain('memkv dashboard');
     expect(index.headers['x-content-type-options']).toBe('nosniff');
+    expect(index.headers['content-security-policy']).toMatch(/default-src 'self'.*frame-ancestors 'none'/);
     const script = await app.request({ method: 'GET', url: '/ui/app.js' });
     expect(script.status).toBe(200);
     expect(script.headers['content-type']).toMatch(/javascript/);

@@ -16,6 +16,22 @@ import { MemkvError } from '../../errors.js';
  */
 export const UI_ASSETS_DIR = fileURLToPath(new URL('../../../dist/ui/', import.meta.url));
 
+/**
+ * The page loads only its own files and talks only to its own origin; no framing. The tokens sit
+ * in the tab's sessionStorage, so injected script is what this guards against. Inline styles stay
+ * allowed: the charts size their elements through style attributes.
+ */
+const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join('; ');
+
 /** The page's address: `/ui/` (`/ui` redirects there so that relative asset paths resolve). */
 export const UI_PATH = '/ui/';
 
@@ -44,6 +60,7 @@ export async function registerUiRoutes(app: FastifyInstance, dir: string): Promi
     cacheControl: true,
     maxAge: 0,
     setHeaders: (response) => {
+      response.header('Content-Security-Policy', CONTENT_SECURITY_POLICY);
       response.header('X-Content-Type-Options', 'nosniff');
       response.header('Referrer-Policy', 'no-referrer');
     },
