@@ -184,4 +184,19 @@ describe('POST /api/v1/db/delete-prefix', () => {
     expect((await call(bearer(access_token))).body).toEqual({ deleted: 1 });
     expect(app.store.size).toBe(0);
   });
+
+  it('counts and removes only the keys an administrator limited to key patterns may touch', async () => {
+    const app = await createAuthTestApp();
+    apps.push(app);
+    await app.auth.register({ username: 'ops', password: 'ops-password', role: 'admin', keys: ['job:a*'] });
+    for (const k of ['job:a1', 'job:a2', 'job:b1']) app.store.set(k, 'v');
+    const login = await app.request({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'ops', password: 'ops-password' } });
+    const headers = bearer(login.body.access_token);
+    const call = (dryRun: boolean) =>
+      app.request({ method: 'POST', url: '/api/v1/db/delete-prefix', payload: { prefix: 'job:', dry_run: dryRun }, headers });
+    expect((await call(true)).body).toEqual({ matched: 2 });
+    expect((await call(false)).body).toEqual({ deleted: 2 });
+    expect(app.store.get('job:b1')?.value).toBe('v');
+    expect(app.store.size).toBe(1);
+  });
 });
