@@ -1,7 +1,8 @@
 /**
  * Builds the dashboard (src/ui/) into dist/ui/: one bundle of the app and its libraries (Preact,
  * uPlot, the memkv client from its sources) as app.js and app.css, and index.html, so that every
- * file the page loads ships with memkv and nothing comes from a CDN. Run by `npm run build`.
+ * file the page loads ships with memkv and nothing comes from a CDN; beside them the licenses of
+ * the bundled libraries. Run by `npm run build`.
  */
 import fs from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { build } from 'esbuild';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SOURCE = join(ROOT, 'src', 'ui');
 const OUT = join(ROOT, 'dist', 'ui');
+/** The libraries bundled into app.js and app.css, whose licenses ship with them. */
+const BUNDLED = ['preact', 'uplot'];
 
 fs.rmSync(OUT, { recursive: true, force: true });
 await build({
@@ -25,7 +28,13 @@ await build({
   jsx: 'automatic',
   jsxImportSource: 'preact',
   tsconfig: join(SOURCE, 'tsconfig.json'),
-  legalComments: 'linked',
+  legalComments: 'none',
   logLevel: 'warning',
 });
 fs.copyFileSync(join(SOURCE, 'index.html'), join(OUT, 'index.html'));
+const notices = BUNDLED.map((name) => {
+  const { version } = JSON.parse(fs.readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8'));
+  const license = fs.readFileSync(join(ROOT, 'node_modules', name, 'LICENSE'), 'utf8').trim();
+  return `${name} ${version}\n\n${license}\n`;
+});
+fs.writeFileSync(join(OUT, 'THIRD-PARTY-LICENSES.txt'), notices.join('\n---\n\n'));
