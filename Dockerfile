@@ -7,6 +7,7 @@ COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.build.jso
 COPY packages/client/package.json packages/client/tsconfig.json packages/client/
 RUN npm ci --no-audit --no-fund
 COPY packages/client/src packages/client/src
+COPY scripts/build-ui.mjs scripts/
 COPY src src
 RUN npm run build
 

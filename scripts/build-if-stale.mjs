@@ -4,7 +4,8 @@
  * builds anyway (and, like every build made here, records what it built from).
  *
  * What the build read is recorded as a fingerprint of the path, size and mtime of every input file
- * (src/**, packages/<name>/src/**, the package.json, package-lock.json and tsconfig*.json files),
+ * (src/** with the dashboard's src/ui/**, packages/<name>/src/**, the package.json,
+ * package-lock.json and tsconfig*.json files, and the dashboard's build script),
  * taken before the build and written to dist/.build-stamp once it succeeds: a file edited while
  * the build runs, one replaced by an older copy, or one added or deleted all change it. Checking
  * costs a few stat calls; plain Node, no dependency. `npm start` runs it in the server's own
@@ -19,7 +20,18 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STAMP = join(ROOT, 'dist', '.build-stamp');
 /** Files the server and `memkv` need; a build is due when one is missing. */
-const OUTPUTS = ['dist/main.js', 'dist/index.js', 'dist/cli/bin.js', 'packages/client/dist/index.js', 'packages/client/dist/protocol.js'];
+const OUTPUTS = [
+  'dist/main.js',
+  'dist/index.js',
+  'dist/cli/bin.js',
+  'dist/ui/index.html',
+  'dist/ui/app.js',
+  'dist/ui/app.css',
+  'packages/client/dist/index.js',
+  'packages/client/dist/protocol.js',
+];
+/** Inputs outside the package roots' src/ directories. */
+const EXTRA_INPUTS = ['scripts/build-ui.mjs'];
 
 /** The package roots whose sources and settings the build reads: the server and each workspace package. */
 function packageRoots() {
@@ -48,6 +60,7 @@ function inputLines() {
       if (name === 'package.json' || name === 'package-lock.json' || /^tsconfig.*\.json$/.test(name)) add(join(root, name));
     }
   }
+  for (const path of EXTRA_INPUTS) add(join(ROOT, path));
   return lines.sort();
 }
 

@@ -105,9 +105,10 @@ export async function startServer(
       { version: VERSION, host: config.host, port: portOf(api.server), apiBase: `/api/${config.apiVersion}`, loading: true },
       `memkv ${VERSION} listening on http://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading (503 loading until ready)`,
     );
-    const [{ createStore }, { buildApp }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }] = await Promise.all([
+    const [{ createStore }, { buildApp }, { UI_ASSETS_DIR }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }] = await Promise.all([
       import('./engine/store.js'),
       import('./http/app.js'),
+      import('./http/routes/ui.js'),
       import('./http/health.js'),
       import('./http/metrics.js'),
       import('./persistence/persistence.js'),
@@ -162,6 +163,7 @@ export async function startServer(
     app = await buildApp({
       auth,
       protectDocs: config.authProtectDocs,
+      uiDir: config.uiEnabled ? UI_ASSETS_DIR : undefined,
       loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
       store: opened,
       apiVersion: config.apiVersion,

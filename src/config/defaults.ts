@@ -64,6 +64,8 @@ export interface Config {
   readonly loginRateWindowMs: number;
   /** scrypt cost N of new password hashes, a power of two (PASSWORD_HASH_COST). */
   readonly passwordHashCost: number;
+  /** Whether the API port serves the web dashboard at `/ui` (UI_ENABLED). */
+  readonly uiEnabled: boolean;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -95,4 +97,5 @@ export const DEFAULTS: Config = Object.freeze({
   loginRateLimit: 10, // attempts per window
   loginRateWindowMs: 60_000, // 1 minute
   passwordHashCost: 2 ** 15, // scrypt N (with r = 8, p = 3: 32 MiB per hash, an OWASP setting)
+  uiEnabled: true, // static files only; it logs in and reads through the API like any client
 });

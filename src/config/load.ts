@@ -39,6 +39,7 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   loginRateLimit: { env: 'LOGIN_RATE_LIMIT', parse: integer(1, 1_000_000) },
   loginRateWindowMs: { env: 'LOGIN_RATE_WINDOW', parse: duration({ allowZero: false, minMs: 1000 }) },
   passwordHashCost: { env: 'PASSWORD_HASH_COST', parse: powerOfTwo(2 ** 10, 2 ** 20) },
+  uiEnabled: { env: 'UI_ENABLED', parse: boolean },
 };
 
 /** Environment variable name of each option, for messages and docs. */

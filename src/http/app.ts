@@ -25,6 +25,7 @@ import { authRoutes } from './routes/auth.js';
 import { commandRoutes } from './routes/commands.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
+import { registerUiRoutes } from './routes/ui.js';
 
 export type { PersistenceStats };
 
@@ -57,6 +58,11 @@ export interface AppOptions {
   compact?: () => 'started' | 'running';
   /** The auth service; when given, data and auth routes need bearer tokens. Default: no auth. */
   auth?: AuthService;
+  /**
+   * Directory of the built dashboard (routes/ui.ts: `UI_ASSETS_DIR`) to serve at `/ui/`; default
+   * none: no dashboard, and `/ui` is a 404 like any unknown route.
+   */
+  uiDir?: string;
   /** With `auth`: whether the API documentation needs a token too (any role); default false. */
   protectDocs?: boolean;
   /** With `auth`: login attempts allowed per client address and per user name per window; default 10 per minute. */
@@ -114,6 +120,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     compact,
     auth,
     protectDocs = false,
+    uiDir,
     loginRateLimit = APP_DEFAULTS.loginRateLimit,
     fastPath: fastPathWanted = APP_DEFAULTS.fastPath,
     server: given,
@@ -233,6 +240,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     if (auth !== undefined && protectDocs) await docs.register(authPlugin, { auth, defaultAccess: 'read' });
     await registerDocsRoutes(docs, basePath);
   });
+  if (uiDir !== undefined) await app.register(async (ui) => registerUiRoutes(ui, uiDir));
   await app.ready();
   serveGiven?.();
   return app;

@@ -19,6 +19,24 @@ export const KeysQuery = Type.Object(
     limit: Type.Optional(
       Type.String({ maxLength: 16, description: 'Most keys in this page, from 1 to 1000; default 100.', examples: ['100'] }),
     ),
+    delimiter: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 16,
+        description:
+          'Group the page\'s keys by the first occurrence of this text after `prefix` (such as `:`): `prefixes` then ' +
+          'counts the page\'s keys under each next-level prefix, and `keys` holds only those with no delimiter after `prefix`.',
+        examples: [':'],
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const KeyPrefix = Type.Object(
+  {
+    prefix: Type.String({ description: 'A next-level prefix, ending with the delimiter.' }),
+    keys: Type.Integer({ minimum: 1, description: 'Number of this page\'s keys under it.' }),
   },
   { additionalProperties: false },
 );
@@ -26,6 +44,12 @@ export const KeysQuery = Type.Object(
 export const KeysPage = Type.Object(
   {
     keys: Type.Array(Type.String()),
+    prefixes: Type.Optional(
+      Type.Array(KeyPrefix, {
+        description:
+          'With `delimiter` only. Counts are this page\'s: add them up across pages; they are complete once `cursor` is null.',
+      }),
+    ),
     cursor: Type.Union([Type.String(), Type.Null()], {
       description: 'Pass back as `cursor` for the next page; null when the listing is complete.',
     }),
@@ -38,6 +62,24 @@ export const Size = Type.Object({ keys: Type.Integer({ minimum: 0 }) }, { additi
 export const FlushResult = Type.Object(
   { removed: Type.Integer({ minimum: 0, description: 'Number of keys removed.' }) },
   { additionalProperties: false },
+);
+
+export const DeletePrefixBody = Type.Object(
+  {
+    prefix: Type.String({ minLength: 1, description: 'Every key that starts with this text. Not empty: `POST /db/flush` removes every key.' }),
+    dry_run: Type.Optional(Type.Boolean({ description: 'Only count the keys that would be removed; default false.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const DeletePrefixResult = Type.Union(
+  [
+    Type.Object({ deleted: Type.Integer({ minimum: 0, description: 'Number of keys removed.' }) }, { additionalProperties: false }),
+    Type.Object(
+      { matched: Type.Integer({ minimum: 0, description: 'Dry run: number of keys that would be removed.' }) },
+      { additionalProperties: false },
+    ),
+  ],
 );
 
 const Time = Type.Union([Timestamp, Type.Null()]);

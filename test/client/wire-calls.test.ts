@@ -59,6 +59,23 @@ describe('client.wire answers the API\'s JSON as it came', () => {
     expect(await client.wire.flush()).toEqual({ removed: 3 });
   });
 
+  it('listKeys with delimiter and deletePrefix: the same text as plain requests; the client answers the count', async () => {
+    for (let i = 0; i < 4; i++) server.store.set(`user:${i % 2}:${i}`, 'v');
+    server.store.set('other', 'v');
+    const grouped = await client.wire.listKeys({ delimiter: ':' });
+    expect(JSON.stringify(grouped)).toBe(await plain('GET', '/db/keys?delimiter=%3A'));
+    expect(grouped.prefixes).toEqual([{ prefix: 'user:', keys: 4 }]);
+    expect((await client.listKeys({ prefix: 'user:', delimiter: ':' })).prefixes).toEqual([
+      { prefix: 'user:0:', keys: 2 },
+      { prefix: 'user:1:', keys: 2 },
+    ]);
+    expect(await client.wire.deletePrefix('user:0:', { dryRun: true })).toEqual({ matched: 2 });
+    expect(await client.deletePrefix('user:0:')).toBe(2);
+    expect(await client.deletePrefix('user:', { dryRun: true })).toBe(2);
+    expect(server.store.size).toBe(3);
+    await expect(client.deletePrefix('')).rejects.toMatchObject({ code: 'invalid_request', status: undefined });
+  });
+
   it('passes on fields it does not know, and still refuses a wrong shape', async () => {
     const fake = await startHttpServer((request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });

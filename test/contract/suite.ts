@@ -35,8 +35,10 @@ export type ContractOp =
   | { op: 'size' }
   // POST /api/v1/db/flush
   | { op: 'flush' }
-  // GET /api/v1/db/keys?prefix=&cursor=&limit=
-  | { op: 'keys'; prefix?: string; cursor?: string; limit?: number };
+  // GET /api/v1/db/keys?prefix=&cursor=&limit=&delimiter=
+  | { op: 'keys'; prefix?: string; cursor?: string; limit?: number; delimiter?: string }
+  // POST /api/v1/db/delete-prefix  {prefix, dry_run?}
+  | { op: 'deletePrefix'; prefix: string; dryRun?: boolean };
 
 /** An answer in HTTP terms: 200 with the result, or the error status with `{code, message}`. */
 export interface Outcome {
@@ -173,6 +175,26 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
         expect(body.keys.length).toBeLessThanOrEqual(options.limit);
         keys.push(...body.keys);
         if (body.cursor === null) return keys;
+        cursor = body.cursor;
+      }
+      throw new Error('the listing did not end within 1000 pages');
+    };
+
+    /** Walks a listing with `delimiter`, adding up each page's counts per next-level prefix. */
+    const listTree = async (on: Door, options: { prefix?: string; limit: number; delimiter: string }) => {
+      const keys: string[] = [];
+      const counts: Record<string, number> = {};
+      let cursor: string | undefined;
+      for (let page = 0; page < 1000; page++) {
+        const body = await ok({ op: 'keys', ...options, cursor }, on);
+        expect(Object.keys(body).sort()).toEqual(['cursor', 'keys', 'prefixes']);
+        keys.push(...body.keys);
+        for (const { prefix, keys: count } of body.prefixes) {
+          expect(count).toBeGreaterThan(0);
+          counts[prefix] = (counts[prefix] ?? 0) + count;
+        }
+        expect(body.keys.length + body.prefixes.length).toBeLessThanOrEqual(options.limit);
+        if (body.cursor === null) return { keys, counts };
         cursor = body.cursor;
       }
       throw new Error('the listing did not end within 1000 pages');
@@ -645,6 +667,34 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
           const listed = await listAll(fresh, { limit: 2 });
           expect(listed).toHaveLength(keys.length);
           expect([...listed].sort()).toEqual([...keys].sort());
+        });
+      });
+
+      it('the key listing with a delimiter counts each page per next level; the counts add up across pages', async () => {
+        await withFreshDoor(async (fresh) => {
+          for (const k of ['a:1:x', 'a:1:y', 'a:2:z', 'b:1', 'plain', 'a:', 'c::d']) await ok({ op: 'set', key: k, value: 'v' }, fresh);
+          const top = await listTree(fresh, { limit: 2, delimiter: ':' });
+          expect(top).toEqual({ keys: ['plain'], counts: { 'a:': 4, 'b:': 1, 'c:': 1 } });
+          const a = await listTree(fresh, { prefix: 'a:', limit: 2, delimiter: ':' });
+          expect(a.keys).toEqual(['a:']);
+          expect(a.counts).toEqual({ 'a:1:': 2, 'a:2:': 1 });
+          expect(await listTree(fresh, { prefix: 'c:', limit: 5, delimiter: ':' })).toEqual({ keys: [], counts: { 'c::': 1 } });
+          expect(await listTree(fresh, { prefix: 'a:1:', limit: 5, delimiter: '::' })).toEqual({ keys: ['a:1:x', 'a:1:y'], counts: {} });
+        });
+      });
+
+      it('delete-prefix counts with dry_run, then removes exactly the keys under the prefix', async () => {
+        await withFreshDoor(async (fresh) => {
+          for (let i = 0; i < 25; i++) await ok({ op: 'set', key: `job:${i}`, value: 'v' }, fresh);
+          await ok({ op: 'push', key: 'job:list', value: ['a'], ttl: '1h' }, fresh);
+          for (const k of ['jobs', 'other:job:1']) await ok({ op: 'set', key: k, value: 'v' }, fresh);
+          expect(await ok({ op: 'deletePrefix', prefix: 'job:', dryRun: true }, fresh)).toEqual({ matched: 26 });
+          expect(await ok({ op: 'size' }, fresh)).toEqual({ keys: 28 });
+          expect(await ok({ op: 'deletePrefix', prefix: 'job:' }, fresh)).toEqual({ deleted: 26 });
+          expect((await listAll(fresh, { limit: 10 })).sort()).toEqual(['jobs', 'other:job:1']);
+          expect(await ok({ op: 'deletePrefix', prefix: 'job:' }, fresh)).toEqual({ deleted: 0 });
+          await refused({ op: 'deletePrefix', prefix: '' }, 400, 'invalid_request', fresh);
+          expect(await ok({ op: 'size' }, fresh)).toEqual({ keys: 2 });
         });
       });
 

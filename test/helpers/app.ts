@@ -31,6 +31,7 @@ export const DOCUMENTED_PATHS = [
   '/api/v1/db/keys',
   '/api/v1/db/size',
   '/api/v1/db/flush',
+  '/api/v1/db/delete-prefix',
   '/api/v1/db/stats',
   '/api/v1/db/compact',
 ] as const;

@@ -15,6 +15,8 @@ import {
 } from './errors.js';
 import {
   PREFER_MINIMAL,
+  type DeletePrefixBody,
+  type DeletePrefixJson,
   type FlushJson,
   type KeysPageJson,
   type ListRowJson,
@@ -87,7 +89,7 @@ export interface ClientOptions {
    * Further attempts after a failure that is safe to retry; default 2 (three attempts in all).
    * Retried: a connection refused (the request never left) for every call but `login`; for the
    * idempotent calls (`get`, `set`, `update`, `remove`, `range`, `getTtl`, `setTtl`, `listKeys`,
-   * `size`, `stats`, `flush`, `logout`) also a connection broken before the answer and an HTTP
+   * `size`, `stats`, `flush`, `deletePrefix`, `logout`) also a connection broken before the answer and an HTTP
    * 502/503/504 (such as `503 loading` while the server replays its log at start). Never
    * retried: timeouts, other answers, and a `push` or `pop` whose request may have reached the
    * server. An answer's `Retry-After` (`1` from a loading server) lengthens the wait before the
@@ -175,6 +177,8 @@ export interface WireCalls {
   size(options?: CallOptions): Promise<SizeJson>;
   // POST /api/v1/db/flush
   flush(options?: CallOptions): Promise<FlushJson>;
+  // POST /api/v1/db/delete-prefix  {prefix, dry_run?}
+  deletePrefix(prefix: string, options?: DeletePrefixOptions): Promise<DeletePrefixJson>;
   // GET /api/v1/db/stats
   stats(options?: CallOptions): Promise<StatsJson>;
   /** Also starts using the tokens, as the client's `login` does. */
@@ -197,6 +201,17 @@ export interface KeysOptions extends CallOptions {
 export interface KeysPageOptions extends KeysOptions {
   /** The `cursor` of the previous page; omitted for the first page. */
   cursor?: string;
+  /**
+   * Group the page's keys by the first occurrence of this text after `prefix` (such as `":"`):
+   * the page's `prefixes` then count them per next-level prefix, and `keys` holds the rest.
+   */
+  delimiter?: string;
+}
+
+/** Options of {@link MemkvClient.deletePrefix}. */
+export interface DeletePrefixOptions extends CallOptions {
+  /** Only count the keys that would be removed; default false. */
+  dryRun?: boolean;
 }
 
 export const CLIENT_DEFAULTS = {
@@ -476,6 +491,17 @@ export class MemkvClient {
     return (await this.wire.flush(options)).removed;
   }
 
+  /**
+   * Removes every key that starts with `prefix` (admin role only, when the server has auth on),
+   * in batches on the server; with `dryRun`, only counts them. @returns the number removed (after
+   * a retry that follows a lost answer, those the retry found), or with `dryRun` the number that would be.
+   */
+  // POST /api/v1/db/delete-prefix  {prefix, dry_run?}
+  async deletePrefix(prefix: string, options: DeletePrefixOptions = {}): Promise<number> {
+    const result = await this.wire.deletePrefix(prefix, options);
+    return 'deleted' in result ? result.deleted : result.matched;
+  }
+
   /** The server's statistics (like Redis INFO): keyspace, memory, counters, persistence. */
   // GET /api/v1/db/stats
   stats(options?: CallOptions): Promise<StatsJson> {
@@ -598,6 +624,7 @@ export class MemkvClient {
         const query = new URLSearchParams();
         if (options.prefix !== undefined && options.prefix !== '') query.set('prefix', options.prefix);
         if (options.cursor !== undefined) query.set('cursor', options.cursor);
+        if (options.delimiter !== undefined) query.set('delimiter', options.delimiter);
         if (options.limit !== undefined) {
           if (!Number.isSafeInteger(options.limit) || options.limit < 1 || options.limit > 1000) {
             throw invalid(`limit must be a whole number from 1 to 1000; got ${String(options.limit)}`);
@@ -623,6 +650,15 @@ export class MemkvClient {
         const flushed = answer.body as FlushJson | null;
         if (typeof flushed?.removed !== 'number') throw unexpected(answer, '{"removed": N}');
         return flushed;
+      },
+      deletePrefix: async (prefix, options = {}) => {
+        if (typeof prefix !== 'string' || prefix === '') throw invalid('prefix must be a non-empty string (flush removes every key)');
+        const body: DeletePrefixBody = { prefix, dry_run: options.dryRun === true };
+        // Safe to repeat, like the flush: a retry after a lost answer removes (and counts) what is left.
+        const answer = await request({ method: 'POST', path: '/db/delete-prefix', body, idempotent: true, options });
+        const result = answer.body as Partial<{ deleted: number; matched: number }> | null;
+        if (typeof result?.deleted !== 'number' && typeof result?.matched !== 'number') throw unexpected(answer, '{"deleted": N} or {"matched": N}');
+        return result as DeletePrefixJson;
       },
       stats: async (options) => {
         const answer = await request({ method: 'GET', path: '/db/stats', idempotent: true, options });

@@ -3,6 +3,7 @@ export { createClient, MemkvClient, CLIENT_DEFAULTS } from './client.js';
 export type {
   CallOptions,
   ClientOptions,
+  DeletePrefixOptions,
   FetchFunction,
   KeysOptions,
   KeysPageOptions,

@@ -148,10 +148,34 @@ export type EvictionPolicy = (typeof EVICTION_POLICIES)[number];
 
 /** `GET /api/{version}/db/keys`: one page of a key listing. */
 export interface KeysPageJson {
+  /** The page's keys; with `delimiter`, only those with no delimiter after the prefix. */
   keys: string[];
+  /**
+   * With `delimiter` only: the next level's prefixes among this page's keys (each ending with
+   * the delimiter) and how many of this page's keys each holds. Counts are per page: add them up
+   * across pages; they are complete once `cursor` is `null`.
+   */
+  prefixes?: KeyPrefixJson[];
   /** Pass back as `cursor` to get the next page; `null` when the listing is complete. */
   cursor: string | null;
 }
+
+/** A next-level prefix of a key listing with `delimiter`, and its number of keys in that page. */
+export interface KeyPrefixJson {
+  prefix: string;
+  keys: number;
+}
+
+/** `POST /api/{version}/db/delete-prefix` body. */
+export interface DeletePrefixBody {
+  /** Every key that starts with this text; must not be empty (the flush removes every key). */
+  prefix: string;
+  /** Only count the keys that would be removed; default false. */
+  dry_run?: boolean;
+}
+
+/** `POST /api/{version}/db/delete-prefix` answer: `matched` for a dry run, else `deleted`. */
+export type DeletePrefixJson = { deleted: number } | { matched: number };
 
 /** `GET /api/{version}/db/size`. */
 export interface SizeJson {

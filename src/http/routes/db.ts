@@ -1,16 +1,27 @@
 /**
- * The database-level routes under `/api/{version}/db/`: key listing, size, flush, stats and log
- * compaction. Each
+ * The database-level routes under `/api/{version}/db/`: key listing (optionally grouped by a
+ * delimiter), size, flush, removal by prefix, stats and log compaction. Each
  * path has two segments, so none of them can shadow a key: `GET /api/v1/db` still reads key "db".
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import type { FlushJson, KeysPageJson, MessageJson, PersistenceStatsJson, SizeJson, StatsJson } from '@memkv/client/protocol';
+import type { DeletePrefixJson, FlushJson, KeysPageJson, MessageJson, PersistenceStatsJson, SizeJson, StatsJson } from '@memkv/client/protocol';
+import { DELETE_BATCH_KEYS, deletePrefix, groupByDelimiter } from '../../commands/prefix-ops.js';
 import type { Store } from '../../engine/store.js';
 import { MemkvError } from '../../errors.js';
 import { VERSION } from '../../version.js';
 import { createCursorCodec } from '../cursor.js';
-import { FlushResult, KeysPage, KeysQuery, Message, Size, Stats, errorResponses } from '../schemas.js';
+import {
+  DeletePrefixBody,
+  DeletePrefixResult,
+  FlushResult,
+  KeysPage,
+  KeysQuery,
+  Message,
+  Size,
+  Stats,
+  errorResponses,
+} from '../schemas.js';
 
 /** Default and largest `limit` of a key listing page. */
 export const KEYS_LIMIT = { default: 100, max: 1000 } as const;
@@ -46,7 +57,7 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   const cursors = createCursorCodec();
 
-  // GET /api/v1/db/keys?prefix=user:&cursor=<from the previous page>&limit=100
+  // GET /api/v1/db/keys?prefix=user:&cursor=<from the previous page>&limit=100&delimiter=:
   app.get(
     '/keys',
     {
@@ -57,14 +68,18 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
           'Cursor-based listing of live keys, optionally by prefix. Start without `cursor`, then pass back each answer\'s ' +
           '`cursor` until it is null. A key present for the whole listing is returned exactly once; keys added or ' +
           'removed meanwhile may or may not be. A page may hold fewer than `limit` keys, even none, before the end. ' +
-          'Cursors are valid only on the server process that issued them and for the same `prefix`.',
+          'Cursors are valid only on the server process that issued them and for the same `prefix`. ' +
+          'With `delimiter`, the page\'s keys are grouped by the next delimiter after `prefix`, like S3\'s common ' +
+          'prefixes: `prefixes` lists each next-level prefix with the number of the page\'s keys under it, and `keys` ' +
+          'the rest. The work per call is the same as without: counts are per page, to be added up across pages, ' +
+          'and complete once `cursor` is null.',
         tags: ['db'],
         querystring: KeysQuery,
         response: { 200: KeysPage, ...errorResponses(400) },
       },
     },
     (request): KeysPageJson => {
-      const { prefix = '', cursor, limit } = request.query;
+      const { prefix = '', cursor, limit, delimiter } = request.query;
       const pageLimit = parseLimit(limit);
       let fromSlot = 0;
       if (cursor !== undefined) {
@@ -81,7 +96,10 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
       // A user limited to key patterns lists only the keys they may read (pages may be short anyway).
       const allowed = request.identity?.keyMatcher;
       const keys = allowed === undefined || allowed === null ? page.keys : page.keys.filter(allowed);
-      return { keys, cursor: page.nextSlot === null ? null : cursors.encode(page.nextSlot, prefix) };
+      const next = page.nextSlot === null ? null : cursors.encode(page.nextSlot, prefix);
+      if (delimiter === undefined) return { keys, cursor: next };
+      const grouped = groupByDelimiter(keys, prefix, delimiter);
+      return { keys: grouped.keys, prefixes: grouped.prefixes, cursor: next };
     },
   );
 
@@ -108,6 +126,42 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
       const removed = store.flush();
       await durable?.();
       return { removed };
+    },
+  );
+
+  // POST /api/v1/db/delete-prefix  {prefix, dry_run?}   (admin only when auth is on)
+  app.post(
+    '/delete-prefix',
+    {
+      config: { access: 'admin' },
+      schema: {
+        summary: 'Remove every key under a prefix',
+        description:
+          'Removes every key that starts with `prefix` (each logged and counted as a remove), in batches of ' +
+          `${DELETE_BATCH_KEYS} keys scanned per turn so that other requests are served meanwhile. With ` +
+          '`dry_run`, only counts them (`matched`). Keys written under the prefix while it runs may or may not be ' +
+          'removed. The prefix must not be empty: `POST /db/flush` removes every key. Administrators only.',
+        tags: ['db'],
+        body: DeletePrefixBody,
+        response: { 200: DeletePrefixResult, ...errorResponses(400, 500) },
+      },
+    },
+    async (request): Promise<DeletePrefixJson> => {
+      const { prefix, dry_run: dryRun = false } = request.body;
+      const allowed = request.identity?.keyMatcher ?? undefined;
+      const count = await deletePrefix<number>({
+        prefix,
+        dryRun,
+        scan: (fromSlot, scanPrefix, limit) => {
+          const page = store.scan(fromSlot ?? 0, { prefix: scanPrefix, limit });
+          return { keys: page.keys, next: page.nextSlot };
+        },
+        remove: (key) => store.remove(key),
+        allowed,
+      });
+      if (dryRun) return { matched: count };
+      await durable?.();
+      return { deleted: count };
     },
   );
 

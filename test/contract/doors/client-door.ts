@@ -37,7 +37,9 @@ export async function openClientDoor(): Promise<Door> {
       case 'flush':
         return wire.flush();
       case 'keys':
-        return wire.listKeys({ prefix: op.prefix, cursor: op.cursor, limit: op.limit });
+        return wire.listKeys({ prefix: op.prefix, cursor: op.cursor, limit: op.limit, delimiter: op.delimiter });
+      case 'deletePrefix':
+        return wire.deletePrefix(op.prefix, { dryRun: op.dryRun });
     }
   };
 

@@ -52,9 +52,12 @@ export function requestFor(op: ContractOp): HttpRequest {
       if (op.prefix !== undefined) query.set('prefix', op.prefix);
       if (op.cursor !== undefined) query.set('cursor', op.cursor);
       if (op.limit !== undefined) query.set('limit', String(op.limit));
+      if (op.delimiter !== undefined) query.set('delimiter', op.delimiter);
       const text = query.toString();
       return { method: 'GET', path: `/db/keys${text === '' ? '' : `?${text}`}` };
     }
+    case 'deletePrefix':
+      return withJson('POST', '/db/delete-prefix', { prefix: op.prefix, dry_run: op.dryRun });
   }
 }
 

@@ -2,6 +2,7 @@
  * The engine as a front door: the store in-process, each operation answered as HTTP would (rows
  * from the API's row builder, a MemkvError as its status and `{code, message}`).
  */
+import { deletePrefix, groupByDelimiter } from '../../../src/commands/prefix-ops.js';
 import { toMinimalPopRow, toMinimalRow, toPopRow, toRangeRow, toRow, toTtl } from '../../../src/commands/row.js';
 import { createStore } from '../../../src/engine/store.js';
 import { itemNotFound, MemkvError } from '../../../src/errors.js';
@@ -22,7 +23,7 @@ function ttlMs(ttl: string | undefined): number | undefined {
 export async function openStoreDoor(): Promise<Door> {
   const store = createStore();
 
-  const run = (op: ContractOp): unknown => {
+  const run = (op: ContractOp): unknown | Promise<unknown> => {
     switch (op.op) {
       case 'set':
         store.set(op.key, op.value as string, { ttlMs: ttlMs(op.ttl) });
@@ -63,16 +64,32 @@ export async function openStoreDoor(): Promise<Door> {
         return { removed: store.flush() };
       case 'keys': {
         // The cursor is the slot to continue from (the HTTP layer signs it; nothing to sign here).
-        const page = store.scan(op.cursor === undefined ? 0 : Number(op.cursor), { prefix: op.prefix ?? '', limit: op.limit ?? 100 });
-        return { keys: page.keys, cursor: page.nextSlot === null ? null : String(page.nextSlot) };
+        const prefix = op.prefix ?? '';
+        const page = store.scan(op.cursor === undefined ? 0 : Number(op.cursor), { prefix, limit: op.limit ?? 100 });
+        const cursor = page.nextSlot === null ? null : String(page.nextSlot);
+        if (op.delimiter === undefined) return { keys: page.keys, cursor };
+        const grouped = groupByDelimiter(page.keys, prefix, op.delimiter);
+        return { keys: grouped.keys, prefixes: grouped.prefixes, cursor };
       }
+      case 'deletePrefix':
+        // The schema's refusal of an empty prefix, which HTTP checks before the handler runs.
+        if (op.prefix === '') throw new MemkvError('invalid_request', 'body/prefix must NOT have fewer than 1 characters');
+        return deletePrefix<number>({
+          prefix: op.prefix,
+          dryRun: op.dryRun === true,
+          scan: (from, prefix, limit) => {
+            const page = store.scan(from ?? 0, { prefix, limit });
+            return { keys: page.keys, next: page.nextSlot };
+          },
+          remove: (key) => store.remove(key),
+        }).then((count) => (op.dryRun === true ? { matched: count } : { deleted: count }));
     }
   };
 
   return {
     async call(op): Promise<Outcome> {
       try {
-        return { status: 200, body: run(op) };
+        return { status: 200, body: await run(op) };
       } catch (error) {
         if (error instanceof MemkvError) return { status: error.status, body: { code: error.code, message: error.message } };
         throw error;
