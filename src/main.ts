@@ -1,6 +1,7 @@
 /**
- * The memkv server process: configuration from the environment, start, and a clean stop on
- * SIGINT/SIGTERM (stop accepting, finish requests in flight, close, exit 0).
+ * The memkv server process: configuration from the environment, start, a clean stop on
+ * SIGINT/SIGTERM (stop accepting, finish requests in flight, close, exit 0), and with TLS, the
+ * certificate and key read again on SIGHUP.
  */
 import { loadConfig } from './config/load.js';
 import { ConfigError, PersistenceError } from './errors.js';
@@ -30,6 +31,11 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
   try {
     server = await startServer(config, logger);
   } catch (error) {
+    if (error instanceof ConfigError) {
+      // A TLS file that cannot be used: the same message and exit code as any bad setting.
+      process.stderr.write(`memkv: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
     if (error instanceof PersistenceError) {
       logger.fatal({ err: error, path: error.path }, `memkv: ${error.message}`);
       process.exit(1);
@@ -74,6 +80,13 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // Certificate rotation without a restart; without TLS, SIGHUP keeps its default (the process ends).
+  if (server.secure) {
+    process.on('SIGHUP', () => {
+      logger.info({ signal: 'SIGHUP' }, 'reading the TLS files again');
+      server.reloadTls();
+    });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/defaults.js';
@@ -11,6 +12,7 @@ import { createStore, type Store } from './engine/store.js';
 import { createApiServer, loadingAnswer, loadingMessage } from './http/api-server.js';
 import { buildApp } from './http/app.js';
 import { buildHealthApp } from './http/health.js';
+import { readTlsFiles, serverOnly, type TlsMaterial } from './http/tls.js';
 import { createMetrics } from './http/metrics.js';
 import { openPersistence, type Persistence } from './persistence/persistence.js';
 import type { AuthService } from './auth/auth-service.js';
@@ -29,6 +31,15 @@ export interface RunningServer {
   readonly port: number;
   /** Port the health server listens on. */
   readonly healthPort: number;
+  /** Whether the API serves HTTPS (TLS_CERT_FILE). */
+  readonly secure: boolean;
+  /**
+   * Reads the TLS files again and serves new connections (API, and health with HEALTH_TLS) with
+   * them; connections already open keep theirs. A file that cannot be used is logged and the
+   * certificate in use kept. Does nothing without TLS.
+   * @returns true when the new files are in use
+   */
+  reloadTls(): boolean;
   /** Stops accepting, finishes requests in flight, closes everything. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -66,8 +77,12 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
   });
   const metrics = createMetrics({ store });
+  // Read before anything listens: a certificate that cannot be used stops the start (ConfigError).
+  const tls = tlsMaterial(config);
+  const scheme = tls === undefined ? 'http' : 'https';
   const api = createApiServer({
     requestTimeoutMs: config.requestTimeoutMs,
+    tls,
     handler: loadingAnswer(() => (loaded === undefined ? ERRORS.loading.message : loadingMessage(loaded.bytesRead, loaded.totalBytes))),
   });
   const health = await buildHealthApp({
@@ -78,6 +93,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       return `persistence_failed: the database cannot save writes: ${status.lastError?.message ?? 'the disk refuses them'}`;
     },
     metrics,
+    https: config.healthTls && tls !== undefined ? serverOnly(tls) : undefined,
   });
 
   let closing: Promise<void> | undefined;
@@ -109,8 +125,15 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     await health.listen({ host: config.host, port: config.healthPort });
     logger.info(
       { version: VERSION, host: config.host, port: portOf(api.server), healthPort: portOf(health.server), apiBase: `/api/${config.apiVersion}`, loading: true },
-      `memkv ${VERSION} listening on http://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading the dataset (503 loading until ready)`,
+      `memkv ${VERSION} listening on ${scheme}://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading the dataset (503 loading until ready)`,
     );
+    if (tls !== undefined) {
+      logger.info(
+        { subject: tls.subject, validTo: tls.validTo.toISOString(), clientAuth: tls.clientAuth, healthTls: config.healthTls },
+        `TLS: serving ${tls.subject} (valid until ${tls.validTo.toISOString()}); SIGHUP reads the files again`,
+      );
+      if (tls.validTo.getTime() < Date.now()) logger.warn({ validTo: tls.validTo.toISOString() }, 'TLS: the certificate has expired: clients will refuse it');
+    }
     if (config.persistenceEnabled) {
       persistence = await openPersistence(store, {
         dir: config.dbPath,
@@ -130,6 +153,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       auth,
       protectDocs: config.authProtectDocs,
       loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
+      corsOrigins: config.corsOrigins,
+      trustProxy: config.trustProxy,
       store,
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
@@ -164,9 +189,29 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const healthPort = portOf(health.server);
   logger.info(
     { version: VERSION, host: config.host, port, healthPort, apiBase: `/api/${config.apiVersion}` },
-    `memkv ${VERSION} listening on http://${config.host}:${port}/api/${config.apiVersion}`,
+    `memkv ${VERSION} listening on ${scheme}://${config.host}:${port}/api/${config.apiVersion}`,
   );
-  return { store, logger, persistence, auth, port, healthPort, close };
+  const reloadTls = (): boolean => {
+    if (tls === undefined) return false;
+    let next: TlsMaterial;
+    try {
+      next = tlsMaterial(config)!;
+    } catch (error) {
+      logger.error({ err: error }, `TLS: the files cannot be used, the certificate in use is kept: ${(error as Error).message}`);
+      return false;
+    }
+    api.setSecureContext(next);
+    if (config.healthTls) (health.server as unknown as TlsServer).setSecureContext(serverOnly(next));
+    logger.info({ subject: next.subject, validTo: next.validTo.toISOString() }, `TLS: new connections get ${next.subject} (valid until ${next.validTo.toISOString()})`);
+    return true;
+  };
+  return { store, logger, persistence, auth, port, healthPort, secure: tls !== undefined, reloadTls, close };
+}
+
+/** The TLS files of `config` read and checked, or undefined for plain HTTP. @throws ConfigError */
+function tlsMaterial(config: Config): TlsMaterial | undefined {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
+  return readTlsFiles({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile, clientAuth: config.tlsClientAuth });
 }
 
 /** Listens on `host`:`port`; rejects with the listen error (EADDRINUSE, EACCES). */
