@@ -60,6 +60,9 @@ export function createLogger(level: Config['verbose']): Logger {
  * the database cannot be opened (a PersistenceError).
  */
 export async function startServer(config: Config, logger: Logger = createLogger(config.verbose)): Promise<RunningServer> {
+  // Read before anything listens: a certificate that cannot be used stops the start (ConfigError).
+  const tls = tlsMaterial(config);
+  const scheme = tls === undefined ? 'http' : 'https';
   let ready = false;
   let persistence: Persistence | undefined;
   let auth: AuthService | undefined;
@@ -77,9 +80,6 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
   });
   const metrics = createMetrics({ store });
-  // Read before anything listens: a certificate that cannot be used stops the start (ConfigError).
-  const tls = tlsMaterial(config);
-  const scheme = tls === undefined ? 'http' : 'https';
   const api = createApiServer({
     requestTimeoutMs: config.requestTimeoutMs,
     tls,
