@@ -249,8 +249,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (corsOrigins.length > 0) {
     // At the root, before every route: its preflight route (OPTIONS *) stays outside the auth
     // scope, and its onRequest hook adds the headers to every answer, errors included.
+    const allowed = new Set(corsOrigins);
     await app.register(cors, {
-      origin: corsOrigins[0] === '*' ? '*' : [...corsOrigins],
+      // A function rather than the list: for an origin not allowed it answers `false`, and the
+      // plugin then adds no CORS header at all (with a list it would still add the others).
+      origin: corsOrigins[0] === '*' ? '*' : (origin: string | undefined, done: (error: Error | null, allow: string | false) => void) =>
+        done(null, origin !== undefined && allowed.has(origin) ? origin : false),
       methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
       allowedHeaders: [...CORS_ALLOWED_HEADERS],
       exposedHeaders: [...CORS_EXPOSED_HEADERS],
