@@ -232,7 +232,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (requestLogging) {
     app.addHook('onResponse', (request, reply, done) => {
       request.log.debug(
-        { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+        // request.ip: the client's address, from X-Forwarded-For when the proxy is trusted (TRUST_PROXY).
+        { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime, ip: request.ip },
         'request',
       );
       done();
