@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { CORS_MAX_AGE_S } from '../../src/http/app.js';
 import { startMemkv } from '../helpers/servers.js';
+import { WireConnection } from '../helpers/wire.js';
 
 const ALLOWED = 'https://app.example.com';
 const OTHER = 'https://evil.example.net';
@@ -61,6 +62,22 @@ describe('CORS with auth off', () => {
     const missing = await fetch(`${server.url}/api/v1/nope`, { headers: { origin: ALLOWED } });
     expect(missing.status).toBe(404);
     expect(missing.headers.get('access-control-allow-origin')).toBe(ALLOWED);
+  });
+
+  it('on a connection handed over to node:http, the fast path listener leaves Origin requests to Fastify too', async () => {
+    server = await startMemkv({ corsOrigins: ALLOWED });
+    server.store.set('k', 'v');
+    const connection = await WireConnection.open(server.port);
+    const host = `Host: 127.0.0.1:${server.port}\r\n`;
+    // A query string: the raw front hands the connection over; then a GET the listener could answer.
+    await connection.write(
+      Buffer.from(`GET /api/v1/db/keys?limit=1 HTTP/1.1\r\n${host}\r\nGET /api/v1/k HTTP/1.1\r\n${host}Origin: ${ALLOWED}\r\n\r\nGET /api/v1/k HTTP/1.1\r\n${host}\r\n`),
+    );
+    const answers = await connection.waitForAnswers(3, 5000);
+    connection.close();
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200]);
+    expect(answers[1]!.head).toMatch(new RegExp(`^access-control-allow-origin: ${ALLOWED}$`, 'im'));
+    expect(answers[2]!.head).not.toMatch(/^access-control-allow-origin:/im);
   });
 
   it('gives a disallowed origin no CORS headers, on the preflight or the request', async () => {
