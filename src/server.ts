@@ -57,7 +57,8 @@ export function createLogger(level: Config['verbose']): Logger {
  * opened, and the app built on the listening server, which from then on serves the API. Logs
  * one line when listening (`loading: true`) and one when ready, both with `port` and
  * `healthPort`; resolves once ready. Rejects (after cleaning up) when a port cannot be bound or
- * the database cannot be opened (a PersistenceError).
+ * the database cannot be opened (a PersistenceError), and before anything listens when a TLS
+ * file cannot be used (a ConfigError naming the variable and the file).
  */
 export async function startServer(config: Config, logger: Logger = createLogger(config.verbose)): Promise<RunningServer> {
   // Read before anything listens: a certificate that cannot be used stops the start (ConfigError).

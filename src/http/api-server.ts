@@ -6,10 +6,11 @@
  * hand the same server, and the connections already open, to the app.
  *
  * With TLS material it is a `node:https` server (a `tls.Server`): the same HTTP server inside the
- * TLS stream, whose decrypted connections arrive on 'secureConnection' instead of 'connection'
- * (see {@link connectionEvent}); a client that speaks plain HTTP to it fails the handshake and
- * its connection is closed. The certificate can be replaced for new connections with
- * {@link ApiServer.setSecureContext}.
+ * TLS stream. Its decrypted connections arrive on 'secureConnection', where the client
+ * certificate is checked (`optional` mode), and those accepted reach node:http through
+ * {@link ACCEPTED_TLS_CONNECTION} (see {@link connectionEvent}); a client that speaks plain HTTP
+ * to it fails the handshake and its connection is closed. The certificate can be replaced for
+ * new connections with {@link ApiServer.setSecureContext}.
  */
 import { STATUS_CODES, createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -93,7 +94,7 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
   const listener = oneAtATime((request, response) => handler(request, response));
   // An https.Server is node:http's server inside a tls.Server: the same methods and events, typed apart.
   const server = tls === undefined ? createServer(serverOptions, listener) : (createHttpsServer({ ...serverOptions, ...tls.options }, listener) as unknown as Server);
-  if (tls?.clientAuth === 'optional') refuseInvalidClientCertificates(server);
+  if (tls !== undefined) gateTlsConnections(server, tls.clientAuth);
   // A client that half-closes after its requests gets every answer, then the end of the
   // connection (node:http's own switch, not in its types; without it, the end of the client's
   // side ends ours at once and answers still owed are lost). test/http/protocol-edges.test.ts checks it.
@@ -118,28 +119,41 @@ export function createApiServer(options: ApiServerOptions = {}): ApiServer {
 }
 
 /**
- * The event on which `server`'s connections reach its HTTP layer: 'secureConnection' (the TLS
- * socket, decrypted) for HTTPS, 'connection' (the TCP socket) for HTTP. The raw front takes it.
+ * The event on which an HTTPS server from {@link createApiServer} hands each TLS connection it
+ * accepts to node:http (and to the raw front, which takes it): after the handshake and the client
+ * certificate check of 'secureConnection'.
  */
-export function connectionEvent(server: Server): 'connection' | 'secureConnection' {
-  return (server as unknown) instanceof TlsServer ? 'secureConnection' : 'connection';
+export const ACCEPTED_TLS_CONNECTION = 'memkv.acceptedTlsConnection';
+
+/**
+ * The event on which the connections of `server` (from {@link createApiServer}) reach its HTTP
+ * layer: {@link ACCEPTED_TLS_CONNECTION} (the TLS socket, decrypted) for HTTPS, 'connection' (the
+ * TCP socket) for HTTP. The raw front takes it.
+ */
+export function connectionEvent(server: Server): 'connection' | typeof ACCEPTED_TLS_CONNECTION {
+  return (server as unknown) instanceof TlsServer ? ACCEPTED_TLS_CONNECTION : 'connection';
 }
 
 /**
- * With `TLS_CLIENT_AUTH=optional` the handshake accepts any client certificate, or none: this
- * ends, before any request is read, a connection whose client sent one that does not verify
- * against TLS_CA_FILE (expired, another CA's, self-signed). A client without one goes on.
+ * Moves node:http's listener from 'secureConnection' to {@link ACCEPTED_TLS_CONNECTION}, behind
+ * a check. With `TLS_CLIENT_AUTH=optional` the handshake accepts any client certificate, or none:
+ * the check ends, before any request is read, a connection whose client sent one that does not
+ * verify against TLS_CA_FILE (expired, another CA's, self-signed); a client without one goes on.
+ * (`require` refuses those in the handshake; `none` asks for none.)
  */
-function refuseInvalidClientCertificates(server: Server): void {
-  const [http] = server.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
-  if (http === undefined) throw new TypeError('an https server without its connection listener');
+function gateTlsConnections(server: Server, clientAuth: TlsMaterial['clientAuth']): void {
+  const listeners = server.listeners('secureConnection') as ((socket: TLSSocket) => void)[];
+  if (listeners.length !== 1) throw new TypeError('an https server needs exactly its own connection listener');
+  const http = listeners[0]!;
   server.removeListener('secureConnection', http);
+  server.on(ACCEPTED_TLS_CONNECTION, http);
+  const checkCertificate = clientAuth === 'optional';
   server.on('secureConnection', (socket: TLSSocket) => {
-    if (!socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
+    if (checkCertificate && !socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) {
       socket.destroy();
       return;
     }
-    http.call(server, socket);
+    server.emit(ACCEPTED_TLS_CONNECTION, socket);
   });
 }
 

@@ -37,8 +37,9 @@
  * Its answers are the bytes Node and Fastify send for the same request: status line,
  * `content-type`, `content-length`, `Date`, `Connection: keep-alive`, `Keep-Alive: timeout=<s>`.
  * An idle connection closes after the server's `keepAliveTimeout`, as in Node. The HTTP server
- * stays the listening server: the front only takes its 'connection' event ('secureConnection' over
- * HTTPS: the front then reads the decrypted stream, with the same bytes), so `listen`, `close`,
+ * stays the listening server: the front only takes its 'connection' event (over HTTPS the event on
+ * which api-server.ts hands over each accepted TLS connection: the front then reads the decrypted
+ * stream, with the same bytes), so `listen`, `close`,
  * `closeIdleConnections` and the request timeouts work as before for handed-over connections;
  * {@link RawFront.closeIdle} ends the front's own (always idle between chunks) at close.
  */
@@ -112,7 +113,7 @@ function isName(buffer: Buffer, start: number, end: number, name: Buffer): boole
 
 /**
  * Takes the 'connection' event of `server` (an HTTP or HTTPS server from `createApiServer`; over
- * HTTPS its 'secureConnection'): new connections
+ * HTTPS its accepted TLS connections, see `connectionEvent`): new connections
  * start on the front, which answers what `fastPath` answers and hands the rest to `server`.
  */
 export function installRawFront(server: Server, fastPath: FastPath): RawFront {

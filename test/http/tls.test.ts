@@ -184,6 +184,10 @@ describe('mutual TLS', () => {
     expect(await valid.size()).toBe(0);
     const stranger = createClient({ url, retries: 0, fetchOptions: { dispatcher: trusting(certificates.ca.cert, certificates.strangerClient) } });
     await expect(stranger.size()).rejects.toBeInstanceOf(ConnectionError);
+    // A request the raw front would answer itself is refused too: the check comes before the front.
+    await expect(stranger.get('k')).rejects.toBeInstanceOf(ConnectionError);
+    await expect(stranger.set('k', 'v')).rejects.toBeInstanceOf(ConnectionError);
+    expect(await valid.get('k')).toBeNull();
   });
 
   it('the server asks for a certificate during the handshake', async () => {
