@@ -229,4 +229,21 @@ describe('the health port', () => {
       await secure.close();
     }
   });
+
+  it('with HEALTH_TLS and TLS_CLIENT_AUTH=require, asks probes for no client certificate', async () => {
+    const server = await startMemkv({
+      tlsCertFile: certificates.server.certFile,
+      tlsKeyFile: certificates.server.keyFile,
+      tlsCaFile: certificates.ca.certFile,
+      tlsClientAuth: 'require',
+      healthTls: 'true',
+    });
+    try {
+      const dispatcher = trusting(certificates.ca.cert);
+      expect((await fetch(`https://localhost:${server.healthPort}/ready`, { dispatcher } as unknown as RequestInit)).status).toBe(200);
+      await expect(createClient({ url: `https://localhost:${server.port}`, retries: 0, fetchOptions: { dispatcher } }).size()).rejects.toBeInstanceOf(ConnectionError);
+    } finally {
+      await server.close();
+    }
+  });
 });
