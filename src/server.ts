@@ -86,6 +86,13 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     tls,
     handler: loadingAnswer(() => (loaded === undefined ? ERRORS.loading.message : loadingMessage(loaded.bytesRead, loaded.totalBytes))),
   });
+  if (tls !== undefined && logger.isLevelEnabled('debug')) {
+    // Failed handshakes (plain HTTP to the HTTPS port, a refused client certificate, an old TLS
+    // version): the connection is closed; at debug level, say why.
+    api.server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: { remoteAddress?: string }) =>
+      logger.debug({ code: error.code, address: socket.remoteAddress }, `TLS handshake failed: ${error.message}`),
+    );
+  }
   const health = await buildHealthApp({
     isReady: () => ready,
     unavailableReason: () => {

@@ -16,6 +16,10 @@ import { readTlsFiles, type TlsFiles } from '../../src/http/tls.js';
 import { makeTestCertificates, type CertificatePair, type TestCertificates } from '../helpers/certificates.js';
 import { startMemkv } from '../helpers/servers.js';
 import { WireConnection } from '../helpers/wire.js';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/load.js';
+import { startServer } from '../../src/server.js';
 
 let certificates: TestCertificates;
 beforeAll(() => {
@@ -123,6 +127,36 @@ describe('plain HTTP to the TLS port', () => {
     expect(received).not.toMatch(/HTTP\/1\.1/);
     const client = createClient({ url: `https://127.0.0.1:${port}`, fetchOptions: { dispatcher: trusting(certificates.ca.cert) } });
     expect(await client.size()).toBe(0);
+  });
+});
+
+describe('failed handshakes', () => {
+  it('are logged at debug level with the reason, and the server keeps serving', async () => {
+    const lines: any[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString('utf8')));
+        done();
+      },
+    });
+    const config = loadConfig({
+      env: {},
+      overrides: { host: '127.0.0.1', port: '0', healthPort: '0', tlsCertFile: certificates.server.certFile, tlsKeyFile: certificates.server.keyFile },
+    });
+    const server = await startServer(config, pino({ level: 'debug' }, destination));
+    try {
+      await new Promise<void>((resolve) => {
+        const socket = connect(server.port, '127.0.0.1');
+        socket.on('error', () => {});
+        socket.on('close', () => resolve());
+        socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      const logged = lines.find((line) => typeof line.msg === 'string' && line.msg.startsWith('TLS handshake failed'));
+      expect(logged).toMatchObject({ level: 20, address: '127.0.0.1' });
+      expect(lines.find((line) => typeof line.msg === 'string' && line.msg.startsWith('TLS: serving'))).toMatchObject({ subject: expect.stringContaining('CN=memkv-server') });
+    } finally {
+      await server.close();
+    }
   });
 });
 
