@@ -112,6 +112,37 @@ describe('HTTPS through the raw front and the fast path', () => {
   });
 });
 
+describe('HTTPS with auth on', () => {
+  it('serves login, the data routes with the token, user management and the API document', async () => {
+    const server = await startMemkv({
+      tlsCertFile: certificates.server.certFile,
+      tlsKeyFile: certificates.server.keyFile,
+      authEnabled: 'true',
+      adminUser: 'admin',
+      adminPassword: 'admin-password',
+      passwordHashCost: '1024',
+    });
+    try {
+      const dispatcher = trusting(certificates.ca.cert);
+      const client = createClient({ url: `https://localhost:${server.port}`, fetchOptions: { dispatcher } });
+      const tokens = await client.login('admin', 'admin-password');
+      await client.set('secret', 'v');
+      expect((await client.get('secret'))?.value).toBe('v');
+      const users = await fetch(`https://localhost:${server.port}/api/v1/auth/users`, {
+        headers: { authorization: `Bearer ${tokens.access_token}` },
+        dispatcher,
+      } as unknown as RequestInit);
+      expect(await users.json()).toMatchObject({ users: [{ username: 'admin', role: 'admin' }] });
+      await client.logout();
+      await expect(createClient({ url: `https://localhost:${server.port}`, fetchOptions: { dispatcher } }).size()).rejects.toThrow(/token/i);
+      const document = await fetch(`https://localhost:${server.port}/api/v1/docs/swagger.json`, { dispatcher } as unknown as RequestInit);
+      expect(((await document.json()) as { openapi: string }).openapi).toBe('3.0.3');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('plain HTTP to the TLS port', () => {
   it('closes the connection without an answer in the clear, and the server keeps serving HTTPS', async () => {
     const { port } = await startTlsApp(serverFiles());
