@@ -14,7 +14,7 @@ import { createApiServer } from '../../src/http/api-server.js';
 import { buildApp, fastPathStats } from '../../src/http/app.js';
 import { readTlsFiles, type TlsFiles } from '../../src/http/tls.js';
 import { makeTestCertificates, type CertificatePair, type TestCertificates } from '../helpers/certificates.js';
-import { startMemkv } from '../helpers/servers.js';
+import { countingFetch, startMemkv } from '../helpers/servers.js';
 import { WireConnection } from '../helpers/wire.js';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -194,7 +194,8 @@ describe('failed handshakes', () => {
 describe('the client refuses a certificate it must not trust', () => {
   const refusal = async (pair: CertificatePair, url: (port: number) => string, code: string): Promise<void> => {
     const { port } = await startTlsApp(serverFiles(pair));
-    const client = createClient({ url: url(port), retries: 2, fetchOptions: { dispatcher: trusting(certificates.ca.cert) } });
+    const counted = countingFetch();
+    const client = createClient({ url: url(port), retries: 2, fetch: counted.fetch, fetchOptions: { dispatcher: trusting(certificates.ca.cert) } });
     const error = await client.size().then(
       () => undefined,
       (failure: unknown) => failure,
@@ -202,6 +203,8 @@ describe('the client refuses a certificate it must not trust', () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).message).toContain(`(${code})`);
     expect(((error as ConnectionError).cause as { cause?: { code?: string } }).cause?.code).toBe(code);
+    // Refused again on every attempt: not retried, although size() is idempotent.
+    expect(counted.calls()).toBe(1);
   };
 
   it('an expired certificate', () => refusal(certificates.expired, (port) => `https://127.0.0.1:${port}`, 'CERT_HAS_EXPIRED'));
