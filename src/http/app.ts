@@ -298,7 +298,7 @@ function fastifyServerOptions(factoryOptions: unknown): ApiServerOptions {
 /**
  * Fastify's `trustProxy` for memkv's setting. A hop count becomes the function that trusts the
  * nearest `hops` addresses (proxy-addr calls it with each address and its hop, the peer's being
- * 0), as Express reads a number; Fastify 5 itself trusts no address for a bare number.
+ * 0), as Express reads a number; the Fastify memkv uses (5.12) trusts no address for a bare number.
  * Like any hop count, it is only safe when clients cannot reach memkv but through the proxies.
  */
 function trustProxyOption(trustProxy: boolean | number | readonly string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
