@@ -1,7 +1,7 @@
 /**
- * The memkv server process: configuration from the environment, start, and a clean stop on
+ * The memkv server process: configuration from the environment, start, a clean stop on
  * SIGINT/SIGTERM (stop accepting, finish requests in flight, close, exit 0; during the load: stop
- * it, release the log's lock, exit 0).
+ * it, release the log's lock, exit 0), and with TLS, the certificate and key read again on SIGHUP.
  */
 import { loadConfig } from './config/load.js';
 import { ConfigError, PersistenceError } from './errors.js';
@@ -73,6 +73,11 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
       logger.flush?.();
       process.exit(0);
     }
+    if (error instanceof ConfigError) {
+      // A TLS file that cannot be used: the same message and exit code as any bad setting.
+      process.stderr.write(`memkv: invalid configuration: ${error.message}\n`);
+      process.exit(2);
+    }
     if (error instanceof PersistenceError) {
       logger.fatal({ err: error, path: error.path }, `memkv: ${error.message}`);
       process.exit(1);
@@ -88,6 +93,14 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
             : 'could not start';
     logger.fatal({ err: error }, `memkv: ${message}`);
     process.exit(1);
+  }
+  // Certificate rotation without a restart; without TLS, SIGHUP keeps its default (the process ends).
+  const running = server;
+  if (running.secure) {
+    process.on('SIGHUP', () => {
+      logger.info({ signal: 'SIGHUP' }, 'reading the TLS files again');
+      running.reloadTls();
+    });
   }
 }
 

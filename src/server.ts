@@ -4,6 +4,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/defaults.js';
@@ -12,6 +13,7 @@ import type { Store } from './engine/store.js';
 // (Fastify, TypeBox, jose, prom-client: most of a second) loads once the port listens.
 import { createApiServer, loadingAnswer, loadingMessage } from './http/api-server.js';
 import type { Persistence } from './persistence/persistence.js';
+import { readTlsFiles, serverOnly, type TlsMaterial } from './http/tls.js';
 import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
 import { VERSION } from './version.js';
@@ -27,6 +29,15 @@ export interface RunningServer {
   readonly port: number;
   /** Port the health server listens on. */
   readonly healthPort: number;
+  /** Whether the API serves HTTPS (TLS_CERT_FILE). */
+  readonly secure: boolean;
+  /**
+   * Reads the TLS files again and serves new connections (API, and health with HEALTH_TLS) with
+   * them; connections already open keep theirs. A file that cannot be used is logged and the
+   * certificate in use kept. Does nothing without TLS.
+   * @returns true when the new files are in use
+   */
+  reloadTls(): boolean;
   /** Stops accepting, finishes requests in flight, closes everything. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -53,8 +64,10 @@ export function createLogger(level: Config['verbose']): Logger {
  * Then the log is replayed when persistence is on, auth opened, and the app built on the
  * listening server, which from then on serves the API. Logs one line when the API port listens
  * (`loading: true`, with `port`), one when the health port does (`loading: true`, with `port`
- * and `healthPort`) and one when ready (both ports); resolves once ready. Rejects (after cleaning up) when a port cannot be bound or
- * the database cannot be opened (a PersistenceError).
+ * and `healthPort`) and one when ready (both ports); resolves once ready. Rejects (after
+ * cleaning up) when a port cannot be bound or the database cannot be opened (a
+ * PersistenceError), and before anything listens when a TLS file cannot be used (a ConfigError
+ * naming the variable and the file).
  */
 export async function startServer(
   config: Config,
@@ -62,6 +75,9 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const { signal } = options;
+  // Read before anything listens: a certificate that cannot be used stops the start (ConfigError).
+  const tls = tlsMaterial(config);
+  const scheme = tls === undefined ? 'http' : 'https';
   let ready = false;
   let persistence: Persistence | undefined;
   let auth: AuthService | undefined;
@@ -72,7 +88,14 @@ export async function startServer(
   let loaded: { bytesRead: number; totalBytes: number } | undefined;
   const startedAtMs = Date.now();
   const loadingText = (): string => (loaded === undefined ? ERRORS.loading.message : loadingMessage(loaded.bytesRead, loaded.totalBytes));
-  const api = createApiServer({ requestTimeoutMs: config.requestTimeoutMs, handler: loadingAnswer(loadingText) });
+  const api = createApiServer({ requestTimeoutMs: config.requestTimeoutMs, tls, handler: loadingAnswer(loadingText) });
+  if (tls !== undefined && logger.isLevelEnabled('debug')) {
+    // Failed handshakes (plain HTTP to the HTTPS port, a refused client certificate, an old TLS
+    // version): the connection is closed; at debug level, say why.
+    api.server.on('tlsClientError', (error: NodeJS.ErrnoException, socket: { remoteAddress?: string }) =>
+      logger.debug({ code: error.code, address: socket.remoteAddress }, `TLS handshake failed: ${error.message}`),
+    );
+  }
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -103,7 +126,7 @@ export async function startServer(
     await listen(api.server, config.host, config.port);
     logger.info(
       { version: VERSION, host: config.host, port: portOf(api.server), apiBase: `/api/${config.apiVersion}`, loading: true },
-      `memkv ${VERSION} listening on http://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading (503 loading until ready)`,
+      `memkv ${VERSION} listening on ${scheme}://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading (503 loading until ready)`,
     );
     const [{ createStore }, { buildApp }, { UI_ASSETS_DIR }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }] = await Promise.all([
       import('./engine/store.js'),
@@ -135,12 +158,20 @@ export async function startServer(
         return `persistence_failed: the database cannot save writes: ${status.lastError?.message ?? 'the disk refuses them'}`;
       },
       metrics,
+      https: config.healthTls && tls !== undefined ? serverOnly(tls) : undefined,
     });
     await health.listen({ host: config.host, port: config.healthPort });
     logger.info(
       { version: VERSION, host: config.host, port: portOf(api.server), healthPort: portOf(health.server), apiBase: `/api/${config.apiVersion}`, loading: true },
-      `memkv ${VERSION} health on http://${config.host}:${portOf(health.server)} (/health, /ready, /metrics)`,
+      `memkv ${VERSION} health on ${config.healthTls && tls !== undefined ? 'https' : 'http'}://${config.host}:${portOf(health.server)} (/health, /ready, /metrics)`,
     );
+    if (tls !== undefined) {
+      logger.info(
+        { subject: tls.subject, validTo: tls.validTo.toISOString(), clientAuth: tls.clientAuth, healthTls: config.healthTls },
+        `TLS: serving ${tls.subject} (valid until ${tls.validTo.toISOString()}); SIGHUP reads the files again`,
+      );
+      if (tls.validTo.getTime() < Date.now()) logger.warn({ validTo: tls.validTo.toISOString() }, 'TLS: the certificate has expired: clients will refuse it');
+    }
     if (config.persistenceEnabled) {
       persistence = await openPersistence(opened, {
         dir: config.dbPath,
@@ -165,6 +196,8 @@ export async function startServer(
       protectDocs: config.authProtectDocs,
       uiDir: config.uiEnabled ? UI_ASSETS_DIR : undefined,
       loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
+      corsOrigins: config.corsOrigins,
+      trustProxy: config.trustProxy,
       store: opened,
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
@@ -200,9 +233,29 @@ export async function startServer(
   const healthPort = portOf(health!.server);
   logger.info(
     { version: VERSION, host: config.host, port, healthPort, apiBase: `/api/${config.apiVersion}` },
-    `memkv ${VERSION} listening on http://${config.host}:${port}/api/${config.apiVersion}`,
+    `memkv ${VERSION} listening on ${scheme}://${config.host}:${port}/api/${config.apiVersion}`,
   );
-  return { store: store!, logger, persistence, auth, port, healthPort, close };
+  const reloadTls = (): boolean => {
+    if (tls === undefined) return false;
+    let next: TlsMaterial;
+    try {
+      next = tlsMaterial(config)!;
+    } catch (error) {
+      logger.error({ err: error }, `TLS: the files cannot be used, the certificate in use is kept: ${(error as Error).message}`);
+      return false;
+    }
+    api.setSecureContext(next);
+    if (config.healthTls) (health!.server as unknown as TlsServer).setSecureContext(serverOnly(next));
+    logger.info({ subject: next.subject, validTo: next.validTo.toISOString() }, `TLS: new connections get ${next.subject} (valid until ${next.validTo.toISOString()})`);
+    return true;
+  };
+  return { store: store!, logger, persistence, auth, port, healthPort, secure: tls !== undefined, reloadTls, close };
+}
+
+/** The TLS files of `config` read and checked, or undefined for plain HTTP. @throws ConfigError */
+function tlsMaterial(config: Config): TlsMaterial | undefined {
+  if (config.tlsCertFile === undefined || config.tlsKeyFile === undefined) return undefined;
+  return readTlsFiles({ certFile: config.tlsCertFile, keyFile: config.tlsKeyFile, caFile: config.tlsCaFile, clientAuth: config.tlsClientAuth });
 }
 
 /** Listens on `host`:`port`; rejects with the listen error (EADDRINUSE, EACCES). */

@@ -25,13 +25,21 @@ function init(args)
 end
 
 local json = { ["Content-Type"] = "application/json" }
+-- BENCH_PREFER (memkv only): sent as a Prefer header, which the fast path and raw front leave to
+-- Fastify: the way to measure memkv with every request through Fastify (bench/tls.mjs).
+local prefer = os.getenv("BENCH_PREFER")
+local plain = nil
+if prefer ~= nil and prefer ~= "" then
+  json["Prefer"] = prefer
+  plain = { ["Prefer"] = prefer }
+end
 
 function request()
   counter = counter + 1
   local n = counter % keys
   if target == "memkv" then
     if op == "get" then
-      return wrk.format("GET", "/api/v1/s" .. n)
+      return wrk.format("GET", "/api/v1/s" .. n, plain)
     elseif op == "set" then
       return wrk.format("POST", "/api/v1/set", json, '{"key":"s' .. n .. '","value":"' .. value .. '"}')
     elseif op == "push" then

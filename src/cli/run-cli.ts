@@ -5,7 +5,9 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { createClient, ListEmptyError, MemkvClientError, NotFoundError, type MemkvClient, type MessageJson, type Value } from '@memkv/client';
-import { loadCliSettings } from '../config/cli-settings.js';
+import { readFile } from 'node:fs/promises';
+import type { Dispatcher } from 'undici';
+import { loadCliSettings, type CliSettings } from '../config/cli-settings.js';
 import { ENV_NAMES } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -32,6 +34,9 @@ const CLIENT_OPTIONS = {
   'api-version': { type: 'string' },
   token: { type: 'string' },
   timeout: { type: 'string' },
+  cacert: { type: 'string' },
+  cert: { type: 'string' },
+  key: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
@@ -340,6 +345,9 @@ function help(): string {
     '  --api-version V  API version of the server (default $MEMKV_API_VERSION, else v1)',
     '  --token TOKEN    bearer token (default $MEMKV_TOKEN; memkv login prints one)',
     '  --timeout TIME   timeout of each attempt, such as 5s (default $MEMKV_TIMEOUT, else 10s)',
+    '  --cacert FILE    PEM CA certificates to trust for an https URL (default $MEMKV_CACERT, else the system\'s)',
+    '  --cert FILE      PEM client certificate, for mutual TLS (default $MEMKV_CERT); needs --key',
+    '  --key FILE       PEM key of the client certificate (default $MEMKV_KEY)',
     '  --json           print the API\'s JSON answer as it came instead of text (errors too, on stderr)',
     '  -h, --help       print this help',
     '  --version        print the version',
@@ -422,14 +430,40 @@ export async function runCli(
         apiVersion: stringFlag(values['api-version']),
         token: stringFlag(values.token),
         timeout: stringFlag(values.timeout),
+        cacert: stringFlag(values.cacert),
+        cert: stringFlag(values.cert),
+        key: stringFlag(values.key),
       },
     });
-    // The CLI settings are the client's options of the same names.
-    const client = createClient(settings);
+    // The CLI settings are the client's options of the same names, and its TLS files a dispatcher of Node's fetch.
+    const client = createClient({ ...settings, fetchOptions: await tlsFetchOptions(settings) });
     return await command.run(client, positionals, values, output, { env: env ?? process.env, readInput });
   } catch (error) {
     return fail(error, json, output);
   }
+}
+
+/**
+ * The fetch options that make Node's fetch trust `caFile` and present `certFile`/`keyFile`, as
+ * curl's --cacert, --cert and --key: an undici Agent (the library behind Node's fetch) as its
+ * dispatcher. Undefined when no file is given (the system's CAs, no client certificate).
+ * @throws ConfigError naming the flag and the file when a file cannot be read
+ */
+async function tlsFetchOptions(settings: CliSettings): Promise<{ dispatcher: Dispatcher } | undefined> {
+  const { caFile, certFile, keyFile } = settings;
+  if (caFile === undefined && certFile === undefined) return undefined;
+  const read = async (flag: string, path: string | undefined): Promise<Buffer | undefined> => {
+    if (path === undefined) return undefined;
+    try {
+      return await readFile(path);
+    } catch (error) {
+      throw new ConfigError(flag, `cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  const [ca, cert, key] = await Promise.all([read('--cacert', caFile), read('--cert', certFile), read('--key', keyFile)]);
+  // Loaded only when needed: the plain-HTTP commands start without it.
+  const { Agent } = await import('undici');
+  return { dispatcher: new Agent({ connect: { ca, cert, key } }) };
 }
 
 async function readProcessInput(): Promise<string> {

@@ -1,6 +1,6 @@
 /**
  * Settings of the command-line client: defaults ← environment (MEMKV_URL, MEMKV_API_VERSION,
- * MEMKV_TOKEN, MEMKV_TIMEOUT) ← flags. Server settings live in load.ts; these only say how to reach a server.
+ * MEMKV_TOKEN, MEMKV_TIMEOUT, MEMKV_CACERT, MEMKV_CERT, MEMKV_KEY) ← flags. Server settings live in load.ts; these only say how to reach a server.
  */
 import { CLIENT_DEFAULTS } from '@memkv/client';
 import { ConfigError } from '../errors.js';
@@ -16,6 +16,12 @@ export interface CliSettings {
   readonly token: string | undefined;
   /** Longest wait for one attempt, in ms (MEMKV_TIMEOUT, --timeout, as a duration such as 5s). */
   readonly timeoutMs: number;
+  /** PEM file of the CA certificates to trust for an https URL, instead of the system's (MEMKV_CACERT, --cacert). */
+  readonly caFile: string | undefined;
+  /** PEM file of a client certificate, for mutual TLS (MEMKV_CERT, --cert); needs keyFile. */
+  readonly certFile: string | undefined;
+  /** PEM file of that certificate's private key (MEMKV_KEY, --key). */
+  readonly keyFile: string | undefined;
 }
 
 export const CLI_DEFAULTS: CliSettings = Object.freeze({
@@ -23,6 +29,9 @@ export const CLI_DEFAULTS: CliSettings = Object.freeze({
   apiVersion: DEFAULTS.apiVersion, // the server's default API_VERSION
   token: undefined,
   timeoutMs: CLIENT_DEFAULTS.timeoutMs,
+  caFile: undefined, // the system's CAs (and NODE_EXTRA_CA_CERTS)
+  certFile: undefined, // no client certificate
+  keyFile: undefined,
 });
 
 /** Environment variable of each setting. */
@@ -31,19 +40,31 @@ const CLI_ENV_NAMES: { readonly [K in keyof CliSettings]: string } = Object.free
   apiVersion: 'MEMKV_API_VERSION',
   token: 'MEMKV_TOKEN',
   timeoutMs: 'MEMKV_TIMEOUT',
+  caFile: 'MEMKV_CACERT',
+  certFile: 'MEMKV_CERT',
+  keyFile: 'MEMKV_KEY',
 });
 
 export interface CliSettingsOptions {
   /** Environment to read; default `process.env`. */
   env?: Readonly<Record<string, string | undefined>>;
   /** Flag values, which win over the environment. */
-  flags?: { url?: string | undefined; apiVersion?: string | undefined; token?: string | undefined; timeout?: string | undefined };
+  flags?: {
+    url?: string | undefined;
+    apiVersion?: string | undefined;
+    token?: string | undefined;
+    timeout?: string | undefined;
+    cacert?: string | undefined;
+    cert?: string | undefined;
+    key?: string | undefined;
+  };
 }
 
 /**
  * Builds the CLI settings: each flag wins over its variable, which wins over the default. The
  * client checks the URL, API version and token when it is created.
- * @throws ConfigError naming the flag or variable when the timeout is not a duration.
+ * @throws ConfigError naming the flag or variable when the timeout is not a duration, or when
+ *   a client certificate comes without its key (or a key without its certificate).
  */
 export function loadCliSettings({ env = process.env, flags = {} }: CliSettingsOptions = {}): CliSettings {
   const read = (key: keyof CliSettings): string | undefined => {
@@ -51,12 +72,21 @@ export function loadCliSettings({ env = process.env, flags = {} }: CliSettingsOp
     return text === '' ? undefined : text;
   };
   const timeout = flags.timeout ?? read('timeoutMs');
+  const certFile = flags.cert ?? read('certFile');
+  const keyFile = flags.key ?? read('keyFile');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const [missing, given] = certFile === undefined ? ['--cert (MEMKV_CERT)', '--key'] : ['--key (MEMKV_KEY)', '--cert'];
+    throw new ConfigError(missing, `a client certificate needs both --cert and --key; only ${given} was given`);
+  }
   return Object.freeze({
     url: flags.url ?? read('url') ?? CLI_DEFAULTS.url,
     apiVersion: flags.apiVersion ?? read('apiVersion') ?? CLI_DEFAULTS.apiVersion,
     token: flags.token ?? read('token'),
     timeoutMs:
       timeout === undefined ? CLI_DEFAULTS.timeoutMs : timeoutMs(timeout, flags.timeout === undefined ? CLI_ENV_NAMES.timeoutMs : '--timeout'),
+    caFile: flags.cacert ?? read('caFile'),
+    certFile,
+    keyFile,
   });
 }
 

@@ -7,6 +7,16 @@ export { EVICTION_POLICIES, FSYNC_POLICIES, type EvictionPolicy, type FsyncPolic
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+/** Whether the API asks for client certificates (mutual TLS), and whether it needs one. */
+export const TLS_CLIENT_AUTH_MODES = ['none', 'optional', 'require'] as const;
+export type TlsClientAuth = (typeof TLS_CLIENT_AUTH_MODES)[number];
+
+/**
+ * Which `X-Forwarded-*` headers to believe (Fastify's `trustProxy`): none (`false`), every proxy
+ * (`true`), the nearest N hops, or the proxies at these addresses and CIDR ranges.
+ */
+export type TrustProxy = boolean | number | readonly string[];
+
 export interface Config {
   /** Log level (VERBOSE). */
   readonly verbose: LogLevel;
@@ -66,6 +76,20 @@ export interface Config {
   readonly passwordHashCost: number;
   /** Whether the API port serves the web dashboard at `/ui` (UI_ENABLED). */
   readonly uiEnabled: boolean;
+  /** PEM certificate chain the API serves HTTPS with (TLS_CERT_FILE); unset = plain HTTP. Needs TLS_KEY_FILE. */
+  readonly tlsCertFile: string | undefined;
+  /** PEM private key of that certificate (TLS_KEY_FILE). */
+  readonly tlsKeyFile: string | undefined;
+  /** PEM certificates of the CAs that sign client certificates (TLS_CA_FILE); needs TLS_CLIENT_AUTH. */
+  readonly tlsCaFile: string | undefined;
+  /** Client certificates: not asked for, checked when sent, or required (TLS_CLIENT_AUTH). */
+  readonly tlsClientAuth: TlsClientAuth;
+  /** Whether the health port serves HTTPS too, with the same certificate (HEALTH_TLS). */
+  readonly healthTls: boolean;
+  /** Origins allowed to call the API from a browser; `*` = any (only with auth off); empty = none (CORS_ORIGINS). */
+  readonly corsOrigins: readonly string[];
+  /** Which proxies' X-Forwarded-For / X-Forwarded-Proto to believe (TRUST_PROXY). */
+  readonly trustProxy: TrustProxy;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -98,4 +122,11 @@ export const DEFAULTS: Config = Object.freeze({
   loginRateWindowMs: 60_000, // 1 minute
   passwordHashCost: 2 ** 15, // scrypt N (with r = 8, p = 3: 32 MiB per hash, an OWASP setting)
   uiEnabled: true, // static files only; it logs in and reads through the API like any client
+  tlsCertFile: undefined, // plain HTTP: put memkv behind a TLS proxy, or give a certificate and key
+  tlsKeyFile: undefined,
+  tlsCaFile: undefined,
+  tlsClientAuth: 'none', // no client certificates asked for
+  healthTls: false, // probes on the health port usually speak plain HTTP
+  corsOrigins: [], // no cross-origin access from browsers
+  trustProxy: false, // X-Forwarded-* ignored: a client cannot choose the address it is limited by
 });

@@ -5,7 +5,16 @@
 import { isIP } from 'node:net';
 import { ConfigError } from '../errors.js';
 import { MAX_DURATION_MS, formatDurationMs, parseBytes, parseDurationMs } from '../units.js';
-import { DEFAULTS, EVICTION_POLICIES, FSYNC_POLICIES, LOG_LEVELS, type Config, type LogLevel } from './defaults.js';
+import {
+  DEFAULTS,
+  EVICTION_POLICIES,
+  FSYNC_POLICIES,
+  LOG_LEVELS,
+  TLS_CLIENT_AUTH_MODES,
+  type Config,
+  type LogLevel,
+  type TrustProxy,
+} from './defaults.js';
 
 type Parser<T> = (text: string, name: string) => T;
 
@@ -40,6 +49,13 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   loginRateWindowMs: { env: 'LOGIN_RATE_WINDOW', parse: duration({ allowZero: false, minMs: 1000 }) },
   passwordHashCost: { env: 'PASSWORD_HASH_COST', parse: powerOfTwo(2 ** 10, 2 ** 20) },
   uiEnabled: { env: 'UI_ENABLED', parse: boolean },
+  tlsCertFile: { env: 'TLS_CERT_FILE', parse: nonEmpty },
+  tlsKeyFile: { env: 'TLS_KEY_FILE', parse: nonEmpty },
+  tlsCaFile: { env: 'TLS_CA_FILE', parse: nonEmpty },
+  tlsClientAuth: { env: 'TLS_CLIENT_AUTH', parse: oneOf(TLS_CLIENT_AUTH_MODES) },
+  healthTls: { env: 'HEALTH_TLS', parse: boolean },
+  corsOrigins: { env: 'CORS_ORIGINS', parse: origins },
+  trustProxy: { env: 'TRUST_PROXY', parse: trustProxy },
 };
 
 /** Environment variable name of each option, for messages and docs. */
@@ -77,10 +93,34 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
       'AUTH_ENABLED=true needs ADMIN_USER and ADMIN_PASSWORD to create the admin account (memkv has no default password)',
     );
   }
+  checkTls(result);
+  if (result.authEnabled && result.corsOrigins.includes('*')) {
+    throw new ConfigError(
+      'CORS_ORIGINS',
+      'accepts * only with AUTH_ENABLED=false: with auth on, name the origins allowed to call memkv (https://app.example.com)',
+    );
+  }
   if (result.refreshTokenTtlMs < result.accessTokenTtlMs) {
     throw new ConfigError('REFRESH_TOKEN_TTL', `must be at least ACCESS_TOKEN_TTL (${result.accessTokenTtlMs} ms); got ${result.refreshTokenTtlMs} ms`);
   }
   return Object.freeze(result);
+}
+
+/** The TLS settings that only make sense together. Whether the files are usable is checked at start (http/tls.ts). */
+function checkTls(config: Config): void {
+  const { tlsCertFile, tlsKeyFile, tlsCaFile, tlsClientAuth, healthTls } = config;
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    throw new ConfigError(tlsCertFile === undefined ? 'TLS_CERT_FILE' : 'TLS_KEY_FILE', 'HTTPS needs both TLS_CERT_FILE and TLS_KEY_FILE');
+  }
+  const tls = tlsCertFile !== undefined;
+  if (tlsClientAuth !== 'none' && !tls) throw new ConfigError('TLS_CLIENT_AUTH', 'needs HTTPS: set TLS_CERT_FILE and TLS_KEY_FILE');
+  if (tlsClientAuth !== 'none' && tlsCaFile === undefined) {
+    throw new ConfigError('TLS_CA_FILE', `TLS_CLIENT_AUTH=${tlsClientAuth} needs the CA certificates that sign the client certificates`);
+  }
+  if (tlsCaFile !== undefined && tlsClientAuth === 'none') {
+    throw new ConfigError('TLS_CA_FILE', 'is only used to check client certificates: set TLS_CLIENT_AUTH=require or optional, or unset it');
+  }
+  if (healthTls && !tls) throw new ConfigError('HEALTH_TLS', 'needs HTTPS on the API: set TLS_CERT_FILE and TLS_KEY_FILE');
 }
 
 // ---- Parsers: each throws a ConfigError that says what the variable accepts ----
@@ -201,6 +241,58 @@ function powerOfTwo(min: number, max: number): Parser<number> {
     }
     return value;
   };
+}
+
+/** A comma-separated list of origins (`https://app.example.com`, `http://localhost:3000`), or `*`. */
+function origins(text: string, name: string): readonly string[] {
+  const list = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  for (const origin of list) {
+    if (origin === '*') {
+      if (list.length > 1) throw new ConfigError(name, 'accepts * alone, not beside other origins');
+      continue;
+    }
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.origin !== origin) {
+      throw new ConfigError(
+        name,
+        `accepts origins as browsers send them (scheme://host[:port], no path or trailing slash), comma-separated, or *; got ${JSON.stringify(origin)}`,
+      );
+    }
+  }
+  return Object.freeze(list);
+}
+
+/** Names proxy-addr (Fastify's trustProxy) gives to address ranges. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** `true`/`false`, a hop count, or a comma-separated list of addresses, CIDR ranges and range names. */
+function trustProxy(text: string, name: string): TrustProxy {
+  const lower = text.toLowerCase();
+  if (lower === 'true' || lower === 'false') return lower === 'true';
+  if (/^\d+$/.test(text)) {
+    const hops = Number(text);
+    if (hops < 1 || hops > 100) throw new ConfigError(name, `accepts a hop count from 1 to 100; got ${JSON.stringify(text)}`);
+    return hops;
+  }
+  const list = text.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  for (const item of list) {
+    const [address, bits, extra] = item.split('/');
+    const family = isIP(address ?? '');
+    const validBits = bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= (family === 6 ? 128 : 32));
+    if (!PROXY_RANGE_NAMES.includes(item) && (family === 0 || !validBits || extra !== undefined)) {
+      throw new ConfigError(
+        name,
+        `accepts true, false, a hop count, or a comma-separated list of proxy addresses and CIDR ranges (10.0.0.1, 10.0.0.0/8, loopback); got ${JSON.stringify(item)}`,
+      );
+    }
+  }
+  if (list.length === 0) throw new ConfigError(name, 'accepts true, false, a hop count, or a list of proxy addresses');
+  return Object.freeze(list);
 }
 
 export type { Config, LogLevel };

@@ -3,6 +3,7 @@
  * (`app.listen()`, or server.ts through its own {@link ApiServer}), and tests use `app.inject()`.
  */
 import type { ServerOptions } from 'node:http';
+import cors from '@fastify/cors';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -87,7 +88,26 @@ export interface AppOptions {
    * server, which `app.listen()` listens on.
    */
   server?: ApiServer;
+  /**
+   * Origins whose browser pages may call the API (CORS): `['*']` for any, which only makes sense
+   * without `auth`; default none (no CORS headers, preflights answered 404). With origins, the
+   * fast path declines requests that carry an `Origin` header.
+   */
+  corsOrigins?: readonly string[];
+  /**
+   * Which proxies' `X-Forwarded-For` / `X-Forwarded-Proto` to believe, as Fastify's `trustProxy`
+   * takes it (true, a hop count, addresses and CIDR ranges); the login rate limit and the logs
+   * then use the client's address. Default false: the headers are ignored.
+   */
+  trustProxy?: boolean | number | readonly string[];
 }
+
+/** The request headers a cross-origin page may send (the preflight's `Access-Control-Allow-Headers`). */
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer'] as const;
+/** The answer headers a cross-origin page may read besides the safelisted ones. */
+export const CORS_EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'Preference-Applied'] as const;
+/** How long a browser may keep a preflight's answer, in seconds (Chromium caps it at 2 h). */
+export const CORS_MAX_AGE_S = 600;
 
 export const APP_DEFAULTS = {
   apiVersion: 'v1',
@@ -125,12 +145,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     fastPath: fastPathWanted = APP_DEFAULTS.fastPath,
     server: given,
     requestTimeoutMs = given?.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
+    corsOrigins = [],
+    trustProxy = false,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
   if (durable !== undefined && typeof durable !== 'function') throw new TypeError('durable must be a function');
   if (compact !== undefined && typeof compact !== 'function') throw new TypeError('compact must be a function');
   if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 0) throw new TypeError('requestTimeoutMs must be an integer >= 0');
+  if (!Array.isArray(corsOrigins) || corsOrigins.some((origin) => typeof origin !== 'string' || origin === '')) {
+    throw new TypeError('corsOrigins must be a list of origins such as https://app.example.com, or ["*"]');
+  }
+  if (corsOrigins.includes('*') && auth !== undefined) throw new TypeError('corsOrigins ["*"] is refused with auth: name the origins');
   if (given !== undefined && requestTimeoutMs !== given.requestTimeoutMs) {
     throw new TypeError(`requestTimeoutMs must be the server's own (${given.requestTimeoutMs}) when a server is given`);
   }
@@ -140,7 +166,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const executor = new Executor({ storage: memoryStorage(store), durable });
   const fastPath =
     fastPathWanted && fastPathBlockers({ requestLogging, authentication: auth !== undefined }).length === 0
-      ? new FastPath({ executor, commands: COMMANDS, basePath, maxBodyBytes, maxKeyBytes, metrics, logger })
+      ? new FastPath({ executor, commands: COMMANDS, basePath, maxBodyBytes, maxKeyBytes, metrics, logger, crossOrigin: corsOrigins.length > 0 })
       : undefined;
 
   let front: RawFront | undefined;
@@ -151,6 +177,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: maxBodyBytes,
     requestTimeout: requestTimeoutMs,
+    // request.ip and request.protocol from X-Forwarded-For / -Proto only when they come from a trusted proxy.
+    trustProxy: trustProxyOption(trustProxy),
     // The API server answers client errors itself (api-server.ts), also before the app exists.
     clientErrorHandler: ignoreClientError,
     // While closing, a request that still arrives on a busy keep-alive connection is served (the
@@ -211,7 +239,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   if (requestLogging) {
     app.addHook('onResponse', (request, reply, done) => {
       request.log.debug(
-        { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+        // request.ip: the client's address, from X-Forwarded-For when the proxy is trusted (TRUST_PROXY).
+        { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime, ip: request.ip },
         'request',
       );
       done();
@@ -225,6 +254,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   }
 
+  if (corsOrigins.length > 0) {
+    // At the root, before every route: its preflight route (OPTIONS *) stays outside the auth
+    // scope, and its onRequest hook adds the headers to every answer, errors included.
+    const allowed = new Set(corsOrigins);
+    await app.register(cors, {
+      // A function rather than the list: for an origin not allowed it answers `false`, and the
+      // plugin then adds no CORS header at all (with a list it would still add the others).
+      origin: corsOrigins[0] === '*' ? '*' : (origin: string | undefined, done: (error: Error | null, allow: string | false) => void) =>
+        done(null, origin !== undefined && allowed.has(origin) ? origin : false),
+      methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+      allowedHeaders: [...CORS_ALLOWED_HEADERS],
+      exposedHeaders: [...CORS_EXPOSED_HEADERS],
+      maxAge: CORS_MAX_AGE_S,
+      // Bearer tokens, not cookies: no credentials mode.
+      credentials: false,
+    });
+  }
   await registerOpenApi(app, { bearerAuth: auth !== undefined });
   // The auth plugin lives inside the scope of the routes it protects (the health server is apart).
   await app.register(
@@ -255,6 +301,20 @@ function fastifyServerOptions(factoryOptions: unknown): ApiServerOptions {
     keepAliveTimeoutMs: options.keepAliveTimeout,
     connectionTimeoutMs: options.connectionTimeout,
   };
+}
+
+/**
+ * Fastify's `trustProxy` for memkv's setting. A hop count becomes the function that trusts the
+ * nearest `hops` addresses (proxy-addr calls it with each address and its hop, the peer's being
+ * 0), as Express reads a number; the Fastify memkv uses (5.12) trusts no address for a bare number.
+ * Like any hop count, it is only safe when clients cannot reach memkv but through the proxies.
+ */
+function trustProxyOption(trustProxy: boolean | number | readonly string[]): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === 'number') {
+    if (!Number.isSafeInteger(trustProxy) || trustProxy < 1) throw new TypeError('trustProxy as a hop count must be an integer >= 1');
+    return (_address, hop) => hop < trustProxy;
+  }
+  return Array.isArray(trustProxy) ? [...trustProxy] : (trustProxy as boolean);
 }
 
 /** Fastify's `clientErrorHandler`: nothing, since the API server's own listener has answered. */

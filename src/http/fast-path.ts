@@ -21,7 +21,8 @@
  * 2. the method and URL are a served command's, with no query string, and `{key}` made only of
  *    `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding needed), at most `maxKeyBytes` long, and not
  *    the first segment of any other route under `{base}` for that method (such as `docs`); no
- *    `Prefer` header (preferences change the answer: Fastify's route honours them). While writes
+ *    `Prefer` header (preferences change the answer: Fastify's route honours them); with CORS on,
+ *    no `Origin` header (Fastify's CORS hooks add the headers a browser needs). While writes
  *    wait for the log (persistence on), the node:http listener takes reads only, and Fastify's
  *    handlers await the log; {@link FastPath.answer}, used by the raw front, takes writes too and
  *    marks them `durable`, for the front to send once the log has them;
@@ -77,6 +78,12 @@ export interface FastPathOptions {
   metrics?: Metrics;
   /** Where failures while serving a connection are logged (see {@link FastPath.failed}); default none. */
   logger?: Logger;
+  /**
+   * CORS is on (CORS_ORIGINS): requests with an `Origin` header are declined, so that Fastify's
+   * CORS hooks answer them with the right headers. Default false: no origin gets CORS headers,
+   * so the fast path's answers are Fastify's for every request.
+   */
+  crossOrigin?: boolean;
 }
 
 /** Why the fast path must stay off for an app, or an empty list when it may run. */
@@ -178,6 +185,8 @@ export class FastPath {
   /** Failures logged so far (each kind of failure is logged once with its stack, then counted). */
   readonly #logged = new Set<string>();
   readonly stats: FastPathStats = { answered: 0, replayed: 0, handedOver: 0, failed: 0 };
+  /** Whether requests with an `Origin` header are Fastify's (CORS is on); the raw front reads it too. */
+  readonly crossOrigin: boolean;
   /** The commands served, and those declined with the reason. */
   readonly served: readonly string[];
   readonly declined: readonly { command: string; reason: string }[];
@@ -190,6 +199,7 @@ export class FastPath {
     this.#maxKeyBytes = options.maxKeyBytes;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
+    this.crossOrigin = options.crossOrigin === true;
     this.#limits = { maxBodyBytes: options.maxBodyBytes, maxKeyBytes: options.maxKeyBytes };
     const served: string[] = [];
     const declined: { command: string; reason: string }[] = [];
@@ -353,6 +363,7 @@ export class FastPath {
     const headers = request.headers;
     // Preferences change the answer (Prefer: return=minimal): Fastify's routes honour them.
     if (headers.prefer !== undefined) return false;
+    if (this.crossOrigin && headers.origin !== undefined) return false;
     const command = route.command;
     if (!this.#accepts(command, headers['content-type'], headers['content-length'], headers['transfer-encoding'] !== undefined)) return false;
     // Read the time only when metrics want it (Fastify's elapsedTime also starts at routing).

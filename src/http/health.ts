@@ -2,6 +2,7 @@
  * The health server: a separate, tiny HTTP app on HEALTH_PORT that never needs a token.
  * `/health` is liveness, `/ready` readiness, `/metrics` the Prometheus metrics.
  */
+import type { TlsOptions } from 'node:tls';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ErrorJson, MessageJson } from '@memkv/client/protocol';
 import type { Metrics } from './metrics.js';
@@ -18,11 +19,14 @@ export interface HealthOptions {
   unavailableReason?: () => string | null;
   /** Metrics to expose at `GET /metrics`; without them the route is absent. */
   metrics?: Metrics;
+  /** Serve HTTPS with these options (HEALTH_TLS: the API's certificate); default plain HTTP. */
+  https?: TlsOptions | undefined;
 }
 
 /** Builds the health app. */
-export async function buildHealthApp({ isReady, notReadyReason, unavailableReason, metrics }: HealthOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false });
+export async function buildHealthApp({ isReady, notReadyReason, unavailableReason, metrics, https }: HealthOptions): Promise<FastifyInstance> {
+  // Typed as the HTTP instance either way: memkv only listens, routes and closes it.
+  const app = (https === undefined ? Fastify({ logger: false }) : Fastify({ logger: false, https })) as unknown as FastifyInstance;
 
   // GET /health: liveness, 200 whenever the process answers at all.
   app.get('/health', () => ({ message: 'ok' }) satisfies MessageJson);

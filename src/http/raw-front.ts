@@ -17,7 +17,8 @@
  *   {@link MAX_HEAD_BYTES} bytes of head;
  * - exactly one `Host`; at most one `Content-Type` and one `Content-Length` (decimal digits and
  *   nothing after them); no `Transfer-Encoding`, `Expect`, `Upgrade` or `Prefer` (preferences
- *   change the answer); `Connection` only as `keep-alive`;
+ *   change the answer); `Connection` only as `keep-alive`; with CORS on, no `Origin` (Fastify's
+ *   CORS hooks add the headers a browser needs);
  * - no body on GET and DELETE; for POST and PATCH the whole `Content-Length` body in the same chunk.
  * The moment a request is outside it, is incomplete at the end of the chunk, or is declined by
  * the fast path, or when a chunk arrives while earlier answers still wait in the socket's write
@@ -36,12 +37,15 @@
  * Its answers are the bytes Node and Fastify send for the same request: status line,
  * `content-type`, `content-length`, `Date`, `Connection: keep-alive`, `Keep-Alive: timeout=<s>`.
  * An idle connection closes after the server's `keepAliveTimeout`, as in Node. The HTTP server
- * stays the listening server: the front only takes its 'connection' event, so `listen`, `close`,
+ * stays the listening server: the front only takes its 'connection' event (over HTTPS the event on
+ * which api-server.ts hands over each accepted TLS connection: the front then reads the decrypted
+ * stream, with the same bytes), so `listen`, `close`,
  * `closeIdleConnections` and the request timeouts work as before for handed-over connections;
  * {@link RawFront.closeIdle} ends the front's own (always idle between chunks) at close.
  */
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { connectionEvent } from './api-server.js';
 import { DECLINED_BY_FRONT, FAST_PATH_CONTENT_TYPE, type FastAnswer, type FastPath, type FrontSocket } from './fast-path.js';
 
 /** Most header lines in a request the front parses itself; more go to Node. */
@@ -88,6 +92,7 @@ const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
 const EXPECT = Buffer.from('expect');
 const UPGRADE = Buffer.from('upgrade');
 const PREFER = Buffer.from('prefer');
+const ORIGIN = Buffer.from('origin');
 const KEEP_ALIVE = Buffer.from('keep-alive');
 const HTTP_11 = Buffer.from(' HTTP/1.1\r\n');
 
@@ -107,7 +112,8 @@ function isName(buffer: Buffer, start: number, end: number, name: Buffer): boole
 }
 
 /**
- * Takes the 'connection' event of `server` (an HTTP server from `createServer`): new connections
+ * Takes the 'connection' event of `server` (an HTTP or HTTPS server from `createApiServer`; over
+ * HTTPS its accepted TLS connections, see `connectionEvent`): new connections
  * start on the front, which answers what `fastPath` answers and hands the rest to `server`.
  */
 export function installRawFront(server: Server, fastPath: FastPath): RawFront {
@@ -126,14 +132,16 @@ export class RawFront {
   #tailTimeoutMs = -1;
 
   constructor(server: Server, fastPath: FastPath) {
-    const listeners = server.listeners('connection');
+    // Over HTTPS, the decrypted TLS socket: the front reads and writes it as it would the TCP one.
+    const event = connectionEvent(server);
+    const listeners = server.listeners(event);
     if (listeners.length !== 1) throw new TypeError('the raw front needs a fresh node:http server');
     const handOver = listeners[0] as (socket: Socket) => void;
     this.#server = server;
     this.#fastPath = fastPath;
     this.#handOver = (socket) => handOver.call(server, socket);
-    server.removeListener('connection', handOver);
-    server.on('connection', (socket: Socket) => {
+    server.removeListener(event, handOver);
+    server.on(event, (socket: Socket) => {
       if (this.#fastPath.closing || (this.#server.maxRequestsPerSocket ?? 0) > 0) {
         this.#fastPath.stats.handedOver++;
         this.#handOver(socket);
@@ -307,6 +315,11 @@ class RawConnection {
       while (position < length && batchBytes < MAX_BATCH_BYTES) {
         const request = parseRequest(chunk, position);
         if (request === undefined) break;
+        // With CORS on, Fastify's CORS hooks answer a browser's cross-origin request.
+        if (request.origin && fastPath.crossOrigin) {
+          declined = true;
+          break;
+        }
         const answer = fastPath.answer(request.method, request.target, request.contentType, request.contentLength, request.body);
         if (answer === undefined) {
           declined = true;
@@ -452,6 +465,8 @@ export interface RawRequest {
   contentType: string | undefined;
   contentLength: string | undefined;
   body: Buffer;
+  /** Whether it has an `Origin` header (a browser's cross-origin request, or a same-origin write). */
+  origin: boolean;
   /** Offset just past the request in the chunk. */
   end: number;
 }
@@ -512,6 +527,7 @@ export function parseRequest(chunk: Buffer, start: number): RawRequest | undefin
   let hosts = 0;
   let contentType: string | undefined;
   let contentLength: string | undefined;
+  let origin = false;
   let lines = 0;
   for (;;) {
     if (p + 1 >= headLimit) return undefined;
@@ -555,6 +571,8 @@ export function parseRequest(chunk: Buffer, start: number): RawRequest | undefin
       contentLength = chunk.toString('latin1', valueStart, valueEnd);
     } else if (nameLength === 10 && isName(chunk, nameStart, nameEnd, CONNECTION)) {
       if (!isName(chunk, valueStart, valueEnd, KEEP_ALIVE)) return undefined;
+    } else if (nameLength === 6 && isName(chunk, nameStart, nameEnd, ORIGIN)) {
+      origin = true;
     } else if (
       isName(chunk, nameStart, nameEnd, TRANSFER_ENCODING) ||
       isName(chunk, nameStart, nameEnd, EXPECT) ||
@@ -571,5 +589,5 @@ export function parseRequest(chunk: Buffer, start: number): RawRequest | undefin
   if ((method === 'GET' || method === 'DELETE') && bodyBytes !== 0) return undefined;
   const end = p + bodyBytes;
   if (end > length) return undefined;
-  return { method, target, contentType, contentLength, body: chunk.subarray(p, end), end };
+  return { method, target, contentType, contentLength, body: chunk.subarray(p, end), origin, end };
 }

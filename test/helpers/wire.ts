@@ -9,6 +9,7 @@
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 
 /** One HTTP answer. */
 export interface WireAnswer {
@@ -113,12 +114,17 @@ export class WireConnection {
     socket.on('close', closed);
   }
 
-  /** Connects to `port` on 127.0.0.1, with Nagle off so that each write leaves at once. */
-  static open(port: number): Promise<WireConnection> {
+  /**
+   * Connects to `port` on 127.0.0.1, with Nagle off so that each write leaves at once; with
+   * `tls`, over TLS trusting the CA certificate `tls.ca` (the bytes written are then the
+   * plaintext inside the TLS stream).
+   */
+  static open(port: number, tls?: { ca: string }): Promise<WireConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: '127.0.0.1', noDelay: true });
+      const socket =
+        tls === undefined ? connect({ port, host: '127.0.0.1', noDelay: true }) : connectTls({ port, host: '127.0.0.1', ca: tls.ca }).setNoDelay(true);
       socket.once('error', reject);
-      socket.once('connect', () => {
+      socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         socket.removeListener('error', reject);
         resolve(new WireConnection(socket));
       });

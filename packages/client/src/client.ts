@@ -101,6 +101,18 @@ export interface ClientOptions {
   retryDelayMs?: number;
   /** The `fetch` to use; default `globalThis.fetch`. */
   fetch?: FetchFunction;
+  /**
+   * Further fields of every `fetch` call's options, for what a platform's fetch takes beyond the
+   * standard, such as the certificates of an `https://` URL (the standard fields the client sets,
+   * `method`, `headers`, `body` and `signal`, win). Default none. For a private CA or a client
+   * certificate (mutual TLS):
+   * - Node: `{ dispatcher: new Agent({ connect: { ca, cert, key } }) }`, `Agent` from the
+   *   `undici` package (Node's fetch is undici; its `NODE_EXTRA_CA_CERTS` variable adds a CA too);
+   * - Deno: `{ client: Deno.createHttpClient({ caCerts: [ca], cert, key }) }`;
+   * - Bun: `{ tls: { ca, cert, key } }`;
+   * - browsers: none; they use the system's trust store and ask the user for client certificates.
+   */
+  fetchOptions?: Readonly<Record<string, unknown>>;
 }
 
 /** Per-call options. */
@@ -270,6 +282,7 @@ export class MemkvClient {
   #authorization: string | undefined;
   #refreshToken: string | undefined;
   readonly #onTokens: ((tokens: TokenPairJson) => void) | undefined;
+  readonly #fetchOptions: Readonly<Record<string, unknown>> | undefined;
   /** The refresh in flight: calls that meet a 401 meanwhile wait for it instead of starting another. */
   #refreshing: Promise<void> | undefined;
 
@@ -288,6 +301,7 @@ export class MemkvClient {
       retries = CLIENT_DEFAULTS.retries,
       retryDelayMs = CLIENT_DEFAULTS.retryDelayMs,
       fetch = globalThis.fetch,
+      fetchOptions,
     } = options;
     const base = parseBaseUrl(url);
     if (typeof apiVersion !== 'string' || !/^[A-Za-z0-9._-]+$/.test(apiVersion)) {
@@ -300,6 +314,10 @@ export class MemkvClient {
     }
     if (typeof fetch !== 'function') throw new TypeError('fetch must be a function; this platform has no global fetch, so pass one');
     if (onTokens !== undefined && typeof onTokens !== 'function') throw new TypeError('onTokens must be a function');
+    if (fetchOptions !== undefined && (typeof fetchOptions !== 'object' || fetchOptions === null || Array.isArray(fetchOptions))) {
+      throw new TypeError('fetchOptions must be an object of further fetch options, such as { dispatcher }');
+    }
+    this.#fetchOptions = fetchOptions;
     if (refreshToken !== undefined && (typeof refreshToken !== 'string' || refreshToken.length === 0)) {
       throw new TypeError('refreshToken must be a non-empty string');
     }
@@ -740,6 +758,7 @@ export class MemkvClient {
     try {
       const fetch = this.#fetch;
       response = await fetch(this.#baseUrl + path, {
+        ...this.#fetchOptions,
         method,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -790,7 +809,8 @@ function abortTimedOut(controller: AbortController): void {
 
 /** Whether a failed attempt may be repeated without risk of applying a write twice. */
 function isRetryable(error: unknown, idempotent: boolean): boolean {
-  if (error instanceof ConnectionError) return idempotent || neverSent(error.cause);
+  // A refused certificate is refused again: no retry.
+  if (error instanceof ConnectionError) return !certificateRefused(error.cause) && (idempotent || neverSent(error.cause));
   if (error instanceof MemkvClientError && idempotent) return error.status === 502 || error.status === 503 || error.status === 504;
   return false;
 }
@@ -826,9 +846,33 @@ function neverSent(fetchError: unknown): boolean {
   );
 }
 
+/**
+ * Whether the server's TLS certificate was refused (expired, for another host, self-signed, from
+ * an unknown CA): Node's fetch reports OpenSSL's verification code, or Node's for the host check.
+ */
+function certificateRefused(fetchError: unknown): boolean {
+  const code = (fetchError as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === 'string' && CERTIFICATE_CODES.has(code);
+}
+
+const CERTIFICATE_CODES = new Set([
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REVOKED',
+  'CERT_SIGNATURE_FAILURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 function describeNetworkError(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | undefined)?.cause;
   if (cause?.code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED)';
+  if (certificateRefused(error)) return `the server's TLS certificate is refused: ${String(cause?.message)} (${String(cause?.code)})`;
   if (typeof cause?.message === 'string' && cause.message !== '') return cause.message;
   return error instanceof Error ? error.message : String(error);
 }

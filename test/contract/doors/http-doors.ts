@@ -5,10 +5,14 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { expect } from 'vitest';
 import { createStore } from '../../../src/engine/store.js';
+import { createApiServer } from '../../../src/http/api-server.js';
 import { buildApp, fastPathStats } from '../../../src/http/app.js';
+import { readTlsFiles } from '../../../src/http/tls.js';
 import { seg } from '../../helpers/app.js';
+import { makeTestCertificates } from '../../helpers/certificates.js';
 import { startMemkv } from '../../helpers/servers.js';
 import { WireConnection } from '../../helpers/wire.js';
 import type { ContractOp, Door, HttpRequest, Outcome } from '../suite.js';
@@ -106,12 +110,12 @@ function fetchTo(baseUrl: string): (request: HttpRequest) => Promise<Outcome> {
  * an error), then hands it to node:http for good; a fresh connection per request puts every
  * request in front of it first.
  */
-function wireTo(port: number): (request: HttpRequest) => Promise<Outcome> {
+function wireTo(port: number, tls?: { ca: string }): (request: HttpRequest) => Promise<Outcome> {
   return async ({ method, path, body, headers = {} }) => {
     let head = `${method} ${API}${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`;
     for (const [name, value] of Object.entries(headers)) head += `${name}: ${value}\r\n`;
     if (body !== undefined) head += `Content-Length: ${Buffer.byteLength(body)}\r\n`;
-    const connection = await WireConnection.open(port);
+    const connection = await WireConnection.open(port, tls);
     try {
       await connection.write(Buffer.from(`${head}\r\n${body ?? ''}`, 'utf8'));
       const [answer] = await connection.waitForAnswers(1, 10_000);
@@ -140,4 +144,44 @@ export async function openTcpFastifyDoor(): Promise<Door> {
     await app.close();
     store.close();
   });
+}
+
+/**
+ * A real server over HTTPS (`startServer` with TLS_CERT_FILE and TLS_KEY_FILE from certificates
+ * made for the test; the raw front and the fast path on, reading the decrypted stream), each
+ * request as exact bytes on a TLS connection of its own.
+ */
+export async function openTlsRawFrontDoor(): Promise<Door> {
+  const certificates = makeTestCertificates();
+  const server = await startMemkv({ tlsCertFile: certificates.server.certFile, tlsKeyFile: certificates.server.keyFile });
+  expect(server.secure).toBe(true);
+  return httpDoor(wireTo(server.port, { ca: certificates.ca.cert }), async () => {
+    await server.close();
+    certificates.remove();
+  });
+}
+
+/** `buildApp({ fastPath: false })` on an HTTPS API server: every request through node:https and Fastify, with fetch. */
+export async function openTlsFastifyDoor(): Promise<Door> {
+  const certificates = makeTestCertificates();
+  const store = createStore();
+  const api = createApiServer({ tls: readTlsFiles({ certFile: certificates.server.certFile, keyFile: certificates.server.keyFile }) });
+  const app: FastifyInstance = await buildApp({ store, fastPath: false, server: api });
+  expect(fastPathStats(app), 'the fast path must be off on this door').toBeUndefined();
+  await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
+  const { port } = api.server.address() as AddressInfo;
+  const dispatcher = new Agent({ connect: { ca: certificates.ca.cert } });
+  return httpDoor(
+    async ({ method, path, body, headers }) => {
+      const response = await undiciFetch(`https://localhost:${port}${API}${path}`, { method, body: body === undefined ? undefined : Buffer.from(body), headers, dispatcher });
+      return { status: response.status, body: parseBody(await response.text()) };
+    },
+    async () => {
+      await dispatcher.close();
+      await app.close();
+      await new Promise<void>((resolve) => api.server.close(() => resolve()));
+      store.close();
+      certificates.remove();
+    },
+  );
 }
