@@ -16,10 +16,14 @@ import { openPersistence, type Persistence } from './persistence/persistence.js'
 import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
 import { openAuth } from './open-auth.js';
+import { createRedisStorage, type RedisStorage } from './storage/redis.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
-  readonly store: Store;
+  /** The embedded engine (STORAGE=memory); undefined with STORAGE=redis. */
+  readonly store: Store | undefined;
+  /** The Redis backend (STORAGE=redis); undefined with STORAGE=memory. */
+  readonly redis: RedisStorage | undefined;
   readonly logger: Logger;
   /** The log of DB_PATH, when PERSISTENCE_ENABLED; its `status()` is what stats report. */
   readonly persistence: Persistence | undefined;
@@ -56,15 +60,32 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   /** Progress of the replay: bytes of the log read and its size, once known. */
   let loaded: { bytesRead: number; totalBytes: number } | undefined;
   const startedAtMs = Date.now();
-  const store = createStore({
-    defaultTtlMs: config.defaultTtlMs,
-    cleanupIntervalMs: config.cleanupIntervalMs,
-    maxKeyBytes: config.maxKeyBytes,
-    maxMemoryBytes: config.maxMemoryBytes,
-    evictionPolicy: config.evictionPolicy,
-    // Only a debug logger pays for the callback.
-    onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
-  });
+  // The data: the embedded engine, or Redis, which connects in the background: the server starts
+  // without it, and answers 503 backend_unavailable (and /ready 503) until it is reachable.
+  const redis =
+    config.storage === 'redis'
+      ? createRedisStorage({
+          url: config.redisUrl,
+          clusterNodes: config.redisClusterNodes,
+          keyPrefix: config.redisKeyPrefix,
+          commandTimeoutMs: config.redisCommandTimeoutMs,
+          defaultTtlMs: config.defaultTtlMs,
+          maxKeyBytes: config.maxKeyBytes,
+          onConnectionError: (error) => logger.warn({ err: error }, `Redis is unreachable (reconnecting): ${error.message}`),
+        })
+      : undefined;
+  const store =
+    redis !== undefined
+      ? undefined
+      : createStore({
+          defaultTtlMs: config.defaultTtlMs,
+          cleanupIntervalMs: config.cleanupIntervalMs,
+          maxKeyBytes: config.maxKeyBytes,
+          maxMemoryBytes: config.maxMemoryBytes,
+          evictionPolicy: config.evictionPolicy,
+          // Only a debug logger pays for the callback.
+          onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
+        });
   const metrics = createMetrics({ store });
   const api = createApiServer({
     requestTimeoutMs: config.requestTimeoutMs,
@@ -73,6 +94,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
   const health = await buildHealthApp({
     isReady: () => ready,
     unavailableReason: () => {
+      const backend = redis?.unavailableReason() ?? null;
+      if (backend !== null) return backend;
       const status = persistence?.status();
       if (status?.failing !== true) return null;
       return `persistence_failed: the database cannot save writes: ${status.lastError?.message ?? 'the disk refuses them'}`;
@@ -98,7 +121,8 @@ export async function startServer(config: Config, logger: Logger = createLogger(
         clearInterval(sweep);
       }
       await health.close();
-      store.close();
+      store?.close();
+      await redis?.close();
       await auth?.flush();
       await persistence?.close();
     })());
@@ -111,7 +135,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       { version: VERSION, host: config.host, port: portOf(api.server), healthPort: portOf(health.server), apiBase: `/api/${config.apiVersion}`, loading: true },
       `memkv ${VERSION} listening on http://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading the dataset (503 loading until ready)`,
     );
-    if (config.persistenceEnabled) {
+    if (config.persistenceEnabled && store !== undefined) {
       persistence = await openPersistence(store, {
         dir: config.dbPath,
         fsync: config.persistenceFsync,
@@ -130,7 +154,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       auth,
       protectDocs: config.authProtectDocs,
       loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
-      store,
+      ...(redis === undefined ? { store } : { storage: redis, database: redis }),
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
       maxKeyBytes: config.maxKeyBytes,
@@ -166,7 +190,7 @@ export async function startServer(config: Config, logger: Logger = createLogger(
     { version: VERSION, host: config.host, port, healthPort, apiBase: `/api/${config.apiVersion}` },
     `memkv ${VERSION} listening on http://${config.host}:${port}/api/${config.apiVersion}`,
   );
-  return { store, logger, persistence, auth, port, healthPort, close };
+  return { store, redis, logger, persistence, auth, port, healthPort, close };
 }
 
 /** Listens on `host`:`port`; rejects with the listen error (EADDRINUSE, EACCES). */

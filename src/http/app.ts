@@ -13,7 +13,8 @@ import type { AuthService } from '../auth/auth-service.js';
 import { Executor } from '../commands/execute.js';
 import { COMMANDS } from '../commands/table.js';
 import type { Store } from '../engine/store.js';
-import { memoryStorage } from '../storage/memory.js';
+import { memoryDatabase, memoryStorage } from '../storage/memory.js';
+import type { Database, Storage } from '../storage/storage.js';
 import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { FastPath, fastPathBlockers, type FastPathStats } from './fast-path.js';
@@ -29,7 +30,12 @@ import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
 export type { PersistenceStats };
 
 export interface AppOptions {
-  store: Store;
+  /** The embedded engine to serve; or give `storage` and `database` (another backend). */
+  store?: Store;
+  /** A storage backend in place of `store` (STORAGE=redis); its answers may be promises. */
+  storage?: Storage;
+  /** The database-level operations of `storage`, for the /db routes; required with it. */
+  database?: Database;
   /** Version segment of the base path `/api/{apiVersion}`; default `v1`. */
   apiVersion?: string;
   /** Largest request body in bytes; default 1 MiB. */
@@ -128,11 +134,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     throw new TypeError(`requestTimeoutMs must be the server's own (${given.requestTimeoutMs}) when a server is given`);
   }
 
+  if ((store === undefined) === (options.storage === undefined) || (options.storage !== undefined && options.database === undefined)) {
+    throw new TypeError('give either store, or storage with its database');
+  }
+  const storage = options.storage ?? memoryStorage(store!);
+  const database = options.database ?? memoryDatabase(store!);
+
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
-  const executor = new Executor({ storage: memoryStorage(store), durable });
+  const executor = new Executor({ storage, durable });
   const fastPath =
-    fastPathWanted && fastPathBlockers({ requestLogging, authentication: auth !== undefined }).length === 0
+    fastPathWanted &&
+    fastPathBlockers({ requestLogging, authentication: auth !== undefined, remoteStorage: store === undefined }).length === 0
       ? new FastPath({ executor, commands: COMMANDS, basePath, maxBodyBytes, maxKeyBytes, metrics, logger })
       : undefined;
 
@@ -224,7 +237,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     async (api) => {
       if (auth !== undefined) await api.register(authPlugin, { auth });
       await api.register(commandRoutes, { executor });
-      await api.register(dbRoutes, { prefix: '/db', store, persistenceStatus, startedAtMs, compact, durable });
+      await api.register(dbRoutes, { prefix: '/db', database, persistenceStatus, startedAtMs, compact, durable });
       if (auth !== undefined) await api.register(authRoutes, { auth, loginRateLimit });
     },
     { prefix: basePath },

@@ -49,6 +49,8 @@ export function installErrorHandling(app: FastifyInstance, limits: Limits): void
     else request.log.debug({ code: body.code }, body.message);
     const challenge = challengeFor(error, status);
     if (challenge !== undefined) reply.header('www-authenticate', challenge);
+    // The backend is reconnecting or failing over: a second is a fair first wait.
+    if (body.code === 'backend_unavailable') reply.header('retry-after', '1');
     return reply.code(status).type('application/json').send(body);
   });
 
