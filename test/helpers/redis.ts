@@ -116,3 +116,86 @@ export function useRedisServer(): { current: RedisProcess } {
   });
   return holder;
 }
+
+export interface RedisCluster {
+  /** The nodes, masters first (as `redis-cli --cluster create` pairs them: node i+3 replicates node i). */
+  nodes: RedisProcess[];
+  /** `host:port,...` of every node, as REDIS_CLUSTER_NODES takes them. */
+  nodeList: string;
+  /** The node that serves `slot` as master now. */
+  masterOf(slot: number): RedisProcess;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a Redis Cluster of three masters, each with one replica, on free loopback ports
+ * (`--cluster-enabled yes`, then `redis-cli --cluster create … --cluster-replicas 1`); resolves
+ * once every slot is served (`cluster_state:ok` on every node).
+ */
+export async function startRedisCluster(): Promise<RedisCluster> {
+  const nodes: RedisProcess[] = [];
+  try {
+    for (let i = 0; i < 6; i++) {
+      // A cluster node also takes port + 10000 for its bus: keep both free.
+      let port = await freePort();
+      while (port > 55_000) port = await freePort();
+      nodes.push(
+        await startRedis({
+          port,
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
+        }),
+      );
+    }
+    const cli = redisCliPath();
+    const created = spawnSync(cli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
+      encoding: 'utf8',
+    });
+    if (created.status !== 0) throw new Error(`redis-cli --cluster create failed:\n${created.stdout}\n${created.stderr}`);
+    const deadline = Date.now() + 20_000;
+    while (!nodes.every((node) => node.cli('cluster', 'info').includes('cluster_state:ok'))) {
+      if (Date.now() > deadline) throw new Error('the cluster did not reach cluster_state:ok within 20 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch (error) {
+    await Promise.all(nodes.map((node) => node.stop(true)));
+    throw error;
+  }
+  return {
+    nodes,
+    nodeList: nodes.map((node) => `127.0.0.1:${node.port}`).join(','),
+    masterOf(slot) {
+      for (const node of nodes) {
+        if (node.child.exitCode !== null || node.child.signalCode !== null) continue;
+        const slots = node.cli('cluster', 'slots');
+        // Each range: start, end, then the master's ip and port first.
+        const lines = slots.split('\n');
+        for (let i = 0; i + 3 < lines.length; i++) {
+          const start = Number(lines[i]);
+          const end = Number(lines[i + 1]);
+          if (/^\d+$/.test(lines[i]!) && /^\d+$/.test(lines[i + 1]!) && lines[i + 2] === '127.0.0.1' && start <= slot && slot <= end) {
+            const port = Number(lines[i + 3]);
+            const master = nodes.find((n) => n.port === port);
+            if (master !== undefined) return master;
+          }
+        }
+        break;
+      }
+      throw new Error(`no master serves slot ${slot}`);
+    },
+    stop: async () => {
+      await Promise.all(nodes.map((node) => node.stop(true)));
+    },
+  };
+}
+
+/** A Redis Cluster for the whole test file (see {@link startRedisCluster}). */
+export function useRedisCluster(): { current: RedisCluster } {
+  const holder = {} as { current: RedisCluster };
+  beforeAll(async () => {
+    holder.current = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await holder.current?.stop();
+  });
+  return holder;
+}
