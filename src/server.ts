@@ -148,12 +148,17 @@ export async function startServer(config: Config, logger: Logger = createLogger(
       });
     }
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
-    if (config.authEnabled) auth = await openAuth(config, logger);
+    if (config.authEnabled) auth = await openAuth(config, logger, redis);
     const opened = persistence;
     app = await buildApp({
       auth,
       protectDocs: config.authProtectDocs,
-      loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
+      loginRateLimit: {
+        max: config.loginRateLimit,
+        windowMs: config.loginRateWindowMs,
+        // Counted in Redis with STORAGE=redis, so that every front counts the same attempts.
+        ...(redis === undefined ? {} : { redis: { client: redis.client, keyPrefix: `${config.redisKeyPrefix}login-rate:` } }),
+      },
       ...(redis === undefined ? { store } : { storage: redis, database: redis }),
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,

@@ -22,7 +22,7 @@ import { createApiServer, type ApiServer, type ApiServerOptions } from './api-se
 import type { RequestHandler } from './in-order.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { installRawFront, type RawFront } from './raw-front.js';
-import { authRoutes } from './routes/auth.js';
+import { authRoutes, type LoginRateLimit } from './routes/auth.js';
 import { commandRoutes } from './routes/commands.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
@@ -66,7 +66,7 @@ export interface AppOptions {
   /** With `auth`: whether the API documentation needs a token too (any role); default false. */
   protectDocs?: boolean;
   /** With `auth`: login attempts allowed per client address and per user name per window; default 10 per minute. */
-  loginRateLimit?: { max: number; windowMs: number };
+  loginRateLimit?: LoginRateLimit;
   /**
    * Answer the hot data requests on the fast path in front of Fastify (see fast-path.ts);
    * default true. It stays off anyway while a feature it does not implement is on.

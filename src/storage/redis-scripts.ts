@@ -158,3 +158,14 @@ redis.call('HSET', KEYS[1], 'updated_ms', ms(now), 'expires_ms', ms(x))
 expire_both(x)
 return {1, ms(x)}
 `;
+
+/**
+ * DOCUMENT_SAVE (one key: a hash of `text` and `version`): ARGV expected version, text → the new
+ * version, or -1 when the stored version is not the expected one (another process saved first).
+ */
+export const DOCUMENT_SAVE_SCRIPT = `#!lua
+local version = tonumber(redis.call('HGET', KEYS[1], 'version') or '0')
+if version ~= tonumber(ARGV[1]) then return -1 end
+redis.call('HSET', KEYS[1], 'text', ARGV[2], 'version', version + 1)
+return version + 1
+`;

@@ -8,6 +8,7 @@
  *   P{E}:l    the elements of a list (a Redis list; absent while the list is empty)
  * where E is K with `%`, `{` and `}` percent-encoded, so that the hash tag `{E}` is the whole key
  * whatever K holds: both keys land in one slot. Metadata keys are exactly those ending in `}`.
+ * Beside them: P`secret:`name (shared secrets) and P`doc:`name (shared documents: `auth`).
  *
  * Failures: a Redis OOM refusal is `507 out_of_memory`; no connection, a failover in progress or
  * no answer within REDIS_COMMAND_TIMEOUT is `503 backend_unavailable`, and for a write that was
@@ -20,6 +21,7 @@ import type { Value } from '@memkv/client/protocol';
 import { MemkvError, itemNotFound, quoteKey } from '../errors.js';
 import { MAX_DURATION_MS } from '../units.js';
 import {
+  DOCUMENT_SAVE_SCRIPT,
   EXPIRY_SCRIPT,
   GET_SCRIPT,
   POP_SCRIPT,
@@ -85,6 +87,7 @@ interface ScriptCommands {
   memkvRange(meta: string, list: string, start: string, stop: string): Promise<unknown[]>;
   memkvExpiry(meta: string, list: string): Promise<unknown[]>;
   memkvSetTtl(meta: string, list: string, ttl: string): Promise<unknown[]>;
+  memkvDocumentSave(key: string, expectedVersion: string, text: string): Promise<number>;
 }
 
 type Client = (Redis | Cluster) & ScriptCommands;
@@ -178,6 +181,17 @@ export class RedisStorage implements Storage, Database {
     define('memkvRange', RANGE_SCRIPT);
     define('memkvExpiry', EXPIRY_SCRIPT);
     define('memkvSetTtl', SET_TTL_SCRIPT);
+    this.#client.defineCommand('memkvDocumentSave', { numberOfKeys: 1, lua: DOCUMENT_SAVE_SCRIPT });
+  }
+
+  /** The ioredis connection, for libraries that keep their state in Redis too (the login rate limit). */
+  get client(): Redis | Cluster {
+    return this.#client;
+  }
+
+  /** The prefix of memkv's Redis keys (REDIS_KEY_PREFIX). */
+  get keyPrefix(): string {
+    return this.#prefix;
   }
 
   // ---- Connection ----
@@ -406,6 +420,29 @@ export class RedisStorage implements Storage, Database {
     const secret = await this.#call(false, this.#client.get(key));
     if (secret === null) throw new MemkvError('backend_unavailable', `the shared secret ${key} vanished from Redis; retry`);
     return secret;
+  }
+
+  // ---- Shared documents (state that every front shares, such as users and sessions) ----
+
+  /** The version of document `name`: 0 while it does not exist; each save adds one. */
+  async documentVersion(name: string): Promise<number> {
+    return Number((await this.#call(false, this.#client.hget(this.#documentKey(name), 'version'))) ?? 0);
+  }
+
+  /** Document `name`: its text (null while it does not exist) and version. */
+  async readDocument(name: string): Promise<{ text: string | null; version: number }> {
+    const [text, version] = await this.#call(false, this.#client.hmget(this.#documentKey(name), 'text', 'version'));
+    return { text: text ?? null, version: Number(version ?? 0) };
+  }
+
+  /** Replaces document `name` if its version is still `expectedVersion`: the new version, or undefined. */
+  async writeDocument(name: string, text: string, expectedVersion: number): Promise<number | undefined> {
+    const version = await this.#call(true, this.#client.memkvDocumentSave(this.#documentKey(name), String(expectedVersion), text));
+    return version < 0 ? undefined : version;
+  }
+
+  #documentKey(name: string): string {
+    return `${this.#prefix}doc:${name}`;
   }
 
   /** The masters, in address order: one connection for a server, each master's for a cluster. */

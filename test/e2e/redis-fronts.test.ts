@@ -1,8 +1,10 @@
 /**
  * Several front processes on one Redis: two real memkv processes (dist/main.js) with
  * STORAGE=redis, and one with WORKERS=2. A write through one front is read through the other,
- * and concurrent pushes and pops spread over both lose and duplicate nothing.
+ * concurrent pushes and pops spread over both lose and duplicate nothing, and with auth on, a
+ * token from one front works on the other and a logout on one is refused on the other at once.
  */
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { useRedisServer } from '../helpers/redis.js';
@@ -13,6 +15,26 @@ const api = (front: ServerProcess, path: string, method = 'GET', body?: unknown,
     headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
+
+/** A login sent from `localAddress` (a loopback address other than 127.0.0.1): its status, and its body when asked. */
+function loginFrom(localAddress: string, front: ServerProcess, username: string, password: string): Promise<number>;
+function loginFrom(localAddress: string, front: ServerProcess, username: string, password: string, withBody: true): Promise<{ status: number; body: string }>;
+function loginFrom(localAddress: string, front: ServerProcess, username: string, password: string, withBody = false): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const body = JSON.stringify({ username, password });
+    const sent = request(
+      { host: '127.0.0.1', port: front.port, path: '/api/v1/auth/login', method: 'POST', localAddress, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => resolve(withBody ? { status: response.statusCode!, body: text } : response.statusCode!));
+      },
+    );
+    sent.on('error', reject);
+    sent.end(body);
+  });
+}
 
 /** Waits until the front's /ready answers 200 (connected to Redis). */
 async function whenReady(front: ServerProcess): Promise<void> {
@@ -111,4 +133,72 @@ describe('WORKERS=2', () => {
     expect(((await (await api(front, '/db/size')).json()) as { keys: number }).keys).toBe(40);
     expect(await front.stop('SIGTERM')).toBe(0);
   }, 30_000);
+});
+
+describe('auth shared through Redis by two fronts', () => {
+  const redis = useRedisServer();
+  const fronts: ServerProcess[] = [];
+  const AUTH = {
+    STORAGE: 'redis',
+    AUTH_ENABLED: 'true',
+    ADMIN_USER: 'admin',
+    ADMIN_PASSWORD: 'correct horse battery',
+    JWT_SECRET: 'a-shared-secret-of-at-least-32-bytes!!',
+    PASSWORD_HASH_COST: '1024',
+    LOGIN_RATE_LIMIT: '12',
+  };
+  const login = async (front: ServerProcess, username: string, password: string): Promise<Response> =>
+    api(front, '/auth/login', 'POST', { username, password });
+  const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+
+  beforeAll(async () => {
+    for (let i = 0; i < 2; i++) fronts.push(await startServerProcess({ ...AUTH, REDIS_URL: redis.current.url }));
+    await Promise.all(fronts.map(whenReady));
+  }, 30_000);
+  afterAll(async () => {
+    await Promise.all(fronts.map((front) => front.stop()));
+  });
+
+  it('a token from one front works on the other; a logout on one is refused on the other at once', async () => {
+    const [a, b] = fronts as [ServerProcess, ServerProcess];
+    const loggedIn = await login(a, 'admin', AUTH.ADMIN_PASSWORD);
+    expect(loggedIn.status).toBe(200);
+    const { access_token: token, refresh_token: refresh } = (await loggedIn.json()) as { access_token: string; refresh_token: string };
+    expect((await api(b, '/set', 'POST', { key: 'auth-k', value: 'v' }, bearer(token))).status).toBe(200);
+    expect((await api(a, '/auth-k', 'GET', undefined, bearer(token))).status).toBe(200);
+
+    // A user created on one front logs in on the other.
+    expect((await api(b, '/auth/register', 'POST', { username: 'reader', password: 'reader-password', role: 'readonly' }, bearer(token))).status).toBe(201);
+    expect((await login(a, 'reader', 'reader-password')).status).toBe(200);
+
+    // Log out on A: the very next request on B is refused.
+    expect((await api(a, '/auth/logout', 'POST', { refresh_token: refresh }, bearer(token))).status).toBeLessThan(300);
+    const after = await api(b, '/auth-k', 'GET', undefined, bearer(token));
+    expect(after.status).toBe(401);
+    expect((await api(b, '/auth/refresh', 'POST', { refresh_token: refresh })).status).toBe(401);
+  });
+
+  it('concurrent logins on both fronts all open sessions: no login undoes another', async () => {
+    const [a, b] = fronts as [ServerProcess, ServerProcess];
+    // Each from an address of its own: the login rate limit per address must not refuse these.
+    const tokens = await Promise.all(
+      Array.from({ length: 8 }, async (_, i) => {
+        const answer = await loginFrom(`127.0.1.${i + 1}`, i % 2 === 0 ? a : b, 'admin', AUTH.ADMIN_PASSWORD, true);
+        expect(answer.status).toBe(200);
+        return (JSON.parse(answer.body) as { access_token: string }).access_token;
+      }),
+    );
+    for (const token of tokens) {
+      for (const front of fronts) expect((await api(front, '/db/size', 'GET', undefined, bearer(token))).status).toBe(200);
+    }
+  });
+
+  it('counts login attempts across fronts: the limit is shared', async () => {
+    const [a, b] = fronts as [ServerProcess, ServerProcess];
+    const statuses: number[] = [];
+    // From another loopback address, so that the other case's logins do not count here.
+    for (let i = 0; i < 13; i++) statuses.push(await loginFrom('127.0.0.2', i % 2 === 0 ? a : b, 'nobody', 'wrong-password'));
+    // LOGIN_RATE_LIMIT=12: the 13th attempt is refused, though each front took only 6 or 7.
+    expect(statuses).toEqual([...Array.from({ length: 12 }, () => 401), 429]);
+  });
 });
