@@ -149,7 +149,7 @@ export class RedisStorage implements Storage, Database {
       this.#client = new Redis(url, common) as Client;
     } else {
       this.#cluster = true;
-      this.#where = `the cluster at ${clusterNodes!.join(',')}`;
+      this.#where = `cluster ${clusterNodes!.join(',')}`;
       this.#client = new Cluster(clusterNodes!.map(parseNode), {
         redisOptions: common,
         enableOfflineQueue: false,
@@ -205,7 +205,7 @@ export class RedisStorage implements Storage, Database {
   unavailableReason(): string | null {
     if (this.ready) return null;
     const cause = this.#lastError === undefined ? 'connecting' : this.#lastError.message;
-    return `backend_unavailable: Redis at ${this.#where} is not reachable (${cause})`;
+    return `backend_unavailable: Redis (${this.#where}) is not reachable (${cause})`;
   }
 
   /** Closes the connections; commands after it fail. */
@@ -496,10 +496,10 @@ export class RedisStorage implements Storage, Database {
     // Not sent at all: no connection (no offline queue), or the cluster is not ready yet.
     if (/enableOfflineQueue|isn't ready|Connection is closed\.$|None of startup nodes/i.test(message) && !/max retries/i.test(message)) {
       if (message.includes('Connection is closed') && writes) return this.#unknown(error);
-      return new MemkvError('backend_unavailable', `the storage backend is unavailable: Redis at ${this.#where} is not reachable; retry later`, { cause: error });
+      return new MemkvError('backend_unavailable', `the storage backend is unavailable: Redis (${this.#where}) is not reachable; retry later`, { cause: error });
     }
     if (message === 'Command timed out' || /max retries|Connection is closed|ECONNRESET|EPIPE/i.test(message)) {
-      return writes ? this.#unknown(error) : new MemkvError('backend_unavailable', `Redis at ${this.#where} did not answer within REDIS_COMMAND_TIMEOUT (${this.#commandTimeoutMs} ms); retry later`, { cause: error });
+      return writes ? this.#unknown(error) : new MemkvError('backend_unavailable', `Redis (${this.#where}) did not answer within REDIS_COMMAND_TIMEOUT (${this.#commandTimeoutMs} ms); retry later`, { cause: error });
     }
     // Redis's own answers during a failover or a start: retry later, nothing was done.
     if (/^(CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|BUSY)\b/.test(message) || /Failed to refresh slots cache/.test(message)) {
@@ -511,7 +511,7 @@ export class RedisStorage implements Storage, Database {
   #unknown(error: Error): MemkvError {
     return new MemkvError(
       'backend_unavailable',
-      `the outcome of this write is unknown: it was sent to Redis at ${this.#where}, which did not answer within REDIS_COMMAND_TIMEOUT ` +
+      `the outcome of this write is unknown: it was sent to Redis (${this.#where}), which did not answer within REDIS_COMMAND_TIMEOUT ` +
         `(${this.#commandTimeoutMs} ms) or lost the connection; read the key before retrying`,
       { cause: error },
     );
