@@ -139,6 +139,8 @@ export class RedisStorage implements Storage, Database {
       // A command whose connection dropped is failed, never sent again: a write must not run twice.
       autoResendUnfulfilledCommands: false,
       maxRetriesPerRequest: 0,
+      // No auto-pipelining: ioredis's NOSCRIPT fallback (EVAL after EVALSHA) does not apply in
+      // a pipeline, and a replica promoted in a failover has no scripts loaded.
       // Reconnect for ever, backing off to one attempt a second.
       retryStrategy: (attempt) => Math.min(50 * attempt, 1000),
     };

@@ -58,6 +58,17 @@ export interface RedisProcess {
  * plus `args`; resolves once it accepts connections.
  */
 export async function startRedis(options: { port?: number; args?: string[] } = {}): Promise<RedisProcess> {
+  // A free port can be taken by another process before redis-server binds it: try another one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRedisOnce(options);
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 5 || !String((error as Error).message).includes('Address already in use')) throw error;
+    }
+  }
+}
+
+async function startRedisOnce(options: { port?: number; args?: string[] }): Promise<RedisProcess> {
   const binary = redisServerPath();
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'memkv-redis-'));
@@ -130,21 +141,29 @@ export interface RedisCluster {
 /**
  * Starts a Redis Cluster of three masters, each with one replica, on free loopback ports
  * (`--cluster-enabled yes`, then `redis-cli --cluster create … --cluster-replicas 1`); resolves
- * once every slot is served (`cluster_state:ok` on every node).
+ * once every slot is served (`cluster_state:ok` on every node). With
+ * `cluster-require-full-coverage no`, the other masters keep serving while one fails over.
  */
 export async function startRedisCluster(): Promise<RedisCluster> {
   const nodes: RedisProcess[] = [];
   try {
     for (let i = 0; i < 6; i++) {
-      // A cluster node also takes port + 10000 for its bus: keep both free.
-      let port = await freePort();
-      while (port > 55_000) port = await freePort();
-      nodes.push(
-        await startRedis({
-          port,
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0'],
-        }),
-      );
+      for (let attempt = 1; ; attempt++) {
+        // A cluster node also takes port + 10000 for its bus: keep both free.
+        let port = await freePort();
+        while (port > 55_000) port = await freePort();
+        try {
+          nodes.push(
+            await startRedis({
+              port,
+              args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '1000', '--cluster-replica-validity-factor', '0', '--cluster-require-full-coverage', 'no'],
+            }),
+          );
+          break;
+        } catch (error) {
+          if (attempt >= 5 || !String((error as Error).message).includes('Address already in use')) throw error;
+        }
+      }
     }
     const cli = redisCliPath();
     const created = spawnSync(cli, ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '1', '--cluster-yes'], {
