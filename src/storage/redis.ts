@@ -336,11 +336,13 @@ export class RedisStorage implements Storage, Database {
   async scanPage(cursor: string | null, prefix: string, limit: number): Promise<KeyPage> {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be an integer >= 1');
     const nodes = this.#masters();
-    let position = cursor === null ? { node: nodes[0]?.address ?? '', scan: '0', skip: 0 } : decodeCursor(cursor);
+    if (nodes.length === 0) throw new MemkvError('backend_unavailable', `the storage backend is unavailable: Redis (${this.#where}) is not reachable; retry later`);
+    const position = cursor === null ? { node: nodes[0]!.address, scan: '0', skip: 0 } : decodeCursor(cursor);
     if (position === undefined) throw new TypeError(`not a listing cursor of this backend: ${JSON.stringify(cursor)}`);
-    let index = nodes.findIndex((node) => node.address === position!.node);
+    let index = nodes.findIndex((node) => node.address === position.node);
     if (index < 0) {
-      throw new MemkvError('backend_unavailable', `the Redis node ${position.node} of this listing is no longer a master: start the listing again without cursor`);
+      // A failover or a resharding since the listing began: its SCAN cursor means nothing elsewhere.
+      throw new MemkvError('invalid_request', `the Redis node ${position.node} of this listing is no longer a master: start the listing again without cursor`);
     }
     const pattern = this.#matchPattern(prefix);
     const keys: string[] = [];
