@@ -53,11 +53,20 @@ export interface RedisProcess {
   stop(kill?: boolean): Promise<void>;
 }
 
+export interface RedisOptions {
+  /** Port to listen on; default a free one. */
+  port?: number;
+  /** More redis-server arguments (they win over the defaults). */
+  args?: string[];
+  /** Working directory (its AOF/RDB files), kept after stop; default a temporary one, removed. */
+  dir?: string;
+}
+
 /**
  * Starts redis-server on `port` (a free one by default) with `--save ''` and `--appendonly no`,
  * plus `args`; resolves once it accepts connections.
  */
-export async function startRedis(options: { port?: number; args?: string[] } = {}): Promise<RedisProcess> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisProcess> {
   // A free port can be taken by another process before redis-server binds it: try another one.
   for (let attempt = 1; ; attempt++) {
     try {
@@ -68,10 +77,10 @@ export async function startRedis(options: { port?: number; args?: string[] } = {
   }
 }
 
-async function startRedisOnce(options: { port?: number; args?: string[] }): Promise<RedisProcess> {
+async function startRedisOnce(options: RedisOptions): Promise<RedisProcess> {
   const binary = redisServerPath();
   const port = options.port ?? (await freePort());
-  const dir = mkdtempSync(join(tmpdir(), 'memkv-redis-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'memkv-redis-'));
   const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(options.args ?? [])], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -108,7 +117,7 @@ async function startRedisOnce(options: { port?: number; args?: string[] }): Prom
         child.kill(kill ? 'SIGKILL' : 'SIGTERM');
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (options.dir === undefined) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

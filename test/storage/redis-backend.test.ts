@@ -1,9 +1,13 @@
 /**
  * The Redis backend against a real redis-server: the key layout (one hash slot per memkv key,
  * whatever it holds), memkv's keys only, Redis's OOM as 507, a slow backend (SIGSTOP) answered
- * 503 within REDIS_COMMAND_TIMEOUT with an unknown outcome for writes, and reconnection after
- * Redis restarts. The API contract itself runs in test/contract/redis.contract.test.ts.
+ * 503 within REDIS_COMMAND_TIMEOUT with an unknown outcome for writes, reconnection after
+ * Redis restarts, and Redis killed in the middle of a write load without losing an acknowledged
+ * write. The API contract itself runs in test/contract/redis.contract.test.ts.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import calculateSlot from 'cluster-key-slot';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -192,6 +196,52 @@ describe('Redis unreachable at start, then started, then restarted', () => {
       }
     } finally {
       await redis.stop();
+    }
+  }, 30_000);
+});
+
+describe('Redis killed in the middle of a write load', () => {
+  it('every request is answered in time; no write answered 200 is lost, none refused unsent is applied', async () => {
+    // Redis with every write on disk before it answers, so that a restart keeps what it acknowledged.
+    const dir = mkdtempSync(join(tmpdir(), 'memkv-redis-aof-'));
+    const durable = { dir, args: ['--appendonly', 'yes', '--appendfsync', 'always'] };
+    let redis = await startRedis(durable);
+    const server = await startAnyMemkv({ storage: 'redis', redisUrl: redis.url, redisCommandTimeoutMs: '500ms' });
+    try {
+      await waitFor(() => server.redis?.ready === true, 'memkv connects to Redis');
+      const outcomes: { value: string; status: number; message: string; ms: number }[] = [];
+      const stopAtMs = Date.now() + 1_500;
+      const writer = async (id: number): Promise<void> => {
+        for (let i = 0; Date.now() < stopAtMs; i++) {
+          const value = `w${id}-${i}`;
+          const started = performance.now();
+          const answer = await api(server, '/mid/push', { method: 'PATCH', body: JSON.stringify({ value }) });
+          const body = (await answer.json()) as { message?: string };
+          outcomes.push({ value, status: answer.status, message: body.message ?? '', ms: performance.now() - started });
+          if (answer.status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      const load = Promise.all([0, 1, 2, 3].map(writer));
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      await redis.stop(true);
+      await load;
+      redis = await startRedis({ ...durable, port: redis.port });
+      await waitFor(async () => (await api(server, '/mid')).status === 200, 'memkv reads again after the restart');
+
+      const stored = new Set(((await (await api(server, '/mid')).json()) as { value: string[] }).value);
+      const acknowledged = outcomes.filter((o) => o.status === 200);
+      const unsent = outcomes.filter((o) => o.status === 503 && o.message.includes('not reachable'));
+      expect(acknowledged.length).toBeGreaterThan(0);
+      expect(outcomes.some((o) => o.status === 503)).toBe(true);
+      expect(outcomes.every((o) => o.status === 200 || o.status === 503)).toBe(true);
+      expect(acknowledged.filter((o) => !stored.has(o.value))).toEqual([]);
+      expect(unsent.filter((o) => stored.has(o.value))).toEqual([]);
+      // A request never waits much past REDIS_COMMAND_TIMEOUT (500 ms), however busy the machine.
+      expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThan(2_000);
+    } finally {
+      await server.close();
+      await redis.stop(true);
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
 });
