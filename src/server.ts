@@ -1,5 +1,6 @@
 /**
- * startServer(): opens the store and starts both listeners from a Config. The composition root
+ * startServer(): opens the storage (the embedded store, or Redis with STORAGE=redis) and starts
+ * both listeners from a Config. The composition root
  * that main.ts and `memkv serve` share; signal handling stays with the caller.
  */
 import type { Server } from 'node:http';
