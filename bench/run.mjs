@@ -1,9 +1,10 @@
 /**
  * The memkv benchmark suite: engine throughput and memory, HTTP throughput and latency side by
- * side with Webdis (over Redis), Redis's memory per key, and the expiry burst. Prints one table;
- * each figure is the median of `--runs` runs. See bench/README.md.
+ * side with Webdis (over Redis), Redis's memory per key, the expiry burst, and memkv with
+ * STORAGE=redis (WORKERS=1 and 2) beside Webdis on the same Redis. Prints one table; each figure
+ * is the median of `--runs` runs. See bench/README.md.
  *
- * Usage: node bench/run.mjs [--runs 3] [--duration 5] [--pin] [--only startup,engine,memory,http,expiry]
+ * Usage: node bench/run.mjs [--runs 3] [--duration 5] [--pin] [--only startup,engine,memory,http,expiry,redis]
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { has, installCleanup, run, stopAll, wasInterrupted } from './lib/processes.mjs';
 import { median } from './lib/stats.mjs';
-import { resp, startMemkv, startRedis, startWebdis } from './lib/targets.mjs';
+import { resp, startMemkv, startMemkvServer, startRedis, startWebdis } from './lib/targets.mjs';
 import { runWrk } from './lib/wrk.mjs';
 
 const { values: args } = parseArgs({
@@ -20,7 +21,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     pin: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'startup,engine,memory,http,expiry' },
+    only: { type: 'string', default: 'startup,engine,memory,http,expiry,redis' },
     'http-keys': { type: 'string', default: '100000' },
     ops: { type: 'string', default: 'get,set,push,pop' },
   },
@@ -56,6 +57,7 @@ try {
   if (SECTIONS.has('memory')) await memorySection(tools);
   if (SECTIONS.has('http')) await httpSection(tools);
   if (SECTIONS.has('expiry')) await expirySection(tools);
+  if (SECTIONS.has('redis')) await redisSection(tools);
   printTable();
 } catch (error) {
   if (!wasInterrupted()) process.stderr.write(`bench: ${error?.stack ?? error}\n`);
@@ -216,6 +218,67 @@ async function httpSection(tools) {
   await memkv.stop();
   await webdis?.stop();
   await redis?.stop();
+}
+
+/**
+ * memkv with STORAGE=redis at WORKERS=1 and WORKERS=2, beside Webdis, all three on the same Redis
+ * and interleaved run by run. memkv's keys are filled in its own layout (REDIS_KEY_PREFIX memkv:),
+ * Webdis's as plain Redis keys.
+ */
+async function redisSection(tools) {
+  if (!tools.wrk || !tools.redis || !tools.webdis) {
+    notes.push('wrk, redis-server or webdis is not installed: no redis-mode figures.');
+    return;
+  }
+  const redis = await startRedis({ cpus: SERVER_CPUS });
+  const webdis = await startWebdis(redis.port, { cpus: SERVER_CPUS });
+  const env = { STORAGE: 'redis', REDIS_URL: `redis://127.0.0.1:${redis.port}` };
+  const fronts = [
+    { name: 'WORKERS=1', server: await startMemkvServer({ cpus: SERVER_CPUS, env: { ...env, WORKERS: '1' } }) },
+    { name: 'WORKERS=2', server: await startMemkvServer({ cpus: SERVER_CPUS, env: { ...env, WORKERS: '2' } }) },
+  ];
+  const nowMs = String(Date.now());
+  const meta = (key, kind) => ['HSET', `memkv:{${key}}`, 'kind', kind, 'created_ms', nowMs, 'updated_ms', nowMs, 'expires_ms', '0'];
+  await pipeInBatches(redis, HTTP_KEYS, (i) => resp(...meta(`s${i}`, 'string'), 'value', VALUE) + resp('SET', `s${i}`, VALUE));
+  const lists = async (prefix, length) =>
+    pipeInBatches(
+      redis,
+      HTTP_KEYS,
+      (i) =>
+        resp('DEL', `memkv:{${prefix}${i}}:l`, `${prefix}${i}`) +
+        resp(...meta(`${prefix}${i}`, 'string_slice')) +
+        resp('RPUSH', `memkv:{${prefix}${i}}:l`, ...new Array(length).fill(VALUE)) +
+        resp('RPUSH', `${prefix}${i}`, ...new Array(length).fill(VALUE)),
+    );
+  const reset = { get: async () => {}, set: async () => {}, push: () => lists('p', 1), pop: () => lists('l', 10) };
+  const load = { keys: HTTP_KEYS, connections: CONNECTIONS, cpus: LOAD_CPUS };
+  const group = `STORAGE=redis, ${CONNECTIONS} connections (wrk; memkv/Webdis on one Redis)`;
+  for (const op of args.ops.split(',')) {
+    if (reset[op] === undefined) throw new Error(`--ops: unknown operation ${op} (get, set, push, pop)`);
+    log(`redis mode: ${op.toUpperCase()} at ${CONNECTIONS} connections, ${RUNS} x ${SECONDS} s per system`);
+    await reset[op]();
+    for (const { server } of fronts) await runWrk({ ...load, port: server.port, target: 'memkv', op, seconds: 1 });
+    await runWrk({ ...load, port: webdis.port, target: 'webdis', op, seconds: 1 });
+    const own = fronts.map(() => []);
+    const other = [];
+    for (let i = 0; i < RUNS; i++) {
+      for (const [f, { server, name }] of fronts.entries()) {
+        await reset[op]();
+        own[f].push(checked(await runWrk({ ...load, port: server.port, target: 'memkv', op, seconds: SECONDS }), `memkv ${name}`, op));
+      }
+      await reset[op]();
+      other.push(checked(await runWrk({ ...load, port: webdis.port, target: 'webdis', op, seconds: SECONDS }), 'webdis', op));
+    }
+    for (const [f, { name }] of fronts.entries()) {
+      const ratio = (pick) => median(own[f].map((run, i) => pick(run) / pick(other[i])));
+      const label = op.toUpperCase();
+      rows.push({ group, name: `${label} req/s ${name}`, memkv: median(own[f].map((r) => r.rps)), other: median(other.map((r) => r.rps)), otherName: 'Webdis', ratio: ratio((r) => r.rps), target: { min: 1 }, unit: 'ops' });
+      rows.push({ group, name: `${label} p99 ms ${name}`, memkv: median(own[f].map((r) => r.p99Ms)), other: median(other.map((r) => r.p99Ms)), otherName: 'Webdis', ratio: ratio((r) => r.p99Ms), target: { max: 1 }, unit: 'ms' });
+    }
+  }
+  for (const { server } of fronts) await server.stop();
+  await webdis.stop();
+  await redis.stop();
 }
 
 async function expirySection(tools) {

@@ -32,6 +32,8 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   out_of_memory: { status: 507, message: 'the memory limit is reached and the eviction policy frees nothing' },
   persistence_failed: { status: 500, message: 'the write could not be saved to disk; it was not applied' },
   persistence_disabled: { status: 409, message: 'persistence is not enabled (PERSISTENCE_ENABLED=false)' },
+  // STORAGE=redis: Redis is unreachable, failing over or too slow; answered with Retry-After.
+  backend_unavailable: { status: 503, message: 'the storage backend (Redis) is unavailable; retry later' },
 };
 
 /** An expected failure with a stable code. Anything that is not a MemkvError is a bug. */

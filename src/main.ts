@@ -2,7 +2,10 @@
  * The memkv server process: configuration from the environment, start, a clean stop on
  * SIGINT/SIGTERM (stop accepting, finish requests in flight, close, exit 0; during the load: stop
  * it, release the log's lock, exit 0), and with TLS, the certificate and key read again on SIGHUP.
+ * With WORKERS above 1 (STORAGE=redis only), this process forks that many front processes
+ * (node:cluster), which share the API and health ports, and passes the signals on to them.
  */
+import cluster from 'node:cluster';
 import { loadConfig } from './config/load.js';
 import { ConfigError, PersistenceError } from './errors.js';
 import type { RunningServer } from './server.js';
@@ -21,6 +24,10 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
       process.exit(2);
     }
     throw error;
+  }
+  if (config.workers > 1 && cluster.isPrimary) {
+    runWorkers(config.workers);
+    return;
   }
   // Imported once the configuration is valid: the server's modules (Fastify, TypeBox, jose) take
   // most of a second to load, which a misconfigured start should not wait for; server.js itself
@@ -109,6 +116,53 @@ class StopWhileStarting extends Error {
   constructor(readonly signal: NodeJS.Signals) {
     super(`stopped by ${signal} while starting`);
     this.name = 'StopWhileStarting';
+  }
+}
+
+/** Longest pause before forking again a worker that exited unexpectedly, in ms. */
+const RESPAWN_DELAY_MS = 1_000;
+
+/**
+ * The primary of WORKERS=N: forks N workers with the same environment (node:cluster shares the
+ * listening ports between them), forks again one that dies unexpectedly, and on SIGINT/SIGTERM
+ * passes the signal on and exits once every worker has stopped (1 if any stopped with an error).
+ */
+function runWorkers(count: number): void {
+  let stopping = false;
+  let failed = false;
+  const write = (message: string, fields: Record<string, unknown> = {}): void => {
+    process.stdout.write(`${JSON.stringify({ level: 30, time: Date.now(), pid: process.pid, service: 'memkv', ...fields, msg: message })}\n`);
+  };
+  const fork = (): void => void cluster.fork();
+  const listening = new Set<number>();
+  cluster.on('listening', (worker) => listening.add(worker.id));
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (code !== 0) failed = true;
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(failed ? 1 : 0);
+      return;
+    }
+    // A worker that could not start (a port in use) would fail again at once: stop everything.
+    if (!listening.has(worker.id)) {
+      write('a worker exited before listening: stopping memkv', { workerPid: worker.process.pid, code, signal });
+      failed = true;
+      stop('SIGTERM');
+      return;
+    }
+    write('a worker exited: starting another', { workerPid: worker.process.pid, code, signal });
+    setTimeout(fork, RESPAWN_DELAY_MS).unref();
+  });
+  for (let i = 0; i < count; i++) fork();
+  write(`memkv primary: ${count} workers share the ports`, { workers: count });
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  function stop(signal: NodeJS.Signals): void {
+    if (stopping) return;
+    stopping = true;
+    const workers = Object.values(cluster.workers ?? {});
+    if (workers.length === 0) process.exit(failed ? 1 : 0);
+    for (const worker of workers) worker?.process.kill(signal);
   }
 }
 

@@ -7,9 +7,11 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createAuthService, type AuthService } from './auth/auth-service.js';
-import { parseAuthState, serializeAuthState, type AuthState, type AuthStateDocument } from './auth/auth-state.js';
+import { parseAuthState, serializeAuthState, type AuthState, type AuthStateDocument, type SharedAuthStore } from './auth/auth-state.js';
 import type { Config } from './config/defaults.js';
+import { MemkvError } from './errors.js';
 import { readFileIfExists, writeFileAtomic } from './persistence/atomic-file.js';
+import type { RedisStorage } from './storage/redis.js';
 
 /** Name of the auth state file inside DB_PATH. */
 export const AUTH_FILE = 'auth.json';
@@ -23,10 +25,11 @@ export class AuthStateError extends Error {
  * Opens the auth service for `config` (which must have auth enabled, hence an admin).
  * @throws AuthStateError when the auth file of DB_PATH is damaged.
  */
-export async function openAuth(config: Config, logger: Logger): Promise<AuthService> {
+export async function openAuth(config: Config, logger: Logger, redis?: RedisStorage): Promise<AuthService> {
   if (config.adminUser === undefined || config.adminPassword === undefined) {
     throw new TypeError('openAuth needs adminUser and adminPassword');
   }
+  if (redis !== undefined) return openSharedAuth(config, logger, redis);
   const path = join(config.dbPath, AUTH_FILE);
   let document: AuthStateDocument | undefined;
   if (config.persistenceEnabled) {
@@ -69,5 +72,48 @@ export async function openAuth(config: Config, logger: Logger): Promise<AuthServ
   await auth.ensureAdmin(config.adminUser, config.adminPassword);
   // Written once at start as well: a new file, a new generated secret, expired sessions dropped.
   if (save !== undefined) await save(auth.snapshot());
+  return auth;
+}
+
+/** Name of the shared document that holds users and sessions with STORAGE=redis (`P` + `doc:auth`). */
+export const AUTH_DOCUMENT = 'auth';
+
+/** Longest pause between two attempts to make sure of the admin account while Redis is unreachable, in ms. */
+const ENSURE_ADMIN_RETRY_MS = 1_000;
+
+/**
+ * The auth service of STORAGE=redis: users and sessions in a Redis document that every front
+ * shares (so a token from one front works on all, and a logout anywhere applies everywhere), and
+ * JWT_SECRET, which the configuration requires in this mode. Redis may be unreachable at start:
+ * the admin account is then made sure of in the background, once it is reachable.
+ */
+async function openSharedAuth(config: Config, logger: Logger, redis: RedisStorage): Promise<AuthService> {
+  if (config.jwtSecret === undefined) throw new TypeError('STORAGE=redis with auth needs JWT_SECRET');
+  const shared: SharedAuthStore = {
+    version: () => redis.documentVersion(AUTH_DOCUMENT),
+    async load() {
+      const { text, version } = await redis.readDocument(AUTH_DOCUMENT);
+      return { state: text === null ? undefined : parseAuthState(text), version };
+    },
+    save: (state, expectedVersion) => redis.writeDocument(AUTH_DOCUMENT, serializeAuthState(state), expectedVersion),
+  };
+  const auth = createAuthService({
+    secret: config.jwtSecret,
+    accessTokenTtlMs: config.accessTokenTtlMs,
+    refreshTokenTtlMs: config.refreshTokenTtlMs,
+    scrypt: { cost: config.passwordHashCost },
+    shared,
+  });
+  const { adminUser, adminPassword } = config as { adminUser: string; adminPassword: string };
+  const ensure = async (): Promise<void> => {
+    try {
+      await auth.ensureAdmin(adminUser, adminPassword);
+    } catch (error) {
+      if (!(error instanceof MemkvError && error.code === 'backend_unavailable')) throw error;
+      logger.warn(`cannot make sure of the admin account ${JSON.stringify(adminUser)} yet: ${error.message}; retrying`);
+      setTimeout(() => void ensure().catch((failure: unknown) => logger.error({ err: failure }, 'cannot make sure of the admin account')), ENSURE_ADMIN_RETRY_MS).unref();
+    }
+  };
+  await ensure();
   return auth;
 }

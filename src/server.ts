@@ -1,5 +1,6 @@
 /**
- * startServer(): opens the store and starts both listeners from a Config. The composition root
+ * startServer(): opens the storage (the embedded store, or Redis with STORAGE=redis) and starts
+ * both listeners from a Config. The composition root
  * that main.ts and `memkv serve` share; signal handling stays with the caller.
  */
 import type { Server } from 'node:http';
@@ -16,10 +17,14 @@ import type { Persistence } from './persistence/persistence.js';
 import { readTlsFiles, serverOnly, type TlsMaterial } from './http/tls.js';
 import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
+import type { RedisStorage } from './storage/redis.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
-  readonly store: Store;
+  /** The embedded engine (STORAGE=memory); undefined with STORAGE=redis. */
+  readonly store: Store | undefined;
+  /** The Redis backend (STORAGE=redis); undefined with STORAGE=memory. */
+  readonly redis: RedisStorage | undefined;
   readonly logger: Logger;
   /** The log of DB_PATH, when PERSISTENCE_ENABLED; its `status()` is what stats report. */
   readonly persistence: Persistence | undefined;
@@ -83,6 +88,7 @@ export async function startServer(
   let auth: AuthService | undefined;
   let app: FastifyInstance | undefined;
   let store: Store | undefined;
+  let redis: RedisStorage | undefined;
   let health: FastifyInstance | undefined;
   /** Progress of the replay: bytes of the log read and its size, once known. */
   let loaded: { bytesRead: number; totalBytes: number } | undefined;
@@ -116,6 +122,7 @@ export async function startServer(
       }
       await health?.close();
       store?.close();
+      await redis?.close();
       await auth?.flush();
       await persistence?.close();
     })());
@@ -138,21 +145,38 @@ export async function startServer(
       import('./open-auth.js'),
     ]);
     signal?.throwIfAborted();
-    const opened = (store = createStore({
-      defaultTtlMs: config.defaultTtlMs,
-      cleanupIntervalMs: config.cleanupIntervalMs,
-      maxKeyBytes: config.maxKeyBytes,
-      maxMemoryBytes: config.maxMemoryBytes,
-      evictionPolicy: config.evictionPolicy,
-      // Only a debug logger pays for the callback.
-      onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
-    }));
-    const metrics = createMetrics({ store: opened });
+    // The data: the embedded engine, or Redis, which connects in the background: the server starts
+    // without it, and answers 503 backend_unavailable (and /ready 503) until it is reachable.
+    if (config.storage === 'redis') {
+      const { createRedisStorage } = await import('./storage/redis.js');
+      redis = createRedisStorage({
+        url: config.redisUrl,
+        clusterNodes: config.redisClusterNodes,
+        keyPrefix: config.redisKeyPrefix,
+        commandTimeoutMs: config.redisCommandTimeoutMs,
+        defaultTtlMs: config.defaultTtlMs,
+        maxKeyBytes: config.maxKeyBytes,
+        onConnectionError: (error) => logger.warn({ err: error }, `Redis is unreachable (reconnecting): ${error.message}`),
+      });
+    } else {
+      store = createStore({
+        defaultTtlMs: config.defaultTtlMs,
+        cleanupIntervalMs: config.cleanupIntervalMs,
+        maxKeyBytes: config.maxKeyBytes,
+        maxMemoryBytes: config.maxMemoryBytes,
+        evictionPolicy: config.evictionPolicy,
+        // Only a debug logger pays for the callback.
+        onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
+      });
+    }
+    const metrics = createMetrics({ store });
     health = await buildHealthApp({
       isReady: () => ready,
       // Until ready, /ready says how far the load is, as the API port's 503 loading does.
       notReadyReason: () => (closing === undefined ? loadingText() : 'memkv is stopping'),
       unavailableReason: () => {
+        const backend = redis?.unavailableReason() ?? null;
+        if (backend !== null) return backend;
         const status = persistence?.status();
         if (status?.failing !== true) return null;
         return `persistence_failed: the database cannot save writes: ${status.lastError?.message ?? 'the disk refuses them'}`;
@@ -172,8 +196,8 @@ export async function startServer(
       );
       if (tls.validTo.getTime() < Date.now()) logger.warn({ validTo: tls.validTo.toISOString() }, 'TLS: the certificate has expired: clients will refuse it');
     }
-    if (config.persistenceEnabled) {
-      persistence = await openPersistence(opened, {
+    if (config.persistenceEnabled && store !== undefined) {
+      persistence = await openPersistence(store, {
         dir: config.dbPath,
         fsync: config.persistenceFsync,
         compactRatio: config.persistenceCompactRatio,
@@ -189,16 +213,21 @@ export async function startServer(
     }
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
     signal?.throwIfAborted();
-    if (config.authEnabled) auth = await openAuth(config, logger);
+    if (config.authEnabled) auth = await openAuth(config, logger, redis);
     const log = persistence;
     app = await buildApp({
       auth,
       protectDocs: config.authProtectDocs,
       uiDir: config.uiEnabled ? UI_ASSETS_DIR : undefined,
-      loginRateLimit: { max: config.loginRateLimit, windowMs: config.loginRateWindowMs },
+      loginRateLimit: {
+        max: config.loginRateLimit,
+        windowMs: config.loginRateWindowMs,
+        // Counted in Redis with STORAGE=redis, so that every front counts the same attempts.
+        ...(redis === undefined ? {} : { redis: { client: redis.client, keyPrefix: `${config.redisKeyPrefix}login-rate:` } }),
+      },
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
-      store: opened,
+      ...(redis === undefined ? { store } : { storage: redis, database: redis }),
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
       maxKeyBytes: config.maxKeyBytes,
@@ -249,7 +278,7 @@ export async function startServer(
     logger.info({ subject: next.subject, validTo: next.validTo.toISOString() }, `TLS: new connections get ${next.subject} (valid until ${next.validTo.toISOString()})`);
     return true;
   };
-  return { store: store!, logger, persistence, auth, port, healthPort, secure: tls !== undefined, reloadTls, close };
+  return { store, redis, logger, persistence, auth, port, healthPort, secure: tls !== undefined, reloadTls, close };
 }
 
 /** The TLS files of `config` read and checked, or undefined for plain HTTP. @throws ConfigError */

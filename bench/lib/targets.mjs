@@ -45,6 +45,25 @@ export async function startMemkv({ cpus, env = {}, nodeArgs = [] } = {}) {
   };
 }
 
+/**
+ * Starts the real memkv server (dist/main.js, as `npm start`) with `env`, such as STORAGE=redis
+ * and WORKERS; resolves once `/ready` answers 200. Returns { port, stop() }.
+ */
+export async function startMemkvServer({ cpus, env = {} } = {}) {
+  const port = await freePort();
+  const healthPort = await freePort();
+  const main = join(here, '..', '..', 'dist', 'main.js');
+  const [command, args] = pinned(cpus, process.execPath, [main]);
+  const child = start(command, args, { env: { ...process.env, VERBOSE: 'warn', PORT: String(port), HEALTH_PORT: String(healthPort), ...env } });
+  await waitForPort(healthPort, 15_000, child);
+  const deadline = Date.now() + 15_000;
+  while ((await fetch(`http://127.0.0.1:${healthPort}/ready`).then((r) => r.status, () => 0)) !== 200) {
+    if (Date.now() > deadline) throw new Error(`memkv on 127.0.0.1:${port} not ready after 15 s: ${child.output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { name: 'memkv', port, child, stop: () => stop(child) };
+}
+
 /** Starts redis-server without persistence; returns { port, cli(args), stop() }. */
 export async function startRedis({ cpus } = {}) {
   const port = await freePort();

@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Role, TokenPairJson } from '@memkv/client/protocol';
 import { MemkvError, quoteKey } from '../errors.js';
 import { AuthError } from './auth-error.js';
-import type { AuthState } from './auth-state.js';
+import type { AuthState, SharedAuthStore } from './auth-state.js';
 import type { KeyMatcher } from './key-patterns.js';
 import { checkScryptParams, hashPassword, verifyPassword, type ScryptParams } from './passwords.js';
 import { DEFAULT_MAX_SESSIONS_PER_USER, SessionTable, type Session } from './sessions.js';
@@ -68,7 +68,19 @@ export interface AuthServiceOptions {
   save?: (state: AuthState) => Promise<void>;
   /** Most open sessions per user; default 64 (opening one more closes the oldest). */
   maxSessionsPerUser?: number;
+  /**
+   * State shared by several processes (STORAGE=redis), in place of `state` and `save`: every
+   * change is written there (a change that lost a race with another process is done again on the
+   * new state), and every request first checks its version, so that a logout or a revocation in
+   * any process takes effect in all at once.
+   */
+  shared?: SharedAuthStore;
 }
+
+/** A shared save that lost the race with another process: the change is done again. */
+const CONFLICT = Symbol('memkv.authStateConflict');
+/** Attempts of one change against shared state before giving up (503). */
+const MAX_ATTEMPTS = 20;
 
 /** Largest number of verified tokens remembered; the cache is cleared when it is reached. */
 const VERIFIED_CACHE_LIMIT = 10_000;
@@ -84,9 +96,15 @@ export class AuthService {
   readonly #tokens: TokenSigner;
   readonly #clock: AuthClock;
   readonly #scrypt: ScryptParams;
-  readonly #users: UserDirectory;
-  readonly #sessions: SessionTable;
+  #users: UserDirectory;
+  #sessions: SessionTable;
+  readonly #maxSessionsPerUser: number;
   readonly #save: ((state: AuthState) => Promise<void>) | undefined;
+  readonly #shared: SharedAuthStore | undefined;
+  /** Version of the shared state held here; -1 before the first load. */
+  #sharedVersion = -1;
+  /** Changes of shared state run one at a time in this process. */
+  #lock: Promise<void> = Promise.resolve();
   /** Hash of a random password, checked when a login names no user, so both cases take as long. */
   readonly #decoyHash: Promise<string>;
   /** Verified access tokens: signature and claims are checked once per token, not per request. */
@@ -97,7 +115,8 @@ export class AuthService {
 
   /** @throws TypeError on a bad secret, lifetime or scrypt parameter. */
   constructor(options: AuthServiceOptions) {
-    const { secret, accessTokenTtlMs, refreshTokenTtlMs, clock = { now: Date.now }, state, save } = options;
+    const { secret, accessTokenTtlMs, refreshTokenTtlMs, clock = { now: Date.now }, state, save, shared } = options;
+    if (shared !== undefined && (state !== undefined || save !== undefined)) throw new TypeError('give shared, or state and save, not both');
     if (refreshTokenTtlMs < accessTokenTtlMs) {
       throw new TypeError(`refreshTokenTtlMs (${refreshTokenTtlMs}) must be at least accessTokenTtlMs (${accessTokenTtlMs})`);
     }
@@ -105,8 +124,10 @@ export class AuthService {
     this.#clock = clock;
     this.#scrypt = checkScryptParams(options.scrypt);
     this.#users = new UserDirectory(state?.users);
-    this.#sessions = new SessionTable(state?.sessions, options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER);
+    this.#maxSessionsPerUser = options.maxSessionsPerUser ?? DEFAULT_MAX_SESSIONS_PER_USER;
+    this.#sessions = new SessionTable(state?.sessions, this.#maxSessionsPerUser);
     this.#save = save;
+    this.#shared = shared;
     this.#decoyHash = hashPassword(randomBytes(18).toString('base64url'), this.#scrypt);
   }
 
@@ -151,6 +172,8 @@ export class AuthService {
     const match = BEARER.exec(authorization);
     if (match === null) throw new AuthError('header_malformed');
     const token = match[1]!;
+    // Another process may have closed the session or changed the user: one version read per request.
+    if (this.#shared !== undefined) await this.#catchUp();
     let identity = this.#verified.get(token);
     if (identity === undefined) {
       const claims = await this.#tokens.verify(token, 'access');
@@ -186,7 +209,11 @@ export class AuthService {
    * @throws AuthError `bad_credentials` for an unknown user or a wrong password, alike and in
    *   about the same time.
    */
-  async login(username: string, password: string): Promise<TokenPairJson> {
+  login(username: string, password: string): Promise<TokenPairJson> {
+    return this.#transaction(() => this.#login(username, password));
+  }
+
+  async #login(username: string, password: string): Promise<TokenPairJson> {
     const user = this.#users.byName(username);
     if (user === undefined) {
       await verifyPassword(password, await this.#decoyHash);
@@ -209,7 +236,11 @@ export class AuthService {
    * it again closes the session (reuse detection), since only a copy can be behind it.
    * @throws AuthError (401).
    */
-  async refresh(refreshToken: string): Promise<TokenPairJson> {
+  refresh(refreshToken: string): Promise<TokenPairJson> {
+    return this.#transaction(() => this.#refresh(refreshToken));
+  }
+
+  async #refresh(refreshToken: string): Promise<TokenPairJson> {
     const claims = await this.#tokens.verify(refreshToken, 'refresh');
     const session = this.#sessions.get(claims.sid);
     const user = this.#users.byId(claims.sub);
@@ -231,7 +262,11 @@ export class AuthService {
    * working. A refresh token given as well is revoked when it is valid and belongs to the same user
    * (it may come from another session); otherwise it is ignored, as it cannot be used anyway.
    */
-  async logout(identity: Identity, refreshToken?: string): Promise<void> {
+  logout(identity: Identity, refreshToken?: string): Promise<void> {
+    return this.#transaction(() => this.#logout(identity, refreshToken));
+  }
+
+  async #logout(identity: Identity, refreshToken?: string): Promise<void> {
     this.#sessions.close(identity.sessionId);
     if (refreshToken !== undefined) {
       try {
@@ -263,10 +298,14 @@ export class AuthService {
    * updates its role or password (closing its sessions) when they differ. Called at start with
    * ADMIN_USER and ADMIN_PASSWORD, so configuration stays the way back into a locked-out server.
    */
-  async ensureAdmin(username: string, password: string): Promise<void> {
+  ensureAdmin(username: string, password: string): Promise<void> {
+    return this.#transaction(() => this.#ensureAdmin(username, password));
+  }
+
+  async #ensureAdmin(username: string, password: string): Promise<void> {
     const existing = this.#users.byName(username);
     if (existing === undefined) {
-      await this.register({ username, password, role: 'admin' });
+      await this.#register({ username, password, role: 'admin' });
       return;
     }
     const passwordMatches = await verifyPassword(password, existing.passwordHash);
@@ -282,7 +321,11 @@ export class AuthService {
    * Creates an account.
    * @throws MemkvError `invalid_request` for a bad field, `user_exists` when the name is taken.
    */
-  async register({ username, password, role, keys = ['*'] }: NewUser): Promise<UserRecord> {
+  register(user: NewUser): Promise<UserRecord> {
+    return this.#transaction(() => this.#register(user));
+  }
+
+  async #register({ username, password, role, keys = ['*'] }: NewUser): Promise<UserRecord> {
     checkNewUser({ username, password, role, keys });
     if (this.#users.byName(username) !== undefined) throw new MemkvError('user_exists', `user ${JSON.stringify(username)} already exists`);
     const passwordHash = await hashPassword(password, this.#scrypt);
@@ -296,7 +339,11 @@ export class AuthService {
    * Sets a user's password and closes their sessions.
    * @throws MemkvError `user_not_found`, or `invalid_request` for a bad password.
    */
-  async changePassword(username: string, password: string): Promise<void> {
+  changePassword(username: string, password: string): Promise<void> {
+    return this.#transaction(() => this.#changePassword(username, password));
+  }
+
+  async #changePassword(username: string, password: string): Promise<void> {
     const problem = describeBadPassword(password);
     if (problem !== undefined) throw new MemkvError('invalid_request', problem);
     const user = this.#requireUser(username);
@@ -313,7 +360,11 @@ export class AuthService {
    * server always keeps an admin.
    * @throws MemkvError `user_not_found`, or `invalid_request` for the caller's own account.
    */
-  async deleteUser(username: string, actor: Identity): Promise<void> {
+  deleteUser(username: string, actor: Identity): Promise<void> {
+    return this.#transaction(() => this.#deleteUser(username, actor));
+  }
+
+  async #deleteUser(username: string, actor: Identity): Promise<void> {
     const user = this.#requireUser(username);
     if (user.id === actor.userId) throw new MemkvError('invalid_request', 'an admin cannot delete their own account');
     this.#users.remove(username);
@@ -347,6 +398,7 @@ export class AuthService {
 
   /** Saves after a change: one save at a time; changes made while one runs share the next. */
   #persist(): Promise<void> {
+    if (this.#shared !== undefined) return this.#saveShared();
     const save = this.#save;
     if (save === undefined) return Promise.resolve();
     if (this.#queuedSave !== undefined) return this.#queuedSave;
@@ -357,5 +409,62 @@ export class AuthService {
     this.#queuedSave = queued;
     this.#lastSave = queued.catch(() => undefined);
     return queued;
+  }
+
+  // ---- Shared state (several processes) ----
+
+  /**
+   * Runs a change: at once without shared state; with it, one change at a time in this process,
+   * on the latest shared state, done again when another process saved first.
+   */
+  #transaction<T>(change: () => Promise<T>): Promise<T> {
+    const shared = this.#shared;
+    if (shared === undefined) return change();
+    return this.#exclusive(async () => {
+      for (let attempt = 1; ; attempt++) {
+        if ((await shared.version()) !== this.#sharedVersion) await this.#reload();
+        try {
+          return await change();
+        } catch (error) {
+          if (error !== CONFLICT) throw error;
+          if (attempt >= MAX_ATTEMPTS) {
+            await this.#reload();
+            throw new MemkvError('backend_unavailable', 'the auth state changed too often in other processes to apply this change; retry');
+          }
+          await this.#reload();
+        }
+      }
+    });
+  }
+
+  /** Reloads the shared state when another process changed it since this one last saw it. */
+  async #catchUp(): Promise<void> {
+    if ((await this.#shared!.version()) === this.#sharedVersion) return;
+    await this.#exclusive(async () => {
+      if ((await this.#shared!.version()) !== this.#sharedVersion) await this.#reload();
+    });
+  }
+
+  async #reload(): Promise<void> {
+    const { state, version } = await this.#shared!.load();
+    this.#users = new UserDirectory(state?.users);
+    this.#sessions = new SessionTable(state?.sessions, this.#maxSessionsPerUser);
+    this.#verified.clear();
+    this.#sharedVersion = version;
+  }
+
+  async #saveShared(): Promise<void> {
+    const version = await this.#shared!.save(this.snapshot(), this.#sharedVersion);
+    if (version === undefined) throw CONFLICT;
+    this.#sharedVersion = version;
+  }
+
+  #exclusive<T>(run: () => Promise<T>): Promise<T> {
+    const result = this.#lock.then(run);
+    this.#lock = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
   }
 }

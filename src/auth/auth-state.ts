@@ -14,6 +14,20 @@ export interface AuthState {
   sessions: Session[];
 }
 
+/**
+ * Auth state kept where several processes share it (STORAGE=redis: in Redis), with a version
+ * that every save increases, so that a process knows when to reload and a save based on an old
+ * version is refused instead of undoing another process's change.
+ */
+export interface SharedAuthStore {
+  /** The version of the stored state; 0 while none is stored. */
+  version(): Promise<number>;
+  /** The stored state (undefined while none is) and its version. */
+  load(): Promise<{ state: AuthState | undefined; version: number }>;
+  /** Stores `state` if the stored version is still `expectedVersion`; the new version, or undefined if it is not. */
+  save(state: AuthState, expectedVersion: number): Promise<number | undefined>;
+}
+
 /** The state with the generated token secret (base64url), when the server generated one. */
 export interface AuthStateDocument extends AuthState {
   secret?: string;

@@ -5,6 +5,10 @@ import { FSYNC_POLICIES, type FsyncPolicy } from '../fsync-policy.js';
 export { EVICTION_POLICIES, FSYNC_POLICIES, type EvictionPolicy, type FsyncPolicy };
 
 export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+/** Where the data lives: the embedded engine, or Redis/Valkey (standalone or Cluster). */
+export const STORAGE_KINDS = ['memory', 'redis'] as const;
+export type StorageKind = (typeof STORAGE_KINDS)[number];
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Whether the API asks for client certificates (mutual TLS), and whether it needs one. */
@@ -90,6 +94,18 @@ export interface Config {
   readonly corsOrigins: readonly string[];
   /** Which proxies' X-Forwarded-For / X-Forwarded-Proto to believe (TRUST_PROXY). */
   readonly trustProxy: TrustProxy;
+  /** Where the data lives (STORAGE): `memory` (the embedded engine) or `redis`. */
+  readonly storage: StorageKind;
+  /** URL of one Redis or Valkey server, `redis://` or `rediss://`, credentials in it (REDIS_URL). */
+  readonly redisUrl: string | undefined;
+  /** `host:port` of some nodes of a Redis Cluster (REDIS_CLUSTER_NODES, comma-separated). */
+  readonly redisClusterNodes: readonly string[] | undefined;
+  /** Prefix of every Redis key memkv writes (REDIS_KEY_PREFIX). */
+  readonly redisKeyPrefix: string;
+  /** Longest wait for a Redis answer, in ms (REDIS_COMMAND_TIMEOUT). */
+  readonly redisCommandTimeoutMs: number;
+  /** Front processes serving the API port (WORKERS; `auto` = the number of cores); above 1 only with STORAGE=redis. */
+  readonly workers: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -129,4 +145,10 @@ export const DEFAULTS: Config = Object.freeze({
   healthTls: false, // probes on the health port usually speak plain HTTP
   corsOrigins: [], // no cross-origin access from browsers
   trustProxy: false, // X-Forwarded-* ignored: a client cannot choose the address it is limited by
+  storage: 'memory', // the embedded engine: nothing to install
+  redisUrl: undefined, // no default: STORAGE=redis needs REDIS_URL or REDIS_CLUSTER_NODES
+  redisClusterNodes: undefined,
+  redisKeyPrefix: 'memkv:', // memkv's keys never collide with other applications' in the same Redis
+  redisCommandTimeoutMs: 2_000, // 2 s: no request waits longer on Redis
+  workers: 1, // one front process
 });

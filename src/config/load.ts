@@ -3,6 +3,7 @@
  * where it enters, the result frozen. The only module that reads `process.env`.
  */
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { MAX_DURATION_MS, formatDurationMs, parseBytes, parseDurationMs } from '../units.js';
 import {
@@ -10,6 +11,7 @@ import {
   EVICTION_POLICIES,
   FSYNC_POLICIES,
   LOG_LEVELS,
+  STORAGE_KINDS,
   TLS_CLIENT_AUTH_MODES,
   type Config,
   type LogLevel,
@@ -56,7 +58,20 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   healthTls: { env: 'HEALTH_TLS', parse: boolean },
   corsOrigins: { env: 'CORS_ORIGINS', parse: origins },
   trustProxy: { env: 'TRUST_PROXY', parse: trustProxy },
+  storage: { env: 'STORAGE', parse: oneOf(STORAGE_KINDS) },
+  redisUrl: { env: 'REDIS_URL', parse: redisUrl },
+  redisClusterNodes: { env: 'REDIS_CLUSTER_NODES', parse: clusterNodes },
+  redisKeyPrefix: { env: 'REDIS_KEY_PREFIX', parse: keyPrefix },
+  redisCommandTimeoutMs: { env: 'REDIS_COMMAND_TIMEOUT', parse: duration({ allowZero: false, minMs: 10 }) },
+  workers: { env: 'WORKERS', parse: workers },
 };
+
+/** What Redis owns in redis mode, and what to configure there instead. */
+const OWNED_BY_REDIS: readonly [keyof Config, string][] = [
+  ['maxMemoryBytes', "Redis's maxmemory"],
+  ['evictionPolicy', "Redis's maxmemory-policy"],
+  ['persistenceEnabled', "Redis's persistence (appendonly yes, or RDB snapshots with save)"],
+];
 
 /** Environment variable name of each option, for messages and docs. */
 export const ENV_NAMES: { readonly [K in keyof Config]: string } = Object.freeze(
@@ -76,9 +91,11 @@ export interface LoadOptions {
  */
 export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = {}): Config {
   const config: Record<string, unknown> = { ...DEFAULTS };
+  const given = new Set<keyof Config>();
   for (const [key, option] of Object.entries(OPTIONS) as [keyof Config, (typeof OPTIONS)[keyof Config]][]) {
     const text = overrides[key] ?? env[option.env];
     if (text === undefined || text === '') continue;
+    given.add(key);
     // Secrets are taken as given: spaces may be part of them.
     const value = key === 'adminPassword' || key === 'jwtSecret' ? text : text.trim();
     config[key] = (option.parse as Parser<unknown>)(value, option.env);
@@ -100,6 +117,7 @@ export function loadConfig({ env = process.env, overrides = {} }: LoadOptions = 
       'accepts * only with AUTH_ENABLED=false: with auth on, name the origins allowed to call memkv (https://app.example.com)',
     );
   }
+  checkStorage(result, given);
   if (result.refreshTokenTtlMs < result.accessTokenTtlMs) {
     throw new ConfigError('REFRESH_TOKEN_TTL', `must be at least ACCESS_TOKEN_TTL (${result.accessTokenTtlMs} ms); got ${result.refreshTokenTtlMs} ms`);
   }
@@ -121,6 +139,40 @@ function checkTls(config: Config): void {
     throw new ConfigError('TLS_CA_FILE', 'is only used to check client certificates: set TLS_CLIENT_AUTH=require or optional, or unset it');
   }
   if (healthTls && !tls) throw new ConfigError('HEALTH_TLS', 'needs HTTPS on the API: set TLS_CERT_FILE and TLS_KEY_FILE');
+}
+
+/** The rules between STORAGE and the settings that depend on it. */
+function checkStorage(config: Config, given: ReadonlySet<keyof Config>): void {
+  if (config.storage === 'memory') {
+    if (config.workers > 1) {
+      throw new ConfigError(
+        'WORKERS',
+        `WORKERS=${config.workers} needs STORAGE=redis: with STORAGE=memory the data lives in one process, which the other ` +
+          'front processes could not see; run one process (WORKERS=1), or move the data to Redis',
+      );
+    }
+    for (const key of ['redisUrl', 'redisClusterNodes'] as const) {
+      if (given.has(key)) throw new ConfigError(ENV_NAMES[key], 'is only used with STORAGE=redis: set STORAGE=redis, or unset it');
+    }
+    return;
+  }
+  if ((config.redisUrl === undefined) === (config.redisClusterNodes === undefined)) {
+    throw new ConfigError(
+      config.redisUrl === undefined ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES',
+      'STORAGE=redis needs exactly one of REDIS_URL (one server, such as redis://localhost:6379) and REDIS_CLUSTER_NODES (host:port,... of a cluster)',
+    );
+  }
+  for (const [key, instead] of OWNED_BY_REDIS) {
+    if (given.has(key)) {
+      throw new ConfigError(ENV_NAMES[key], `is not used with STORAGE=redis, where Redis owns it: unset it and configure ${instead} instead`);
+    }
+  }
+  if (config.authEnabled && config.jwtSecret === undefined) {
+    throw new ConfigError(
+      'JWT_SECRET',
+      'STORAGE=redis with AUTH_ENABLED=true needs JWT_SECRET, the same on every front, so that a token one front issued is accepted by all (for example: openssl rand -base64 32)',
+    );
+  }
 }
 
 // ---- Parsers: each throws a ConfigError that says what the variable accepts ----
@@ -221,6 +273,43 @@ function secret(text: string, name: string): string {
     throw new ConfigError(name, `must be at least 32 bytes (for example: openssl rand -base64 32); got ${bytes}`);
   }
   return text;
+}
+
+function redisUrl(text: string, name: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '') {
+    // Never echo the URL: it may hold a password.
+    throw new ConfigError(name, 'accepts a redis:// or rediss:// URL such as redis://localhost:6379 or rediss://user:password@host:6380/0');
+  }
+  return text;
+}
+
+function clusterNodes(text: string, name: string): readonly string[] {
+  const nodes = text.split(',').map((node) => node.trim());
+  for (const node of nodes) {
+    const match = /^(.+):(\d{1,5})$/.exec(node);
+    if (match === null || Number(match[2]) < 1 || Number(match[2]) > 65535 || host(match[1]!.replace(/^\[|\]$/g, ''), name) === undefined) {
+      throw new ConfigError(name, `accepts host:port pairs separated by commas such as 10.0.0.1:7000,10.0.0.2:7000; got ${JSON.stringify(node)}`);
+    }
+  }
+  return Object.freeze(nodes);
+}
+
+function keyPrefix(text: string, name: string): string {
+  if (/[{}\s]/.test(text) || text.length > 64) {
+    throw new ConfigError(name, `accepts up to 64 characters without "{", "}" or spaces (braces would change the hash slot) such as memkv:; got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+function workers(text: string, name: string): number {
+  if (text.toLowerCase() === 'auto') return availableParallelism();
+  return integer(1, 1024)(text, name);
 }
 
 function integer(min: number, max: number): Parser<number> {

@@ -14,7 +14,8 @@ import type { AuthService } from '../auth/auth-service.js';
 import { Executor } from '../commands/execute.js';
 import { COMMANDS } from '../commands/table.js';
 import type { Store } from '../engine/store.js';
-import { memoryStorage } from '../storage/memory.js';
+import { memoryDatabase, memoryStorage } from '../storage/memory.js';
+import type { Database, Storage } from '../storage/storage.js';
 import authPlugin from './auth-plugin.js';
 import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from './error-handler.js';
 import { FastPath, fastPathBlockers, type FastPathStats } from './fast-path.js';
@@ -22,7 +23,7 @@ import { createApiServer, type ApiServer, type ApiServerOptions } from './api-se
 import type { RequestHandler } from './in-order.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { installRawFront, type RawFront } from './raw-front.js';
-import { authRoutes } from './routes/auth.js';
+import { authRoutes, type LoginRateLimit } from './routes/auth.js';
 import { commandRoutes } from './routes/commands.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
@@ -31,7 +32,12 @@ import { registerUiRoutes } from './routes/ui.js';
 export type { PersistenceStats };
 
 export interface AppOptions {
-  store: Store;
+  /** The embedded engine to serve; or give `storage` and `database` (another backend). */
+  store?: Store;
+  /** A storage backend in place of `store` (STORAGE=redis); its answers may be promises. */
+  storage?: Storage;
+  /** The database-level operations of `storage`, for the /db routes; required with it. */
+  database?: Database;
   /** Version segment of the base path `/api/{apiVersion}`; default `v1`. */
   apiVersion?: string;
   /** Largest request body in bytes; default 1 MiB. */
@@ -67,7 +73,7 @@ export interface AppOptions {
   /** With `auth`: whether the API documentation needs a token too (any role); default false. */
   protectDocs?: boolean;
   /** With `auth`: login attempts allowed per client address and per user name per window; default 10 per minute. */
-  loginRateLimit?: { max: number; windowMs: number };
+  loginRateLimit?: LoginRateLimit;
   /**
    * Answer the hot data requests on the fast path in front of Fastify (see fast-path.ts);
    * default true. It stays off anyway while a feature it does not implement is on.
@@ -161,11 +167,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     throw new TypeError(`requestTimeoutMs must be the server's own (${given.requestTimeoutMs}) when a server is given`);
   }
 
+  if ((store === undefined) === (options.storage === undefined) || (options.storage !== undefined && options.database === undefined)) {
+    throw new TypeError('give either store, or storage with its database');
+  }
+  const storage = options.storage ?? memoryStorage(store!);
+  const database = options.database ?? memoryDatabase(store!);
+
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
-  const executor = new Executor({ storage: memoryStorage(store), durable });
+  const executor = new Executor({ storage, durable });
   const fastPath =
-    fastPathWanted && fastPathBlockers({ requestLogging, authentication: auth !== undefined }).length === 0
+    fastPathWanted &&
+    fastPathBlockers({ requestLogging, authentication: auth !== undefined, remoteStorage: store === undefined }).length === 0
       ? new FastPath({ executor, commands: COMMANDS, basePath, maxBodyBytes, maxKeyBytes, metrics, logger, crossOrigin: corsOrigins.length > 0 })
       : undefined;
 
@@ -277,7 +290,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     async (api) => {
       if (auth !== undefined) await api.register(authPlugin, { auth });
       await api.register(commandRoutes, { executor });
-      await api.register(dbRoutes, { prefix: '/db', store, persistenceStatus, startedAtMs, compact, durable });
+      await api.register(dbRoutes, { prefix: '/db', database, storage, persistenceStatus, startedAtMs, compact, durable });
       if (auth !== undefined) await api.register(authRoutes, { auth, loginRateLimit });
     },
     { prefix: basePath },

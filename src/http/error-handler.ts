@@ -45,10 +45,14 @@ export function frameworkErrorHandler(limits: Limits) {
 export function installErrorHandling(app: FastifyInstance, limits: Limits): void {
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const { status, body } = toErrorAnswer(error, limits);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    // An unavailable backend is an outage to watch, not a bug: no stack per request.
+    if (body.code === 'backend_unavailable') request.log.warn({ code: body.code }, body.message);
+    else if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.debug({ code: body.code }, body.message);
     const challenge = challengeFor(error, status);
     if (challenge !== undefined) reply.header('www-authenticate', challenge);
+    // The backend is reconnecting or failing over: a second is a fair first wait.
+    if (body.code === 'backend_unavailable') reply.header('retry-after', '1');
     return reply.code(status).type('application/json').send(body);
   });
 

@@ -92,6 +92,8 @@ export interface FastPathFeatures {
   requestLogging: boolean;
   /** Bearer-token authentication on the data routes (a Fastify hook the fast path would skip). */
   authentication?: boolean;
+  /** A storage backend in another process (STORAGE=redis), whose answers are promises. */
+  remoteStorage?: boolean;
 }
 
 /**
@@ -103,6 +105,8 @@ export function fastPathBlockers(features: FastPathFeatures): string[] {
   const blockers: string[] = [];
   if (features.requestLogging) blockers.push('request logging (VERBOSE=debug)');
   if (features.authentication === true) blockers.push('authentication');
+  // The fast path answers synchronously; a backend in another process answers promises.
+  if (features.remoteStorage === true) blockers.push('a remote storage backend (STORAGE=redis)');
   return blockers;
 }
 

@@ -30,7 +30,8 @@ export interface Metrics {
 }
 
 export interface MetricsOptions {
-  store: Store;
+  /** The embedded engine whose sizes and counters are exported; absent with STORAGE=redis (Redis reports its own). */
+  store?: Store;
   /** Also collect prom-client's process and Node.js metrics (CPU, memory, event loop lag); default true. */
   defaultMetrics?: boolean;
 }
@@ -42,7 +43,7 @@ export function createMetrics({ store, defaultMetrics = true }: MetricsOptions):
   const requests = new RequestSeriesTable();
   registry.registerMetric(requests.counterMetric() as unknown as Metric);
   registry.registerMetric(requests.histogramMetric() as unknown as Metric);
-  registerStoreMetrics(registry, store);
+  if (store !== undefined) registerStoreMetrics(registry, store);
   return {
     registry,
     observeRequest: (method, route, status, seconds) => requests.observe(method, route, status, seconds),

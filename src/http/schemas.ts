@@ -14,7 +14,7 @@ export const KeysQuery = Type.Object(
   {
     prefix: Type.Optional(Type.String({ description: 'Only keys that start with this text.' })),
     cursor: Type.Optional(
-      Type.String({ maxLength: 64, description: 'The `cursor` of the previous page; omit to start a listing.' }),
+      Type.String({ maxLength: 600, description: 'The `cursor` of the previous page; omit to start a listing.' }),
     ),
     limit: Type.Optional(
       Type.String({ maxLength: 16, description: 'Most keys in this page, from 1 to 1000; default 100.', examples: ['100'] }),
@@ -90,7 +90,9 @@ export const Stats = Type.Object(
     server: Type.Object({ version: Type.String(), started_at: Timestamp, uptime_seconds: Count }),
     keyspace: Type.Object({ keys: Count, keys_with_ttl: Count }),
     memory: Type.Object({
-      data_bytes: Type.Integer({ description: 'Bytes of data as memkv accounts them: keys, values, per-key overhead.' }),
+      data_bytes: Type.Integer({
+        description: "Bytes of data as memkv accounts them: keys, values, per-key overhead (STORAGE=redis: the masters' used_memory).",
+      }),
       max_memory_bytes: Type.Union([Count, Type.Null()], { description: 'MAX_MEMORY, or null when unlimited.' }),
       eviction_policy: Type.String(),
       rss_bytes: Type.Integer({ description: 'Resident memory of the whole process.' }),
@@ -113,6 +115,21 @@ export const Stats = Type.Object(
         last_compaction_at: Time,
       }),
     ]),
+    backend: Type.Object({
+      kind: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
+      mode: Type.Union([Type.Literal('embedded'), Type.Literal('standalone'), Type.Literal('cluster')]),
+      nodes: Type.Array(
+        Type.Object({
+          address: Type.String(),
+          version: Type.String(),
+          used_memory_bytes: Count,
+          max_memory_bytes: Type.Union([Count, Type.Null()]),
+          eviction_policy: Type.String(),
+          keys: Count,
+        }),
+        { description: 'One entry per node: the embedded engine, or each Redis master.' },
+      ),
+    }),
   },
   { description: 'What the server is doing, in the spirit of Redis INFO.' },
 );

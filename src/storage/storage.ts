@@ -37,3 +37,72 @@ export interface Storage {
   /** Sets (ms from now) or removes (`null`) the TTL of an existing key; undefined when it is missing. */
   setTtl(key: string, ttlMs: number | null): MaybePromise<KeyExpiry | undefined>;
 }
+
+// ---- The database as a whole (the /db routes) ----
+
+/**
+ * One page of a key listing. `cursor` continues it, or is `null` once every key has been visited;
+ * it is plain text of `A-Z a-z 0-9 _ -`, which the HTTP layer signs before handing it out.
+ */
+export interface KeyPage {
+  keys: string[];
+  cursor: string | null;
+}
+
+/** What a backend reports about itself for `GET /db/stats` beside the front's counters. */
+export interface BackendStats {
+  kind: 'memory' | 'redis';
+  /** `standalone` or `cluster` for redis; `embedded` for memory. */
+  mode: 'embedded' | 'standalone' | 'cluster';
+  /** One entry per master (one for the embedded engine). */
+  nodes: BackendNodeStats[];
+  /** Calls per operation, where the backend counts them (the embedded engine). */
+  commands?: Record<string, number>;
+}
+
+export interface BackendNodeStats {
+  /** `host:port` of a Redis master; `memkv` for the embedded engine. */
+  address: string;
+  /** Server version (Redis's `redis_version`, or memkv's). */
+  version: string;
+  /** Memory the node uses, in bytes (Redis's `used_memory`; memkv's accounted data bytes). */
+  usedMemoryBytes: number;
+  /** Its memory limit in bytes; 0 = none. */
+  maxMemoryBytes: number;
+  /** Its eviction policy (Redis's `maxmemory-policy`). */
+  evictionPolicy: string;
+  /** memkv's keys held by this node. */
+  keys: number;
+  /** Of those, the keys with a TTL. */
+  keysWithTtl: number;
+  /** The node's own counters (for Redis: of every key it holds, memkv's or not). */
+  hits: number;
+  misses: number;
+  expired: number;
+  evicted: number;
+}
+
+/**
+ * The database-level operations the /db routes need, beside the commands. Each may answer a
+ * value or a promise, as {@link Storage}'s methods do.
+ */
+export interface Database {
+  /**
+   * Up to `limit` (≥ 1) live keys that start with `prefix` ('' = all), continuing the listing at
+   * `cursor` (`null` starts it). A page may hold fewer keys than `limit`, even none, before the
+   * end. A function of its arguments only: any front can continue a listing another began.
+   */
+  scanPage(cursor: string | null, prefix: string, limit: number): MaybePromise<KeyPage>;
+  /** The exact number of memkv's keys. */
+  size(): MaybePromise<number>;
+  /** Removes every memkv key (and nothing else); answers how many. */
+  flush(): MaybePromise<number>;
+  /** The backend's own report: version, memory and keys per node. */
+  backendStats(): MaybePromise<BackendStats>;
+  /**
+   * A random secret shared by every front on this backend, created on first use under `name`
+   * (signs listing cursors, so that any front continues a listing another began). Absent on a
+   * backend that only one process uses.
+   */
+  sharedSecret?(name: string): Promise<string>;
+}

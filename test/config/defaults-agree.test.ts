@@ -7,6 +7,7 @@ import { DEFAULTS } from '../../src/config/defaults.js';
 import { STORE_DEFAULTS } from '../../src/engine/store.js';
 import { APP_DEFAULTS } from '../../src/http/app.js';
 import { PERSISTENCE_DEFAULTS } from '../../src/persistence/persistence.js';
+import { REDIS_DEFAULTS } from '../../src/storage/redis.js';
 
 describe('configuration defaults', () => {
   it('are the defaults of the store, the HTTP app and persistence', () => {
@@ -42,5 +43,11 @@ describe('configuration defaults', () => {
       compactMinBytes: DEFAULTS.persistenceCompactMinBytes,
       loadDamaged: DEFAULTS.persistenceLoadDamaged,
     }).toEqual(PERSISTENCE_DEFAULTS);
+    expect({
+      keyPrefix: DEFAULTS.redisKeyPrefix,
+      commandTimeoutMs: DEFAULTS.redisCommandTimeoutMs,
+      defaultTtlMs: DEFAULTS.defaultTtlMs,
+      maxKeyBytes: DEFAULTS.maxKeyBytes,
+    }).toEqual(REDIS_DEFAULTS);
   });
 });

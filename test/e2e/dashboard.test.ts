@@ -63,7 +63,7 @@ afterAll(async () => {
 });
 
 function seed(): void {
-  const store = server.store;
+  const store = server.store!;
   store.set('user:1:name', 'Alice');
   store.set('user:1:email', 'alice@example.com');
   store.set('user:2:name', 'Bob');
@@ -144,7 +144,7 @@ describe('the dashboard in a real browser', () => {
     await value.fill('Alice B.');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Saved.').waitFor();
-    expect(server.store.get('user:1:name')?.value).toBe('Alice B.');
+    expect(server.store!.get('user:1:name')?.value).toBe('Alice B.');
 
     // JSON is shown formatted.
     await page.locator('.crumbs').getByRole('button', { name: 'all keys' }).click();
@@ -163,10 +163,10 @@ describe('the dashboard in a real browser', () => {
     await page.getByLabel('Element to push').fill('job-new');
     await page.getByRole('button', { name: 'Push' }).click();
     await page.getByText('Pushed; the list has 121 elements.').waitFor();
-    expect(server.store.get('queue')?.value.at(-1)).toBe('job-new');
+    expect(server.store!.get('queue')?.value.at(-1)).toBe('job-new');
     await page.getByRole('button', { name: 'Pop' }).click();
     await page.getByText('Popped "job-new".').waitFor();
-    expect((server.store.get('queue')?.value as string[]).length).toBe(120);
+    expect((server.store!.get('queue')?.value as string[]).length).toBe(120);
     // An API error reads as a message: a TTL the server refuses.
     await page.getByLabel('New TTL').fill('soon');
     await page.getByRole('button', { name: 'Set TTL' }).click();
@@ -179,10 +179,10 @@ describe('the dashboard in a real browser', () => {
     await expect.poll(() => page.getByTestId('ttl').textContent(), POLL).toMatch(/^expires in (59m \d\ds|1h 00m 00s)$/);
     const first = await page.getByTestId('ttl').textContent();
     await expect.poll(() => page.getByTestId('ttl').textContent(), POLL).not.toBe(first);
-    expect(server.store.expiry('queue')?.expiresAtMs).toBeGreaterThan(Date.now());
+    expect(server.store!.expiry('queue')?.expiresAtMs).toBeGreaterThan(Date.now());
     await page.getByRole('button', { name: 'Remove TTL' }).click();
     await expect.poll(() => page.getByTestId('ttl').textContent(), POLL).toBe('never expires');
-    expect(server.store.expiry('queue')?.expiresAtMs ?? null).toBeNull();
+    expect(server.store!.expiry('queue')?.expiresAtMs ?? null).toBeNull();
 
     // Create a key, then delete it.
     await page.getByRole('button', { name: 'New key' }).click();
@@ -191,10 +191,10 @@ describe('the dashboard in a real browser', () => {
     await page.getByLabel('TTL (optional)').fill('10m');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('heading', { name: 'created:one' }).waitFor();
-    expect(server.store.get('created:one')?.value).toBe('hello');
+    expect(server.store!.get('created:one')?.value).toBe('hello');
     await page.getByRole('button', { name: 'Delete key' }).click();
     await page.getByRole('button', { name: 'Yes, delete' }).click();
-    await expect.poll(() => server.store.get('created:one'), POLL).toBeUndefined();
+    await expect.poll(() => server.store!.get('created:one'), POLL).toBeUndefined();
 
     // Bulk delete: the dry run first, then the confirmed removal.
     await page.getByRole('button', { name: 'Delete by prefix…' }).click();
@@ -202,10 +202,10 @@ describe('the dashboard in a real browser', () => {
     await dialog.getByLabel('Prefix').fill('tmp:');
     await dialog.getByRole('button', { name: 'Count keys' }).click();
     await dialog.getByText('300 keys start with').waitFor();
-    expect(server.store.get('tmp:7')?.value).toBe('x');
+    expect(server.store!.get('tmp:7')?.value).toBe('x');
     await dialog.getByRole('button', { name: 'Delete 300 keys' }).click();
     await dialog.getByText('Deleted 300 keys').waitFor();
-    expect(server.store.get('tmp:7')).toBeUndefined();
+    expect(server.store!.get('tmp:7')).toBeUndefined();
     await dialog.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => folder(page, 'tmp:').count(), POLL).toBe(0);
 
@@ -218,8 +218,8 @@ describe('the dashboard in a real browser', () => {
     await logIn(page, ADMIN);
     await page.getByRole('link', { name: 'Server' }).click();
     const keys = page.getByTestId('stat-keys').locator('.value');
-    await expect.poll(() => keys.textContent(), POLL).toBe(server.store.size.toLocaleString('en-US'));
-    const before = server.store.size;
+    await expect.poll(() => keys.textContent(), POLL).toBe(server.store!.size.toLocaleString('en-US'));
+    const before = server.store!.size;
     // Traffic through the API while the page watches: writes and reads.
     const token = await tokenOf(ADMIN);
     for (let i = 0; i < 200; i++) {
@@ -274,7 +274,7 @@ describe('the dashboard in a real browser', () => {
       body: JSON.stringify({ prefix: 'user:' }),
     });
     expect(bulk.status).toBe(403);
-    expect(server.store.get('user:2:name')?.value).toBe('Bob');
+    expect(server.store!.get('user:2:name')?.value).toBe('Bob');
     expect(failures).toEqual([]);
     await page.context().close();
   }, BROWSER_TEST_MS);
@@ -304,7 +304,7 @@ describe('the dashboard session', () => {
     const short = await startServer(loadConfig({ env: { ...AUTH_ENV, ACCESS_TOKEN_TTL: '1s', REFRESH_TOKEN_TTL: '1h' } }), pino({ level: 'silent' }));
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
-      short.store.set('greeting', 'hello');
+      short.store!.set('greeting', 'hello');
       const page = await context.newPage();
       const failures: string[] = [];
       page.on('pageerror', (error) => failures.push(error.message));

@@ -38,7 +38,7 @@ afterAll(async () => {
 
 describe('Swagger UI in a real browser', () => {
   it('renders every operation from the served document and runs a request', async () => {
-    server.store.set('greeting', 'hello from memkv');
+    server.store!.set('greeting', 'hello from memkv');
     const page = await browser.newPage();
     const failures: string[] = [];
     page.on('pageerror', (error) => failures.push(error.message));

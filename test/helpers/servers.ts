@@ -3,10 +3,18 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/defaults.js';
+import type { Store } from '../../src/engine/store.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 
-/** Starts a real memkv on ephemeral ports of 127.0.0.1. */
-export async function startMemkv(overrides: Partial<Record<keyof Config, string>> = {}): Promise<RunningServer & { url: string }> {
+/** Starts a real memkv on ephemeral ports of 127.0.0.1, with the embedded engine (`store`). */
+export async function startMemkv(overrides: Partial<Record<keyof Config, string>> = {}): Promise<RunningServer & { url: string; store: Store }> {
+  const server = await startAnyMemkv(overrides);
+  if (server.store === undefined) throw new Error('startMemkv is for STORAGE=memory: use startAnyMemkv');
+  return Object.assign(server, { store: server.store });
+}
+
+/** Starts a real memkv on ephemeral ports of 127.0.0.1, with any storage (STORAGE=redis too). */
+export async function startAnyMemkv(overrides: Partial<Record<keyof Config, string>> = {}): Promise<RunningServer & { url: string }> {
   const config = loadConfig({ env: {}, overrides: { host: '127.0.0.1', port: '0', healthPort: '0', verbose: 'error', ...overrides } });
   const server = await startServer(config);
   return Object.assign(server, { url: `http://127.0.0.1:${server.port}` });

@@ -110,7 +110,7 @@ interface ServerConfig {
 function target(server: RunningServer, authorization = '', cleanup = async (): Promise<void> => {}): Target {
   return {
     port: server.port,
-    store: server.store,
+    store: server.store!,
     authorization,
     cases: 0,
     async close() {

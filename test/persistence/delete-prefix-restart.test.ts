@@ -23,8 +23,8 @@ describe('delete-prefix with persistence', () => {
     const dir = tempDir();
     const first = await start(dir);
     const base = `http://127.0.0.1:${first.port}/api/v1`;
-    for (let i = 0; i < 2500; i++) first.store.set(`old:${i}`, 'v');
-    for (let i = 0; i < 10; i++) first.store.set(`keep:${i}`, 'v');
+    for (let i = 0; i < 2500; i++) first.store!.set(`old:${i}`, 'v');
+    for (let i = 0; i < 10; i++) first.store!.set(`keep:${i}`, 'v');
     const res = await fetch(`${base}/db/delete-prefix`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -36,8 +36,8 @@ describe('delete-prefix with persistence', () => {
     running.splice(running.indexOf(first), 1);
 
     const second = await start(dir);
-    expect(second.store.size).toBe(10);
-    expect(second.store.get('old:1')).toBeUndefined();
-    expect(second.store.get('keep:1')?.value).toBe('v');
+    expect(second.store!.size).toBe(10);
+    expect(second.store!.get('old:1')).toBeUndefined();
+    expect(second.store!.get('keep:1')?.value).toBe('v');
   });
 });

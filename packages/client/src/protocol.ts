@@ -129,6 +129,7 @@ export const ERROR_CODES = [
   'out_of_memory',
   'persistence_failed',
   'persistence_disabled',
+  'backend_unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -222,7 +223,8 @@ export interface StatsJson {
     data_bytes: number;
     /** MAX_MEMORY in bytes, or `null` when unlimited. */
     max_memory_bytes: number | null;
-    eviction_policy: EvictionPolicy;
+    /** The policy (EVICTION_POLICY; with STORAGE=redis, the first master's maxmemory-policy). */
+    eviction_policy: EvictionPolicy | (string & {});
     /** Resident set size of the whole process, for comparison. */
     rss_bytes: number;
   };
@@ -239,6 +241,25 @@ export interface StatsJson {
     commands: Record<string, number>;
   };
   persistence: PersistenceStatsJson;
+  /** The storage backend: the embedded engine, or the Redis masters (STORAGE=redis). */
+  backend: BackendStatsJson;
+}
+
+/** `GET /db/stats`'s `backend`: what holds the data, one entry per node (per master for Redis). */
+export interface BackendStatsJson {
+  kind: 'memory' | 'redis';
+  mode: 'embedded' | 'standalone' | 'cluster';
+  nodes: {
+    /** `host:port` of a Redis master; `memkv` for the embedded engine. */
+    address: string;
+    version: string;
+    used_memory_bytes: number;
+    /** The node's memory limit (Redis maxmemory, or MAX_MEMORY), or `null` when unlimited. */
+    max_memory_bytes: number | null;
+    eviction_policy: string;
+    /** memkv's keys on this node. */
+    keys: number;
+  }[];
 }
 
 // ---- Authentication ----

@@ -22,10 +22,20 @@ import {
 } from '../auth-schemas.js';
 import { Message, errorResponses } from '../schemas.js';
 
+/** Login attempts allowed per client address, and separately per user name, per window. */
+export interface LoginRateLimit {
+  max: number;
+  windowMs: number;
+  /**
+   * Where the counters live when several processes serve the API: an ioredis connection and the
+   * prefix of the counter keys (@fastify/rate-limit's Redis store). Default: in this process.
+   */
+  redis?: { client: unknown; keyPrefix: string };
+}
+
 export interface AuthRoutesOptions {
   auth: AuthService;
-  /** Login attempts allowed per client address, and separately per user name, per window. */
-  loginRateLimit: { max: number; windowMs: number };
+  loginRateLimit: LoginRateLimit;
 }
 
 const OK: MessageJson = { message: 'ok' };
@@ -41,7 +51,10 @@ export const authRoutes: FastifyPluginAsync<AuthRoutesOptions> = async (fastify,
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
 
   // Two counters per attempt: one per client address (IPv6 by /64), one per user name.
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, {
+    global: false,
+    ...(loginRateLimit.redis === undefined ? {} : { redis: loginRateLimit.redis.client, nameSpace: loginRateLimit.redis.keyPrefix }),
+  });
   const limitOptions = { max: loginRateLimit.max, timeWindow: loginRateLimit.windowMs };
   const byAddress = app.createRateLimit(limitOptions);
   const byUser = app.createRateLimit({

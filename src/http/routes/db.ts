@@ -7,10 +7,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { DeletePrefixJson, FlushJson, KeysPageJson, MessageJson, PersistenceStatsJson, SizeJson, StatsJson } from '@memkv/client/protocol';
 import { DELETE_BATCH_KEYS, deletePrefix, groupByDelimiter } from '../../commands/prefix-ops.js';
-import type { Store } from '../../engine/store.js';
 import { MemkvError } from '../../errors.js';
+import type { BackendStats, Database, Storage } from '../../storage/storage.js';
 import { VERSION } from '../../version.js';
-import { createCursorCodec } from '../cursor.js';
+import { createCursorCodec, type CursorCodec } from '../cursor.js';
 import {
   DeletePrefixBody,
   DeletePrefixResult,
@@ -41,7 +41,10 @@ export interface PersistenceStats {
 }
 
 export interface DbRoutesOptions {
-  store: Store;
+  /** The backend's database-level operations (storage/memory.ts or storage/redis.ts). */
+  database: Database;
+  /** The same backend's key operations: delete-prefix removes each key through its `remove`. */
+  storage: Storage;
   /** Persistence status for the stats; absent or returning `null` reports `{"enabled": false}`. */
   persistenceStatus?: () => PersistenceStats | null;
   /** When the server started, in epoch ms; default when the routes are registered. */
@@ -53,9 +56,20 @@ export interface DbRoutesOptions {
 }
 
 export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, options) => {
-  const { store, persistenceStatus, startedAtMs = Date.now(), compact, durable } = options;
+  const { database, storage, persistenceStatus, startedAtMs = Date.now(), compact, durable } = options;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
-  const cursors = createCursorCodec();
+  // A backend shared by several fronts gives the key cursors are signed with, so that any front
+  // continues a listing another began; it is fetched on the first listing (the backend may be
+  // unreachable at start). Otherwise the key lives in this process.
+  let cursors: CursorCodec | Promise<CursorCodec> | undefined = database.sharedSecret === undefined ? createCursorCodec() : undefined;
+  const cursorCodec = (): CursorCodec | Promise<CursorCodec> =>
+    (cursors ??= database.sharedSecret!('cursor').then(
+      (secret) => (cursors = createCursorCodec(secret)),
+      (error: unknown) => {
+        cursors = undefined;
+        throw error;
+      },
+    ));
 
   // GET /api/v1/db/keys?prefix=user:&cursor=<from the previous page>&limit=100&delimiter=:
   app.get(
@@ -68,7 +82,8 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
           'Cursor-based listing of live keys, optionally by prefix. Start without `cursor`, then pass back each answer\'s ' +
           '`cursor` until it is null. A key present for the whole listing is returned exactly once; keys added or ' +
           'removed meanwhile may or may not be. A page may hold fewer than `limit` keys, even none, before the end. ' +
-          'Cursors are valid only on the server process that issued them and for the same `prefix`. ' +
+          'Cursors are valid only for the same `prefix`, on the server process that issued them (STORAGE=redis: on any ' +
+          'front of the same Redis). ' +
           'With `delimiter`, the page\'s keys are grouped by the next delimiter after `prefix`, like S3\'s common ' +
           'prefixes: `prefixes` lists each next-level prefix with the number of the page\'s keys under it, and `keys` ' +
           'the rest. The work per call is the same as without: counts are per page, to be added up across pages, ' +
@@ -78,25 +93,25 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
         response: { 200: KeysPage, ...errorResponses(400) },
       },
     },
-    (request): KeysPageJson => {
+    async (request): Promise<KeysPageJson> => {
       const { prefix = '', cursor, limit, delimiter } = request.query;
       const pageLimit = parseLimit(limit);
-      let fromSlot = 0;
+      const codec = await cursorCodec();
+      let position: string | null = null;
       if (cursor !== undefined) {
-        const slot = cursors.decode(cursor, prefix);
-        if (slot === undefined) {
+        position = codec.decode(cursor, prefix) ?? null;
+        if (position === null) {
           throw new MemkvError(
             'invalid_request',
             'cursor was not issued by this server for this prefix (cursors do not survive a restart): start the listing again without cursor',
           );
         }
-        fromSlot = slot;
       }
-      const page = store.scan(fromSlot, { prefix, limit: pageLimit });
+      const page = await database.scanPage(position, prefix, pageLimit);
       // A user limited to key patterns lists only the keys they may read (pages may be short anyway).
       const allowed = request.identity?.keyMatcher;
       const keys = allowed === undefined || allowed === null ? page.keys : page.keys.filter(allowed);
-      const next = page.nextSlot === null ? null : cursors.encode(page.nextSlot, prefix);
+      const next = page.cursor === null ? null : codec.encode(page.cursor, prefix);
       if (delimiter === undefined) return { keys, cursor: next };
       const grouped = groupByDelimiter(keys, prefix, delimiter);
       return { keys: grouped.keys, prefixes: grouped.prefixes, cursor: next };
@@ -107,7 +122,7 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
   app.get(
     '/size',
     { config: { access: 'read' }, schema: { summary: 'Count the keys', tags: ['db'], response: { 200: Size } } },
-    (): SizeJson => ({ keys: store.size }),
+    async (): Promise<SizeJson> => ({ keys: await database.size() }),
   );
 
   // POST /api/v1/db/flush   (admin only when auth is on)
@@ -123,7 +138,7 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
       },
     },
     async (): Promise<FlushJson> => {
-      const removed = store.flush();
+      const removed = await database.flush();
       await durable?.();
       return { removed };
     },
@@ -149,14 +164,14 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
     async (request): Promise<DeletePrefixJson> => {
       const { prefix, dry_run: dryRun = false } = request.body;
       const allowed = request.identity?.keyMatcher ?? undefined;
-      const count = await deletePrefix<number>({
+      const count = await deletePrefix<string>({
         prefix,
         dryRun,
-        scan: (fromSlot, scanPrefix, limit) => {
-          const page = store.scan(fromSlot ?? 0, { prefix: scanPrefix, limit });
-          return { keys: page.keys, next: page.nextSlot };
+        scan: async (from, scanPrefix, limit) => {
+          const page = await database.scanPage(from ?? null, scanPrefix, limit);
+          return { keys: page.keys, next: page.cursor };
         },
-        remove: (key) => store.remove(key),
+        remove: (key) => storage.remove(key),
         allowed,
       });
       if (dryRun) return { matched: count };
@@ -172,7 +187,7 @@ export const dbRoutes: FastifyPluginAsync<DbRoutesOptions> = async (fastify, opt
       config: { access: 'read' },
       schema: { summary: 'Server statistics', description: 'Like Redis INFO.', tags: ['db'], response: { 200: Stats } },
     },
-    (): StatsJson => buildStats(store, startedAtMs, persistenceStatus?.() ?? null),
+    async (): Promise<StatsJson> => buildStats(await database.backendStats(), startedAtMs, persistenceStatus?.() ?? null),
   );
 
   // POST /api/v1/db/compact   (admin only when auth is on)
@@ -206,31 +221,48 @@ function parseLimit(text: string | undefined): number {
   return limit;
 }
 
-/** The stats answer from the store's counters and the persistence status. */
-export function buildStats(store: Store, startedAtMs: number, persistence: PersistenceStats | null): StatsJson {
-  const stats = store.stats();
+/**
+ * The stats answer from the backend's report and the persistence status. With several nodes
+ * (a Redis Cluster) the sizes and counters are their sums, and `backend` lists each one.
+ */
+export function buildStats(backend: BackendStats, startedAtMs: number, persistence: PersistenceStats | null): StatsJson {
   const nowMs = Date.now();
+  const sum = (field: 'keys' | 'keysWithTtl' | 'usedMemoryBytes' | 'hits' | 'misses' | 'expired' | 'evicted'): number =>
+    backend.nodes.reduce((total, node) => total + node[field], 0);
+  const limited = backend.nodes.length > 0 && backend.nodes.every((node) => node.maxMemoryBytes > 0);
   return {
     server: {
       version: VERSION,
       started_at: new Date(startedAtMs).toISOString(),
       uptime_seconds: Math.max(0, Math.floor((nowMs - startedAtMs) / 1000)),
     },
-    keyspace: { keys: stats.keys, keys_with_ttl: stats.volatileKeys },
+    keyspace: { keys: sum('keys'), keys_with_ttl: sum('keysWithTtl') },
     memory: {
-      data_bytes: stats.dataBytes,
-      max_memory_bytes: stats.maxMemoryBytes === 0 ? null : stats.maxMemoryBytes,
-      eviction_policy: stats.evictionPolicy,
+      data_bytes: sum('usedMemoryBytes'),
+      max_memory_bytes: limited ? backend.nodes.reduce((total, node) => total + node.maxMemoryBytes, 0) : null,
+      eviction_policy: (backend.nodes[0]?.evictionPolicy ?? 'noeviction') as StatsJson['memory']['eviction_policy'],
       rss_bytes: process.memoryUsage.rss(),
     },
     stats: {
-      hits: stats.hits,
-      misses: stats.misses,
-      expired: stats.expired,
-      evicted: stats.evicted,
-      commands: stats.commands,
+      hits: sum('hits'),
+      misses: sum('misses'),
+      expired: sum('expired'),
+      evicted: sum('evicted'),
+      commands: backend.commands ?? {},
     },
     persistence: persistenceJson(persistence),
+    backend: {
+      kind: backend.kind,
+      mode: backend.mode,
+      nodes: backend.nodes.map((node) => ({
+        address: node.address,
+        version: node.version,
+        used_memory_bytes: node.usedMemoryBytes,
+        max_memory_bytes: node.maxMemoryBytes === 0 ? null : node.maxMemoryBytes,
+        eviction_policy: node.evictionPolicy,
+        keys: node.keys,
+      })),
+    },
   };
 }
 

@@ -13,7 +13,7 @@ import { buildApp, fastPathStats } from '../../../src/http/app.js';
 import { readTlsFiles } from '../../../src/http/tls.js';
 import { seg } from '../../helpers/app.js';
 import { makeTestCertificates } from '../../helpers/certificates.js';
-import { startMemkv } from '../../helpers/servers.js';
+import { startAnyMemkv, startMemkv } from '../../helpers/servers.js';
 import { WireConnection } from '../../helpers/wire.js';
 import type { ContractOp, Door, HttpRequest, Outcome } from '../suite.js';
 
@@ -184,4 +184,30 @@ export async function openTlsFastifyDoor(): Promise<Door> {
       certificates.remove();
     },
   );
+}
+
+let redisDoors = 0;
+
+/**
+ * A real server with STORAGE=redis on `redis` (a URL, or the `host:port,...` of a cluster), over
+ * TCP. Each door has a key prefix of its own, so a fresh door sees an empty database on the same
+ * Redis: which the size and flush cases also prove that memkv counts and removes its own keys only.
+ */
+export function openTcpRedisDoor(redis: () => { url?: string; clusterNodes?: string }): () => Promise<Door> {
+  return async () => {
+    const { url, clusterNodes } = redis();
+    const server = await startAnyMemkv({
+      storage: 'redis',
+      ...(url === undefined ? {} : { redisUrl: url }),
+      ...(clusterNodes === undefined ? {} : { redisClusterNodes: clusterNodes }),
+      redisKeyPrefix: `door${++redisDoors}-${process.pid}:`,
+    });
+    // The server starts without waiting for Redis: wait until it is connected.
+    const deadline = Date.now() + 10_000;
+    while (server.redis?.ready !== true) {
+      if (Date.now() > deadline) throw new Error('memkv did not connect to Redis within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return httpDoor(wireTo(server.port), () => server.close());
+  };
 }
