@@ -51,7 +51,8 @@ function timeStart(command, commandArgs, env, timeoutMs = TIMEOUT_MS) {
         const entry = JSON.parse(line);
         if (typeof entry.port !== 'number') continue;
         const at = performance.now() - startedAt;
-        if (entry.loading === true) times.listeningMs = at;
+        // The first line says the API port listens (the next one, the health port).
+        if (entry.loading === true) times.listeningMs ??= at;
         else {
           times.listeningMs ??= at;
           times.readyMs = at;
