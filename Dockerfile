@@ -33,8 +33,10 @@ VOLUME ["/data"]
 EXPOSE 8080 8081
 # Readiness, not liveness: healthy once the log is loaded and the API serves (while it loads the
 # API answers 503 loading and /ready 503; /ready is 503 too while the disk refuses writes).
-# Failures in the first 60 s do not count, so that a large log can load.
+# Failures in the first 60 s do not count, so that a large log can load. With HEALTH_TLS=true the
+# health port speaks HTTPS (its certificate names the service, not 127.0.0.1: not checked here).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
-    CMD wget -q -O /dev/null "http://127.0.0.1:${HEALTH_PORT}/ready" || exit 1
+    CMD scheme=http; [ "$HEALTH_TLS" = true ] && scheme=https; \
+        wget -q --no-check-certificate -O /dev/null "$scheme://127.0.0.1:${HEALTH_PORT}/ready" || exit 1
 ENTRYPOINT ["memkv"]
 CMD ["serve"]
