@@ -4,6 +4,7 @@
  * concurrent pushes and pops spread over both lose and duplicate nothing, and with auth on, a
  * token from one front works on the other and a logout on one is refused on the other at once.
  */
+import { readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
@@ -131,6 +132,18 @@ describe('WORKERS=2', () => {
     );
     expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
     expect(((await (await api(front, '/db/size')).json()) as { keys: number }).keys).toBe(40);
+
+    // Both workers serve: under 1,200 reads on fresh connections, each one's CPU time grows by far
+    // more than an idle process's (the primary hands the connections out in turn).
+    const workers = childPids(front.child.pid!);
+    expect(workers).toHaveLength(2);
+    const before = workers.map(cpuTicks);
+    for (let round = 0; round < 60; round++) {
+      const reads = await Promise.all(Array.from({ length: 20 }, (_, i) => api(front, `/w${i}`, 'GET', undefined, { connection: 'close' })));
+      expect(reads.map((r) => r.status)).toEqual(reads.map(() => 200));
+    }
+    const used = workers.map((pid, i) => cpuTicks(pid) - before[i]!);
+    for (const ticks of used) expect(ticks, `CPU ticks of each worker: ${used.join(', ')}`).toBeGreaterThanOrEqual(5);
     expect(await front.stop('SIGTERM')).toBe(0);
   }, 30_000);
 });
@@ -202,3 +215,28 @@ describe('auth shared through Redis by two fronts', () => {
     expect(statuses).toEqual([...Array.from({ length: 12 }, () => 401), 429]);
   });
 });
+
+/** The pids of the processes whose parent is `parent` (Linux /proc). */
+function childPids(parent: number): number[] {
+  const children: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // Fields after the command name: state, ppid, …
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) === parent) children.push(Number(name));
+  }
+  return children;
+}
+
+/** User plus system CPU time of `pid`, in clock ticks (utime and stime of /proc/<pid>/stat). */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
