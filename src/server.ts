@@ -107,6 +107,9 @@ export async function startServer(
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       ready = false;
+      // The health port first, as it opened last: /health never answers while the API port
+      // refuses connections, which it does from the next step on.
+      await health?.close();
       const server = api.server;
       // Connections that were busy when closing began become idle once answered: close those too.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
@@ -120,7 +123,6 @@ export async function startServer(
       } finally {
         clearInterval(sweep);
       }
-      await health?.close();
       store?.close();
       await redis?.close();
       await auth?.flush();

@@ -106,6 +106,42 @@ describe('the server process', () => {
     expect(server.logs.some((entry) => entry.msg === 'memkv stopped')).toBe(true);
   });
 
+  it('never answers /health while the API port refuses, during the drain on SIGTERM either', async () => {
+    server = await startServerProcess();
+    const { port, healthPort } = server;
+    // A request in flight keeps the drain going: headers and part of the body only.
+    const body = JSON.stringify({ key: 'slow', value: 'v' });
+    const socket = connect(port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.on('data', () => {});
+    socket.write(`POST /api/v1/set HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 5)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    server.child.kill('SIGTERM');
+    const opens = (at: number): Promise<boolean> =>
+      new Promise((resolve) => {
+        const probe = connect(at, '127.0.0.1');
+        probe.once('connect', () => {
+          probe.destroy();
+          resolve(true);
+        });
+        probe.once('error', () => resolve(false));
+      });
+    // For half a second of the drain: whenever /health answers 200, the API port accepts.
+    let healthAnswers = 0;
+    const until = Date.now() + 500;
+    while (Date.now() < until) {
+      const health = await fetch(`http://127.0.0.1:${healthPort}/health`).then((r) => r.status, () => undefined);
+      if (health !== 200) continue;
+      healthAnswers++;
+      expect(await opens(port), '/health answered 200 while the API port refused a connection').toBe(true);
+    }
+    expect(server.child.exitCode).toBeNull(); // still draining: the request is unfinished
+    socket.write(body.slice(5));
+    expect(await server.exited).toBe(0);
+    // The health port closed when the drain began (its first answers may precede the signal's delivery).
+    expect(healthAnswers).toBeLessThan(5);
+  });
+
   it('exits with 2 and names the variable on a bad configuration', async () => {
     const result = await runToExit({ DEFAULT_TTL: 'forever' });
     expect(result.code).toBe(2);
