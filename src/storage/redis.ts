@@ -76,6 +76,18 @@ const SCAN_COUNT = 200;
 /** SCAN calls a listing page may make before answering a short page. */
 const SCAN_CALLS_PER_PAGE = 10;
 
+/** A keyspace count, reused for a while (see RedisStorage's #keyspaceCounts). */
+interface KeyspaceCount {
+  pending: Promise<Map<string, { keys: number; keysWithTtl: number }>> | undefined;
+  counts: Map<string, { keys: number; keysWithTtl: number }>;
+  /** When the count finished, and how long it took (performance.now() ms). */
+  finishedAt: number;
+  tookMs: number;
+}
+
+/** A keyspace count serves the stats for this many times the time it took: Redis spends at most about 1/20 of its time counting. */
+export const KEYSPACE_COUNT_REUSE = 20;
+
 /** The script commands defineCommand adds to a connection. */
 interface ScriptCommands {
   memkvGet(meta: string, list: string): Promise<unknown[]>;
@@ -103,6 +115,8 @@ export class RedisStorage implements Storage, Database {
   readonly #defaultTtlMs: number;
   readonly #maxKeyBytes: number;
   readonly #commandTimeoutMs: number;
+  /** The last count of the keyspace (see #keyspaceCounts), or the one in progress. */
+  #lastCount: KeyspaceCount | undefined;
   readonly #cluster: boolean;
   /** What the unavailable answers name: the URL without credentials, or the cluster's nodes. */
   readonly #where: string;
@@ -387,26 +401,19 @@ export class RedisStorage implements Storage, Database {
   }
 
   async backendStats(): Promise<BackendStats> {
+    const counts = await this.#keyspaceCounts();
     const nodes: BackendNodeStats[] = [];
     for (const { address, client } of this.#masters()) {
       const info = parseInfo(await this.#call(false, client.info('server', 'memory', 'stats')));
-      let keys = 0;
-      let keysWithTtl = 0;
-      await this.#scanAll(client, async (batch) => {
-        keys += batch.length;
-        if (batch.length === 0) return;
-        const pipeline = client.pipeline();
-        for (const meta of batch) pipeline.pttl(meta);
-        for (const [error, ttl] of (await this.#call(false, pipeline.exec())) ?? []) if (error === null && (ttl as number) > 0) keysWithTtl++;
-      });
+      const counted = counts.get(address) ?? { keys: 0, keysWithTtl: 0 };
       nodes.push({
         address,
         version: info.valkey_version ?? info.redis_version ?? 'unknown',
         usedMemoryBytes: Number(info.used_memory ?? 0),
         maxMemoryBytes: Number(info.maxmemory ?? 0),
         evictionPolicy: info.maxmemory_policy ?? 'unknown',
-        keys,
-        keysWithTtl,
+        keys: counted.keys,
+        keysWithTtl: counted.keysWithTtl,
         hits: Number(info.keyspace_hits ?? 0),
         misses: Number(info.keyspace_misses ?? 0),
         expired: Number(info.expired_keys ?? 0),
@@ -414,6 +421,51 @@ export class RedisStorage implements Storage, Database {
       });
     }
     return { kind: 'redis', mode: this.#cluster ? 'cluster' : 'standalone', nodes };
+  }
+
+  /**
+   * memkv's keys, and those with a TTL, per master. Counting them is a SCAN of every key and a
+   * PTTL of each: O(keys) of Redis's time. So that a dashboard polling the stats every second
+   * cannot keep Redis busy counting, a count is reused while it is younger than
+   * {@link KEYSPACE_COUNT_REUSE} times what it took (a count of 1M keys that took 2 s serves for
+   * 40 s; one of a few keys, a few ms), and callers arriving during a count share it.
+   */
+  #keyspaceCounts(): Promise<Map<string, { keys: number; keysWithTtl: number }>> {
+    const last = this.#lastCount;
+    if (last !== undefined && (last.pending !== undefined || performance.now() - last.finishedAt < last.tookMs * KEYSPACE_COUNT_REUSE)) {
+      return last.pending ?? Promise.resolve(last.counts);
+    }
+    const startedAt = performance.now();
+    const pending = (async () => {
+      const counts = new Map<string, { keys: number; keysWithTtl: number }>();
+      for (const { address, client } of this.#masters()) {
+        let keys = 0;
+        let keysWithTtl = 0;
+        await this.#scanAll(client, async (batch) => {
+          keys += batch.length;
+          if (batch.length === 0) return;
+          const pipeline = client.pipeline();
+          for (const meta of batch) pipeline.pttl(meta);
+          for (const [error, ttl] of (await this.#call(false, pipeline.exec())) ?? []) if (error === null && (ttl as number) > 0) keysWithTtl++;
+        });
+        counts.set(address, { keys, keysWithTtl });
+      }
+      return counts;
+    })();
+    const entry: KeyspaceCount = { pending, counts: new Map(), finishedAt: 0, tookMs: 0 };
+    this.#lastCount = entry;
+    pending.then(
+      (counts) => {
+        entry.pending = undefined;
+        entry.counts = counts;
+        entry.finishedAt = performance.now();
+        entry.tookMs = entry.finishedAt - startedAt;
+      },
+      () => {
+        if (this.#lastCount === entry) this.#lastCount = undefined; // the next caller counts again
+      },
+    );
+    return pending;
   }
 
   async sharedSecret(name: string): Promise<string> {

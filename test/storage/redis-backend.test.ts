@@ -110,6 +110,30 @@ describe('STORAGE=redis on a real redis-server', () => {
     expect(stats.memory.data_bytes).toBeGreaterThan(0);
   });
 
+  it('counts the keyspace for the stats at most once per 20 times its cost, so that polling cannot keep Redis busy', async () => {
+    const scans = async (): Promise<number> => Number(/cmdstat_scan:calls=(\d+)/.exec(await direct.info('commandstats'))?.[1] ?? 0);
+    const pipeline = direct.pipeline();
+    for (let i = 0; i < 5_000; i++) pipeline.hset(`memkv:{poll${i}}`, 'kind', 'string', 'value', 'v', 'created_ms', '1', 'updated_ms', '1', 'expires_ms', '0');
+    await pipeline.exec();
+    const stats = async (): Promise<{ keys: number }> => ((await (await api(server, '/db/stats')).json()) as { keyspace: { keys: number } }).keyspace;
+    // A first count, which takes some milliseconds for 5,000 keys (at least one SCAN per 1,000).
+    const before = await scans();
+    const first = await stats();
+    const oneCount = (await scans()) - before;
+    expect(oneCount).toBeGreaterThanOrEqual(5);
+    // Ten pollers at once, right after it: they share the count just made, or one new count.
+    const polled = await Promise.all(Array.from({ length: 10 }, () => stats()));
+    expect((await scans()) - before - oneCount).toBeLessThanOrEqual(oneCount);
+    expect(polled.every((answer) => answer.keys === first.keys)).toBe(true);
+    // Later, a new key is counted: the reuse is bounded in time.
+    await set(server, 'poll-late', 'v');
+    await waitFor(async () => (await stats()).keys === first.keys + 1, 'a later count sees the new key', 15_000);
+    const removal = direct.pipeline();
+    for (let i = 0; i < 5_000; i++) removal.del(`memkv:{poll${i}}`);
+    await removal.exec();
+    await direct.del('memkv:{poll-late}');
+  });
+
   it("answers Redis's OOM refusal as 507 out_of_memory, and the write is not applied", async () => {
     await set(server, 'oom', 'before');
     await direct.config('SET', 'maxmemory', '1');
