@@ -26,7 +26,7 @@ export async function runServer(overrides: Parameters<typeof loadConfig>[0] = {}
     throw error;
   }
   if (config.workers > 1 && cluster.isPrimary) {
-    runWorkers(config.workers);
+    runWorkers(config.workers, { tls: config.tlsCertFile !== undefined });
     return;
   }
   // Imported once the configuration is valid: the server's modules (Fastify, TypeBox, jose) take
@@ -126,8 +126,9 @@ const RESPAWN_DELAY_MS = 1_000;
  * The primary of WORKERS=N: forks N workers with the same environment (node:cluster shares the
  * listening ports between them), forks again one that dies unexpectedly, and on SIGINT/SIGTERM
  * passes the signal on and exits once every worker has stopped (1 if any stopped with an error).
+ * With TLS, SIGHUP is passed on too (each worker reads the certificate and key again).
  */
-function runWorkers(count: number): void {
+function runWorkers(count: number, { tls }: { tls: boolean }): void {
   let stopping = false;
   let failed = false;
   const write = (message: string, fields: Record<string, unknown> = {}): void => {
@@ -156,6 +157,12 @@ function runWorkers(count: number): void {
   write(`memkv primary: ${count} workers share the ports`, { workers: count });
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // With TLS, SIGHUP rotates the certificate: each worker reads the files again.
+  if (tls) {
+    process.on('SIGHUP', () => {
+      for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+    });
+  }
 
   function stop(signal: NodeJS.Signals): void {
     if (stopping) return;

@@ -9,6 +9,7 @@ import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeTestCertificates, type TestCertificates } from '../helpers/certificates.js';
 import { runToExit, startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { useRedisServer } from '../helpers/redis.js';
 
 let certificates: TestCertificates;
 let server: ServerProcess | undefined;
@@ -140,4 +141,43 @@ describe('SIGHUP', () => {
     expect(server.child.exitCode).toBeNull();
     expect(await server.stop('SIGTERM')).toBe(0);
   });
+});
+
+describe('SIGHUP with WORKERS=2 (STORAGE=redis)', () => {
+  const redis = useRedisServer();
+
+  it('is passed on to every worker: each serves the new certificate to new connections', async () => {
+    const dir = join(certificates.dir, 'live-workers');
+    mkdirSync(dir, { recursive: true });
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    copyFileSync(certificates.server.certFile, certFile);
+    copyFileSync(certificates.server.keyFile, keyFile);
+    server = await startServerProcess({ STORAGE: 'redis', REDIS_URL: redis.current.url, WORKERS: '2', TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile });
+    const started = server;
+    const count = (test: (entry: any) => boolean): number => started.logs.filter((entry) => typeof entry === 'object' && entry !== null && test(entry)).length;
+    const waitForCount = async (test: (entry: any) => boolean, n: number, what: string): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (count(test) < n) {
+        if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(started.logs)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    await waitForCount((entry) => entry.healthPort !== undefined && entry.loading !== true, 2, 'two workers did not become ready');
+
+    copyFileSync(certificates.rotated.certFile, certFile);
+    copyFileSync(certificates.rotated.keyFile, keyFile);
+    started.child.kill('SIGHUP');
+    await waitForCount((entry) => typeof entry.msg === 'string' && entry.msg.startsWith('TLS: new connections get'), 2, 'both workers did not read the files again');
+
+    // Fresh connections go to the workers in turn: every one gets the new certificate.
+    for (let i = 0; i < 10; i++) {
+      const socket = await connect(started.port);
+      expect(commonName(socket)).toBe('memkv-rotated');
+      expect((await request(socket, '/db/size')).status).toBe(200);
+      socket.destroy();
+    }
+    expect(started.child.exitCode).toBeNull();
+    expect(await started.stop('SIGTERM')).toBe(0);
+  }, 40_000);
 });
