@@ -79,10 +79,13 @@ export async function deletePrefix<Cursor>(options: DeletePrefixOptions<Cursor>)
   let cursor: Cursor | undefined;
   for (;;) {
     const page = await scan(cursor, prefix, batchKeys);
-    for (const key of page.keys) {
-      if (allowed !== undefined && !allowed(key)) continue;
-      if (dryRun) total++;
-      else if (await remove(key)) total++;
+    const keys = allowed === undefined ? page.keys : page.keys.filter(allowed);
+    if (dryRun) total += keys.length;
+    else {
+      // A batch's removals all at once: a backend in another process (Redis) then has them in
+      // flight together instead of one round trip after another; the embedded one answers at once.
+      const removed = await Promise.all(keys.map(remove));
+      for (const done of removed) if (done) total++;
     }
     if (page.next === null) return total;
     cursor = page.next;

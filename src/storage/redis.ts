@@ -343,15 +343,24 @@ export class RedisStorage implements Storage, Database {
 
   /**
    * A page of keys: SCAN over each master in turn (in address order), MATCH on the metadata keys
-   * of `prefix`. The cursor names the master, its SCAN cursor and how many keys of the batch at
-   * that cursor were already answered (a batch can hold more than `limit`). SCAN's guarantee
-   * holds: a key present for the whole listing is returned; during a rehash it may be returned twice.
+   * of `prefix`. SCAN's guarantee holds: a key present for the whole listing is returned; during
+   * a rehash it may be returned twice.
+   *
+   * A SCAN batch that does not fit in the page is not split, since the keys of a batch change
+   * between two calls (delete-prefix removes the keys of each page it gets): the page ends before
+   * it, and the next page starts with it. Only a batch larger than a whole page (about 200 keys:
+   * SCAN_COUNT) is split, and not by position but by the order of a hash of its keys: the cursor
+   * holds the last hash answered, and the next call skips the keys whose hash is not above it,
+   * whichever keys were removed meanwhile. (If Redis shrinks its table between those two calls,
+   * the batch at that cursor gains the keys of a merged bucket, and those of them that hash below
+   * the cursor are skipped: pages of a few hundred keys, as delete-prefix and the dashboard ask
+   * for, are never split.)
    */
   async scanPage(cursor: string | null, prefix: string, limit: number): Promise<KeyPage> {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be an integer >= 1');
     const nodes = this.#masters();
     if (nodes.length === 0) throw new MemkvError('backend_unavailable', `the storage backend is unavailable: Redis (${this.#where}) is not reachable; retry later`);
-    const position = cursor === null ? { node: nodes[0]!.address, scan: '0', skip: 0 } : decodeCursor(cursor);
+    const position = cursor === null ? { node: nodes[0]!.address, scan: '0', after: -1 } : decodeCursor(cursor);
     if (position === undefined) throw new TypeError(`not a listing cursor of this backend: ${JSON.stringify(cursor)}`);
     let index = nodes.findIndex((node) => node.address === position.node);
     if (index < 0) {
@@ -360,24 +369,27 @@ export class RedisStorage implements Storage, Database {
     }
     const pattern = this.#matchPattern(prefix);
     const keys: string[] = [];
-    let { scan, skip } = position;
+    let { scan, after } = position;
     for (let calls = 0; calls < SCAN_CALLS_PER_PAGE; calls++) {
       const [next, batch] = await this.#call(false, nodes[index]!.client.scan(scan, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
-      const found = batch.slice(skip);
+      const found = hashOrdered(batch, after);
       const room = limit - keys.length;
       if (found.length > room) {
-        for (let i = 0; i < room; i++) keys.push(this.#userKey(found[i]!));
-        return { keys, cursor: encodeCursor(nodes[index]!.address, scan, skip + room) };
+        // The batch whole, in the next page.
+        if (keys.length > 0) return { keys, cursor: encodeCursor(nodes[index]!.address, scan, after) };
+        const end = splitPoint(found, room);
+        for (let i = 0; i < end; i++) keys.push(this.#userKey(found[i]!.meta));
+        return { keys, cursor: encodeCursor(nodes[index]!.address, scan, found[end - 1]!.hash) };
       }
-      for (const key of found) keys.push(this.#userKey(key));
-      skip = 0;
+      for (const { meta } of found) keys.push(this.#userKey(meta));
+      after = -1;
       scan = next;
       if (scan === '0') {
         if (++index === nodes.length) return { keys, cursor: null };
       }
       if (keys.length === limit) break;
     }
-    return { keys, cursor: encodeCursor(nodes[index]!.address, scan, 0) };
+    return { keys, cursor: encodeCursor(nodes[index]!.address, scan, -1) };
   }
 
   async size(): Promise<number> {
@@ -597,13 +609,47 @@ function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
-function encodeCursor(node: string, scan: string, skip: number): string {
-  return Buffer.from(`${node} ${scan} ${skip}`, 'utf8').toString('base64url');
+/** The listing cursor of the backend: the master, its SCAN cursor, and the last key hash answered of that batch (-1: none). */
+function encodeCursor(node: string, scan: string, after: number): string {
+  return Buffer.from(`${node} ${scan} ${after}`, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): { node: string; scan: string; skip: number } | undefined {
-  const match = /^(\S+) (\d{1,20}) (\d{1,7})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
-  return match === null ? undefined : { node: match[1]!, scan: match[2]!, skip: Number(match[3]) };
+function decodeCursor(cursor: string): { node: string; scan: string; after: number } | undefined {
+  const match = /^(\S+) (\d{1,20}) (-1|\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  return match === null ? undefined : { node: match[1]!, scan: match[2]!, after: Number(match[3]) };
+}
+
+/** FNV-1a, 32 bits, of `text`'s UTF-16 code units: a stable order for the keys of one SCAN batch. */
+function keyHash(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/** The metadata keys of a batch whose hash is above `after`, in the order of their hash (then of the key). */
+function hashOrdered(batch: readonly string[], after: number): { meta: string; hash: number }[] {
+  const entries: { meta: string; hash: number }[] = [];
+  for (const meta of batch) {
+    const hash = keyHash(meta);
+    if (hash > after) entries.push({ meta, hash });
+  }
+  return entries.sort((a, b) => a.hash - b.hash || (a.meta < b.meta ? -1 : a.meta > b.meta ? 1 : 0));
+}
+
+/**
+ * How many of `found` (hash-ordered, longer than `room`) a page of `room` keys takes: `room`,
+ * or fewer so that keys of equal hash are never split between pages (the cursor resumes after a
+ * hash); a run of equal hashes that starts the page is taken whole.
+ */
+function splitPoint(found: readonly { hash: number }[], room: number): number {
+  const boundary = found[room - 1]!.hash;
+  if (found[room]!.hash !== boundary) return room;
+  let start = room - 1;
+  while (start > 0 && found[start - 1]!.hash === boundary) start--;
+  if (start > 0) return start;
+  let end = room;
+  while (end < found.length && found[end]!.hash === boundary) end++;
+  return end;
 }
 
 function parseNode(text: string): ClusterNode {

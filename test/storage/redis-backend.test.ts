@@ -134,6 +134,39 @@ describe('STORAGE=redis on a real redis-server', () => {
     await direct.del('memkv:{poll-late}');
   });
 
+  it('delete-prefix removes every key under the prefix, though each page it lists is removed before the next', async () => {
+    const pipeline = direct.pipeline();
+    for (let i = 0; i < 12_000; i++) pipeline.hset(`memkv:{gone:${i}}`, 'kind', 'string', 'value', 'v', 'created_ms', '1', 'updated_ms', '1', 'expires_ms', '0');
+    pipeline.hset('memkv:{gonex}', 'kind', 'string', 'value', 'v', 'created_ms', '1', 'updated_ms', '1', 'expires_ms', '0');
+    await pipeline.exec();
+    const answer = await api(server, '/db/delete-prefix', { method: 'POST', body: JSON.stringify({ prefix: 'gone:' }) });
+    expect(await answer.json()).toEqual({ deleted: 12_000 });
+    expect(await direct.keys('memkv:{gone:*')).toEqual([]);
+    expect(await direct.exists('memkv:{gonex}')).toBe(1);
+    await direct.del('memkv:{gonex}');
+  });
+
+  it('a listing a key at a time returns each key once: SCAN batches larger than a page are split by hash order', async () => {
+    const pipeline = direct.pipeline();
+    for (let i = 0; i < 500; i++) pipeline.hset(`memkv:{one:${i}}`, 'kind', 'string', 'value', 'v', 'created_ms', '1', 'updated_ms', '1', 'expires_ms', '0');
+    await pipeline.exec();
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 5_000; page++) {
+      const query = new URLSearchParams({ prefix: 'one:', limit: '1', ...(cursor === null ? {} : { cursor }) });
+      const body = (await (await api(server, `/db/keys?${query}`)).json()) as { keys: string[]; cursor: string | null };
+      expect(body.keys.length).toBeLessThanOrEqual(1);
+      seen.push(...body.keys);
+      cursor = body.cursor;
+      if (cursor === null) break;
+    }
+    expect(cursor).toBeNull();
+    expect(seen.sort()).toEqual(Array.from({ length: 500 }, (_, i) => `one:${i}`).sort());
+    const removal = direct.pipeline();
+    for (let i = 0; i < 500; i++) removal.del(`memkv:{one:${i}}`);
+    await removal.exec();
+  }, 60_000);
+
   it("answers Redis's OOM refusal as 507 out_of_memory, and the write is not applied", async () => {
     await set(server, 'oom', 'before');
     await direct.config('SET', 'maxmemory', '1');
