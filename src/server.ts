@@ -171,7 +171,7 @@ export async function startServer(
         onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
       });
     }
-    const metrics = createMetrics({ store });
+    const metrics = createMetrics({ store, database: redis });
     health = await buildHealthApp({
       isReady: () => ready,
       // Until ready, /ready says how far the load is, as the API port's 503 loading does.

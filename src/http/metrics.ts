@@ -9,6 +9,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { STORE_OPERATIONS, type Store } from '../engine/store.js';
+import type { BackendStats, Database } from '../storage/storage.js';
 import { VERSION } from '../version.js';
 
 /** Upper bounds of the request latency buckets, in seconds: an in-memory database answers in well under a millisecond. */
@@ -30,20 +31,26 @@ export interface Metrics {
 }
 
 export interface MetricsOptions {
-  /** The embedded engine whose sizes and counters are exported; absent with STORAGE=redis (Redis reports its own). */
+  /** The embedded engine whose sizes and counters are exported; absent with STORAGE=redis. */
   store?: Store;
+  /**
+   * Without `store`: the backend's database operations, whose report (`backendStats`: Redis's
+   * memory and counters, memkv's keys counted at a bounded cost) gives the same gauges.
+   */
+  database?: Database;
   /** Also collect prom-client's process and Node.js metrics (CPU, memory, event loop lag); default true. */
   defaultMetrics?: boolean;
 }
 
 /** Creates a registry with memkv's metrics over `store`. */
-export function createMetrics({ store, defaultMetrics = true }: MetricsOptions): Metrics {
+export function createMetrics({ store, database, defaultMetrics = true }: MetricsOptions): Metrics {
   const registry = new Registry();
   if (defaultMetrics) collectDefaultMetrics({ register: registry });
   const requests = new RequestSeriesTable();
   registry.registerMetric(requests.counterMetric() as unknown as Metric);
   registry.registerMetric(requests.histogramMetric() as unknown as Metric);
   if (store !== undefined) registerStoreMetrics(registry, store);
+  else if (database !== undefined) registerBackendMetrics(registry, database);
   return {
     registry,
     observeRequest: (method, route, status, seconds) => requests.observe(method, route, status, seconds),
@@ -88,6 +95,56 @@ function registerStoreMetrics(registry: Registry, store: Store): void {
       for (const operation of STORE_OPERATIONS) this.inc({ operation }, commands[operation]);
     },
   });
+}
+
+// ---- Backend metrics (STORAGE=redis), from one backend report per scrape ----
+
+/** How long one backend report serves the metrics of a scrape, in ms. */
+const BACKEND_REPORT_MS = 1000;
+
+function registerBackendMetrics(registry: Registry, database: Database): void {
+  const registers = [registry];
+  // Every metric of one scrape reads the same report; a backend that cannot answer leaves them out.
+  let report: { atMs: number; stats: Promise<BackendStats | undefined> } | undefined;
+  const latest = (): Promise<BackendStats | undefined> => {
+    const now = Date.now();
+    if (report === undefined || now - report.atMs > BACKEND_REPORT_MS) {
+      report = { atMs: now, stats: Promise.resolve(database.backendStats()).catch(() => undefined) };
+    }
+    return report.stats;
+  };
+  const sum = (stats: BackendStats, field: 'keys' | 'keysWithTtl' | 'usedMemoryBytes' | 'maxMemoryBytes' | 'hits' | 'misses' | 'expired' | 'evicted'): number =>
+    stats.nodes.reduce((total, node) => total + node[field], 0);
+  const gauge = (name: string, help: string, field: Parameters<typeof sum>[1]) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      async collect() {
+        const stats = await latest();
+        if (stats === undefined) this.reset();
+        else this.set(sum(stats, field));
+      },
+    });
+  const counter = (name: string, help: string, field: Parameters<typeof sum>[1]) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      async collect() {
+        const stats = await latest();
+        this.reset();
+        if (stats !== undefined) this.inc(sum(stats, field));
+      },
+    });
+  gauge('memkv_keys', "Keys held (memkv's keys in Redis, counted at a bounded cost: see GET /db/stats).", 'keys');
+  gauge('memkv_keys_with_ttl', 'Keys that have a TTL.', 'keysWithTtl');
+  gauge('memkv_data_bytes', "Memory Redis uses (used_memory, summed over the masters).", 'usedMemoryBytes');
+  gauge('memkv_max_memory_bytes', "Redis's maxmemory, summed over the masters; 0 means unlimited.", 'maxMemoryBytes');
+  counter('memkv_keyspace_hits_total', "Redis's keyspace hits (of every key it holds).", 'hits');
+  counter('memkv_keyspace_misses_total', "Redis's keyspace misses.", 'misses');
+  counter('memkv_expired_keys_total', 'Keys Redis removed because their TTL passed.', 'expired');
+  counter('memkv_evicted_keys_total', "Keys Redis evicted under maxmemory.", 'evicted');
 }
 
 // ---- Request metrics: compact series, rendered by the registry ----

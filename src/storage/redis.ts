@@ -348,13 +348,14 @@ export class RedisStorage implements Storage, Database {
    *
    * A SCAN batch that does not fit in the page is not split, since the keys of a batch change
    * between two calls (delete-prefix removes the keys of each page it gets): the page ends before
-   * it, and the next page starts with it. Only a batch larger than a whole page (about 200 keys:
-   * SCAN_COUNT) is split, and not by position but by the order of a hash of its keys: the cursor
-   * holds the last hash answered, and the next call skips the keys whose hash is not above it,
-   * whichever keys were removed meanwhile. (If Redis shrinks its table between those two calls,
-   * the batch at that cursor gains the keys of a merged bucket, and those of them that hash below
-   * the cursor are skipped: pages of a few hundred keys, as delete-prefix and the dashboard ask
-   * for, are never split.)
+   * it, and the next page starts with it; batches are asked for at about half a page (COUNT), and
+   * one that does not fit an empty page is asked for again one hash bucket at a time. Only a
+   * bucket with more keys of the prefix than a whole page is split, and not by position but by
+   * the order of a hash of its keys: the cursor holds the last hash answered, and the next call
+   * skips the keys whose hash is not above it, whichever keys were removed meanwhile. (If Redis
+   * is rehashing its table between those two calls, the batch at that cursor can gain keys of
+   * another bucket, and those of them that hash below the cursor are skipped: only pages of a
+   * key or two ever split a bucket.)
    */
   async scanPage(cursor: string | null, prefix: string, limit: number): Promise<KeyPage> {
     if (!Number.isSafeInteger(limit) || limit < 1) throw new TypeError('limit must be an integer >= 1');
@@ -370,13 +371,20 @@ export class RedisStorage implements Storage, Database {
     const pattern = this.#matchPattern(prefix);
     const keys: string[] = [];
     let { scan, after } = position;
+    // Batches of about half a page, so that most fit whole.
+    let count = Math.max(1, Math.min(SCAN_COUNT, Math.floor(limit / 2)));
     for (let calls = 0; calls < SCAN_CALLS_PER_PAGE; calls++) {
-      const [next, batch] = await this.#call(false, nodes[index]!.client.scan(scan, 'MATCH', pattern, 'COUNT', SCAN_COUNT));
+      const [next, batch] = await this.#call(false, nodes[index]!.client.scan(scan, 'MATCH', pattern, 'COUNT', count));
       const found = hashOrdered(batch, after);
       const room = limit - keys.length;
       if (found.length > room) {
         // The batch whole, in the next page.
         if (keys.length > 0) return { keys, cursor: encodeCursor(nodes[index]!.address, scan, after) };
+        // The same cursor again, one hash bucket at a time: a smaller batch may fit.
+        if (count > 1) {
+          count = 1;
+          continue;
+        }
         const end = splitPoint(found, room);
         for (let i = 0; i < end; i++) keys.push(this.#userKey(found[i]!.meta));
         return { keys, cursor: encodeCursor(nodes[index]!.address, scan, found[end - 1]!.hash) };
