@@ -9,7 +9,7 @@
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import { STORE_OPERATIONS, type Store } from '../engine/store.js';
-import type { BackendStats, Database } from '../storage/storage.js';
+import { totalMaxMemory, totalOf, type BackendStats, type Database, type NodeFigure } from '../storage/storage.js';
 import { VERSION } from '../version.js';
 
 /** Upper bounds of the request latency buckets, in seconds: an in-memory database answers in well under a millisecond. */
@@ -113,9 +113,7 @@ function registerBackendMetrics(registry: Registry, database: Database): void {
     }
     return report.stats;
   };
-  const sum = (stats: BackendStats, field: 'keys' | 'keysWithTtl' | 'usedMemoryBytes' | 'maxMemoryBytes' | 'hits' | 'misses' | 'expired' | 'evicted'): number =>
-    stats.nodes.reduce((total, node) => total + node[field], 0);
-  const gauge = (name: string, help: string, field: Parameters<typeof sum>[1]) =>
+  const gauge = (name: string, help: string, read: (stats: BackendStats) => number) =>
     new Gauge({
       name,
       help,
@@ -123,10 +121,10 @@ function registerBackendMetrics(registry: Registry, database: Database): void {
       async collect() {
         const stats = await latest();
         if (stats === undefined) this.reset();
-        else this.set(sum(stats, field));
+        else this.set(read(stats));
       },
     });
-  const counter = (name: string, help: string, field: Parameters<typeof sum>[1]) =>
+  const counter = (name: string, help: string, figure: NodeFigure) =>
     new Counter({
       name,
       help,
@@ -134,13 +132,14 @@ function registerBackendMetrics(registry: Registry, database: Database): void {
       async collect() {
         const stats = await latest();
         this.reset();
-        if (stats !== undefined) this.inc(sum(stats, field));
+        if (stats !== undefined) this.inc(totalOf(stats, figure));
       },
     });
-  gauge('memkv_keys', "Keys held (memkv's keys in Redis, counted at a bounded cost: see GET /db/stats).", 'keys');
-  gauge('memkv_keys_with_ttl', 'Keys that have a TTL.', 'keysWithTtl');
-  gauge('memkv_data_bytes', "Memory Redis uses (used_memory, summed over the masters).", 'usedMemoryBytes');
-  gauge('memkv_max_memory_bytes', "Redis's maxmemory, summed over the masters; 0 means unlimited.", 'maxMemoryBytes');
+  gauge('memkv_keys', "Keys held (memkv's keys in Redis, counted at a bounded cost: see GET /db/stats).", (stats) => totalOf(stats, 'keys'));
+  gauge('memkv_keys_with_ttl', 'Keys that have a TTL.', (stats) => totalOf(stats, 'keysWithTtl'));
+  gauge('memkv_data_bytes', 'Memory Redis uses (used_memory, summed over the masters).', (stats) => totalOf(stats, 'usedMemoryBytes'));
+  // As GET /db/stats reports it: unlimited unless every master has a maxmemory.
+  gauge('memkv_max_memory_bytes', "Redis's maxmemory, summed over the masters; 0 means unlimited.", totalMaxMemory);
   counter('memkv_keyspace_hits_total', "Redis's keyspace hits (of every key it holds).", 'hits');
   counter('memkv_keyspace_misses_total', "Redis's keyspace misses.", 'misses');
   counter('memkv_expired_keys_total', 'Keys Redis removed because their TTL passed.', 'expired');

@@ -82,6 +82,20 @@ export interface BackendNodeStats {
   evicted: number;
 }
 
+/** The numeric figures of a node's report. */
+export type NodeFigure = 'keys' | 'keysWithTtl' | 'usedMemoryBytes' | 'hits' | 'misses' | 'expired' | 'evicted';
+
+/** `figure` for the whole backend: its sum over the nodes (a cluster's masters). */
+export function totalOf(stats: BackendStats, figure: NodeFigure): number {
+  return stats.nodes.reduce((total, node) => total + node[figure], 0);
+}
+
+/** The backend's memory limit in bytes: the sum of the nodes' limits, or 0 (none) unless every node has one. */
+export function totalMaxMemory(stats: BackendStats): number {
+  const limited = stats.nodes.length > 0 && stats.nodes.every((node) => node.maxMemoryBytes > 0);
+  return limited ? stats.nodes.reduce((total, node) => total + node.maxMemoryBytes, 0) : 0;
+}
+
 /**
  * The database-level operations the /db routes need, beside the commands. Each may answer a
  * value or a promise, as {@link Storage}'s methods do.

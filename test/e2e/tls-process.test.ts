@@ -90,25 +90,30 @@ function request(socket: TLSSocket, path: string): Promise<{ status: number; bod
 
 const commonName = (socket: TLSSocket): string | undefined => socket.getPeerCertificate().subject?.CN as string | undefined;
 
-/** Resolves once a log line of `server` matches `test`, or rejects after 10 s. */
-async function logged(process: ServerProcess, test: (entry: any) => boolean): Promise<any> {
-  const deadline = Date.now() + 10_000;
+/** Resolves with the `times`-th log line of `process` that matches `test`, or rejects after `timeoutMs`. */
+async function logged(process: ServerProcess, test: (entry: any) => boolean, times = 1, timeoutMs = 10_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const entry = process.logs.find((line) => typeof line === 'object' && line !== null && test(line));
-    if (entry !== undefined) return entry;
-    if (Date.now() > deadline) throw new Error(`no such log line; logs: ${JSON.stringify(process.logs)}`);
+    const entries = process.logs.filter((line) => typeof line === 'object' && line !== null && test(line));
+    if (entries.length >= times) return entries[times - 1];
+    if (Date.now() > deadline) throw new Error(`fewer than ${times} such log lines; logs: ${JSON.stringify(process.logs)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
+/** The test server certificate and key copied under `name`, as files a rotation replaces. */
+function liveCertificate(name: string): { certFile: string; keyFile: string } {
+  const dir = join(certificates.dir, name);
+  mkdirSync(dir, { recursive: true });
+  const files = { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem') };
+  copyFileSync(certificates.server.certFile, files.certFile);
+  copyFileSync(certificates.server.keyFile, files.keyFile);
+  return files;
+}
+
 describe('SIGHUP', () => {
   it('serves the new certificate to new connections, keeps old connections working, and keeps the old certificate when the new file is bad', async () => {
-    const dir = join(certificates.dir, 'live');
-    mkdirSync(dir, { recursive: true });
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    copyFileSync(certificates.server.certFile, certFile);
-    copyFileSync(certificates.server.keyFile, keyFile);
+    const { certFile, keyFile } = liveCertificate('live');
     server = await startServerProcess({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile });
 
     const old = await connect(server.port);
@@ -147,28 +152,16 @@ describe('SIGHUP with WORKERS=2 (STORAGE=redis)', () => {
   const redis = useRedisServer();
 
   it('is passed on to every worker: each serves the new certificate to new connections', async () => {
-    const dir = join(certificates.dir, 'live-workers');
-    mkdirSync(dir, { recursive: true });
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    copyFileSync(certificates.server.certFile, certFile);
-    copyFileSync(certificates.server.keyFile, keyFile);
+    const { certFile, keyFile } = liveCertificate('live-workers');
     server = await startServerProcess({ STORAGE: 'redis', REDIS_URL: redis.current.url, WORKERS: '2', TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile });
     const started = server;
-    const count = (test: (entry: any) => boolean): number => started.logs.filter((entry) => typeof entry === 'object' && entry !== null && test(entry)).length;
-    const waitForCount = async (test: (entry: any) => boolean, n: number, what: string): Promise<void> => {
-      const deadline = Date.now() + 15_000;
-      while (count(test) < n) {
-        if (Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(started.logs)}`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
-    await waitForCount((entry) => entry.healthPort !== undefined && entry.loading !== true, 2, 'two workers did not become ready');
+    await logged(started, (entry) => entry.healthPort !== undefined && entry.loading !== true, 2, 15_000);
 
     copyFileSync(certificates.rotated.certFile, certFile);
     copyFileSync(certificates.rotated.keyFile, keyFile);
     started.child.kill('SIGHUP');
-    await waitForCount((entry) => typeof entry.msg === 'string' && entry.msg.startsWith('TLS: new connections get'), 2, 'both workers did not read the files again');
+    // Both workers read the files again.
+    await logged(started, (entry) => typeof entry.msg === 'string' && entry.msg.startsWith('TLS: new connections get'), 2, 15_000);
 
     // Fresh connections go to the workers in turn: every one gets the new certificate.
     for (let i = 0; i < 10; i++) {

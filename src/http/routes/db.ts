@@ -8,7 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { DeletePrefixJson, FlushJson, KeysPageJson, MessageJson, PersistenceStatsJson, SizeJson, StatsJson } from '@memkv/client/protocol';
 import { DELETE_BATCH_KEYS, deletePrefix, groupByDelimiter } from '../../commands/prefix-ops.js';
 import { MemkvError } from '../../errors.js';
-import type { BackendStats, Database, Storage } from '../../storage/storage.js';
+import { totalMaxMemory, totalOf, type BackendStats, type Database, type NodeFigure, type Storage } from '../../storage/storage.js';
 import { VERSION } from '../../version.js';
 import { createCursorCodec, type CursorCodec } from '../cursor.js';
 import {
@@ -227,9 +227,8 @@ function parseLimit(text: string | undefined): number {
  */
 export function buildStats(backend: BackendStats, startedAtMs: number, persistence: PersistenceStats | null): StatsJson {
   const nowMs = Date.now();
-  const sum = (field: 'keys' | 'keysWithTtl' | 'usedMemoryBytes' | 'hits' | 'misses' | 'expired' | 'evicted'): number =>
-    backend.nodes.reduce((total, node) => total + node[field], 0);
-  const limited = backend.nodes.length > 0 && backend.nodes.every((node) => node.maxMemoryBytes > 0);
+  const sum = (figure: NodeFigure): number => totalOf(backend, figure);
+  const maxMemoryBytes = totalMaxMemory(backend);
   return {
     server: {
       version: VERSION,
@@ -239,7 +238,7 @@ export function buildStats(backend: BackendStats, startedAtMs: number, persisten
     keyspace: { keys: sum('keys'), keys_with_ttl: sum('keysWithTtl') },
     memory: {
       data_bytes: sum('usedMemoryBytes'),
-      max_memory_bytes: limited ? backend.nodes.reduce((total, node) => total + node.maxMemoryBytes, 0) : null,
+      max_memory_bytes: maxMemoryBytes === 0 ? null : maxMemoryBytes,
       eviction_policy: (backend.nodes[0]?.evictionPolicy ?? 'noeviction') as StatsJson['memory']['eviction_policy'],
       rss_bytes: process.memoryUsage.rss(),
     },
