@@ -34,14 +34,20 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   persistence_disabled: { status: 409, message: 'persistence is not enabled (PERSISTENCE_ENABLED=false)' },
   // STORAGE=redis: Redis is unreachable, failing over or too slow; answered with Retry-After.
   backend_unavailable: { status: 503, message: 'the storage backend (Redis) is unavailable; retry later' },
+  precondition_failed: { status: 412, message: 'the precondition does not hold: the key has another version' },
+  txn_conflict: { status: 409, message: 'a check of the transaction failed; nothing was applied' },
+  // STORAGE=redis with a Redis Cluster: no change feed (see the README's Scaling out).
+  watch_unavailable: { status: 501, message: 'watch is not available on this storage backend' },
 };
 
 /** An expected failure with a stable code. Anything that is not a MemkvError is a bug. */
 export class MemkvError extends Error {
   override readonly name = 'MemkvError';
   readonly code: ErrorCode;
+  /** Fields merged into the error body (such as the current `version` of a failed precondition). */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string = ERRORS[code].message, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string = ERRORS[code].message, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     // An expected failure needs no stack trace, and capturing one cost more than the rest of a
     // failed request (13% of CPU time under a load of misses).
     const stackTraceLimit = Error.stackTraceLimit;
@@ -49,6 +55,7 @@ export class MemkvError extends Error {
     super(message, options);
     Error.stackTraceLimit = stackTraceLimit;
     this.code = code;
+    this.details = options?.details;
   }
 
   /** HTTP status for this error's code. */

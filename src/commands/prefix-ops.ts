@@ -55,7 +55,7 @@ export interface DeletePrefixOptions<Cursor> {
   /** The backend's scan: one bounded page of at most `limit` keys under `prefix`, from `cursor` (`undefined`: the start). */
   scan: (cursor: Cursor | undefined, prefix: string, limit: number) => MaybePromise<ScanStep<Cursor>>;
   /** The backend's normal remove (journaled and counted like any other): false when the key was already gone. */
-  remove: (key: string) => MaybePromise<boolean>;
+  remove: (key: string) => MaybePromise<boolean | number>;
   /** Only keys this accepts are counted or removed (a user limited to key patterns); default all. */
   allowed?: ((key: string) => boolean) | undefined;
   /** Keys scanned per batch; between two batches the event loop serves other work. Default {@link DELETE_BATCH_KEYS}. */

@@ -52,7 +52,7 @@ function foundRow(entry: Entry | undefined, key: string): RowJson {
   return toRow(entry);
 }
 
-function removed(done: boolean, key: string): MessageJson {
+function removed(done: boolean | number, key: string): MessageJson {
   if (!done) throw itemNotFound(key);
   return OK;
 }

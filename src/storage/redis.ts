@@ -20,32 +20,37 @@ import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { Value } from '@memkv/client/protocol';
 import { MemkvError, itemNotFound, quoteKey } from '../errors.js';
 import { MAX_DURATION_MS } from '../units.js';
+import { RedisChangeFeed } from './redis-feed.js';
 import {
   DOCUMENT_SAVE_SCRIPT,
   EXPIRY_SCRIPT,
+  FLUSHED_SCRIPT,
   GET_SCRIPT,
   POP_SCRIPT,
   PUSH_SCRIPT,
   RANGE_SCRIPT,
   REMOVE_SCRIPT,
+  REVISION_SCRIPT,
   SET_SCRIPT,
   SET_TTL_SCRIPT,
+  TXN_SCRIPT,
   UPDATE_SCRIPT,
 } from './redis-scripts.js';
 import type {
-  BackendNodeStats,
-  BackendStats,
-  Database,
-  Entry,
-  KeyExpiry,
-  KeyPage,
-  ListSummary,
-  PopResult,
-  PopSummary,
-  RangeResult,
-  Storage,
-  WriteOptions,
-} from './storage.js';
+  Preconditions,
+  PreconditionWriteOptions as WriteOptions,
+  TxnCheck,
+  TxnOp,
+  TxnOpResult,
+  TxnResult,
+  VersionedEntry as Entry,
+  VersionedKeyExpiry as KeyExpiry,
+  VersionedListSummary as ListSummary,
+  VersionedPopResult as PopResult,
+  VersionedPopSummary as PopSummary,
+  VersionedRangeResult as RangeResult,
+} from './redis-types.js';
+import type { BackendNodeStats, BackendStats, Database, KeyPage, Storage } from './storage.js';
 
 export interface RedisStorageOptions {
   /** `redis://` or `rediss://` URL of one server, user and password in it; or give `clusterNodes`. */
@@ -62,6 +67,11 @@ export interface RedisStorageOptions {
   maxKeyBytes?: number;
   /** Told about connection errors (already throttled to one per state change). */
   onConnectionError?: (error: Error) => void;
+  /**
+   * Changes the change stream keeps for watchers (its MAXLEN ~), on a standalone Redis; 0 = no
+   * stream (no watch). Default 10000. A cluster has no stream.
+   */
+  watchHistory?: number;
 }
 
 export const REDIS_DEFAULTS = {
@@ -69,7 +79,11 @@ export const REDIS_DEFAULTS = {
   commandTimeoutMs: 2000,
   defaultTtlMs: 0,
   maxKeyBytes: 1024,
+  watchHistory: 10_000,
 } as const;
+
+/** Longest wait of one XREAD of the change feed, in ms. */
+const FEED_BLOCK_MS = 5000;
 
 /** Keys a SCAN call is asked to visit (its COUNT hint). */
 const SCAN_COUNT = 200;
@@ -91,14 +105,18 @@ export const KEYSPACE_COUNT_REUSE = 20;
 /** The script commands defineCommand adds to a connection. */
 interface ScriptCommands {
   memkvGet(meta: string, list: string): Promise<unknown[]>;
-  memkvSet(meta: string, list: string, ...args: string[]): Promise<unknown[]>;
-  memkvUpdate(meta: string, list: string, ...args: string[]): Promise<unknown[]>;
-  memkvRemove(meta: string, list: string): Promise<unknown[]>;
-  memkvPush(meta: string, list: string, ...args: string[]): Promise<unknown[]>;
-  memkvPop(meta: string, list: string, mode: string): Promise<unknown[]>;
   memkvRange(meta: string, list: string, start: string, stop: string): Promise<unknown[]>;
   memkvExpiry(meta: string, list: string): Promise<unknown[]>;
-  memkvSetTtl(meta: string, list: string, ttl: string): Promise<unknown[]>;
+  // The writing scripts take the number of keys first (meta, list, counter[, stream]).
+  memkvSet(...args: (string | number)[]): Promise<unknown[]>;
+  memkvUpdate(...args: (string | number)[]): Promise<unknown[]>;
+  memkvRemove(...args: (string | number)[]): Promise<unknown[]>;
+  memkvPush(...args: (string | number)[]): Promise<unknown[]>;
+  memkvPop(...args: (string | number)[]): Promise<unknown[]>;
+  memkvSetTtl(...args: (string | number)[]): Promise<unknown[]>;
+  memkvTxn(...args: (string | number)[]): Promise<unknown[]>;
+  memkvFlushed(...args: (string | number)[]): Promise<number>;
+  memkvRevision(counter: string): Promise<number>;
   memkvDocumentSave(key: string, expectedVersion: string, text: string): Promise<number>;
 }
 
@@ -121,6 +139,10 @@ export class RedisStorage implements Storage, Database {
   /** What the unavailable answers name: the URL without credentials, or the cluster's nodes. */
   readonly #where: string;
   #lastError: Error | undefined;
+  /** MAXLEN of the change stream; 0 when there is none (a cluster, or WATCH_HISTORY=0). */
+  readonly #watchHistory: number;
+  /** The change feed, once asked for. */
+  #feed: RedisChangeFeed | undefined;
 
   constructor(options: RedisStorageOptions) {
     const {
@@ -130,6 +152,7 @@ export class RedisStorage implements Storage, Database {
       commandTimeoutMs = REDIS_DEFAULTS.commandTimeoutMs,
       defaultTtlMs = REDIS_DEFAULTS.defaultTtlMs,
       maxKeyBytes = REDIS_DEFAULTS.maxKeyBytes,
+      watchHistory = REDIS_DEFAULTS.watchHistory,
       onConnectionError,
     } = options;
     if ((url === undefined) === (clusterNodes === undefined || clusterNodes.length === 0)) {
@@ -140,6 +163,7 @@ export class RedisStorage implements Storage, Database {
     if (!Number.isSafeInteger(commandTimeoutMs) || commandTimeoutMs < 1) throw new TypeError('commandTimeoutMs must be an integer >= 1');
     if (!(defaultTtlMs >= 0 && defaultTtlMs <= MAX_DURATION_MS)) throw new TypeError('defaultTtlMs must be a number of ms >= 0');
     if (!Number.isSafeInteger(maxKeyBytes) || maxKeyBytes < 1) throw new TypeError('maxKeyBytes must be an integer >= 1');
+    if (!Number.isSafeInteger(watchHistory) || watchHistory < 0) throw new TypeError('watchHistory must be an integer >= 0');
     this.#prefix = keyPrefix;
     this.#defaultTtlMs = Math.ceil(defaultTtlMs);
     this.#maxKeyBytes = maxKeyBytes;
@@ -160,11 +184,13 @@ export class RedisStorage implements Storage, Database {
     };
     if (url !== undefined) {
       this.#cluster = false;
+      this.#watchHistory = watchHistory;
       const parsed = new URL(url);
       this.#where = `${parsed.protocol}//${parsed.host}`;
       this.#client = new Redis(url, common) as Client;
     } else {
       this.#cluster = true;
+      this.#watchHistory = 0;
       this.#where = `cluster ${clusterNodes!.join(',')}`;
       this.#client = new Cluster(clusterNodes!.map(parseNode), {
         redisOptions: common,
@@ -187,17 +213,21 @@ export class RedisStorage implements Storage, Database {
       reported = false;
       this.#lastError = undefined;
     });
-    const define = (name: keyof ScriptCommands, lua: string): void => this.#client.defineCommand(name, { numberOfKeys: 2, lua });
-    define('memkvGet', GET_SCRIPT);
+    const define = (name: keyof ScriptCommands, lua: string, numberOfKeys?: number): void =>
+      this.#client.defineCommand(name, numberOfKeys === undefined ? { lua } : { numberOfKeys, lua });
+    define('memkvGet', GET_SCRIPT, 2);
+    define('memkvRange', RANGE_SCRIPT, 2);
+    define('memkvExpiry', EXPIRY_SCRIPT, 2);
     define('memkvSet', SET_SCRIPT);
     define('memkvUpdate', UPDATE_SCRIPT);
     define('memkvRemove', REMOVE_SCRIPT);
     define('memkvPush', PUSH_SCRIPT);
     define('memkvPop', POP_SCRIPT);
-    define('memkvRange', RANGE_SCRIPT);
-    define('memkvExpiry', EXPIRY_SCRIPT);
     define('memkvSetTtl', SET_TTL_SCRIPT);
-    this.#client.defineCommand('memkvDocumentSave', { numberOfKeys: 1, lua: DOCUMENT_SAVE_SCRIPT });
+    define('memkvTxn', TXN_SCRIPT);
+    define('memkvFlushed', FLUSHED_SCRIPT);
+    define('memkvRevision', REVISION_SCRIPT, 1);
+    define('memkvDocumentSave', DOCUMENT_SAVE_SCRIPT, 1);
   }
 
   /** The ioredis connection, for libraries that keep their state in Redis too (the login rate limit). */
@@ -226,6 +256,7 @@ export class RedisStorage implements Storage, Database {
 
   /** Closes the connections; commands after it fail. */
   async close(): Promise<void> {
+    await this.#feed?.stop();
     try {
       await this.#client.quit();
     } catch {
@@ -246,43 +277,77 @@ export class RedisStorage implements Storage, Database {
     return [meta, `${meta}:l`];
   }
 
+  /**
+   * The revision counter a write of `key` takes its revision from: the one global counter
+   * (`Prevision`) on a standalone Redis; on a cluster, the counter of the key's hash slot
+   * (`Prevision:{T}`, T the first of `0`, `1`, … `z`, `10`, … in base 36 that hashes to that slot).
+   */
+  revisionKey(key: string): string {
+    if (!this.#cluster) return `${this.#prefix}revision`;
+    return `${this.#prefix}revision:{${slotTag(keySlot(encodeKey(key)))}}`;
+  }
+
+  /** The change stream (`Pchanges`): standalone only, and only with a watch history. */
+  get changeStreamKey(): string | undefined {
+    return this.#watchHistory > 0 ? `${this.#prefix}changes` : undefined;
+  }
+
+  /** The keys and first arguments of a single-key writing script: numkeys, meta, list, counter[, stream], precondition, maxlen. */
+  #writeArgs(key: string, options: Preconditions | undefined): (string | number)[] {
+    const [meta, list] = this.#keys(key);
+    const pre = preconditionArg(options);
+    const stream = this.changeStreamKey;
+    const counter = this.revisionKey(key);
+    return stream === undefined ? [3, meta, list, counter, pre, '0'] : [4, meta, list, counter, stream, pre, String(this.#watchHistory)];
+  }
+
   // ---- Commands ----
 
   get(key: string): Promise<Entry | undefined> {
     const [meta, list] = this.#keys(key);
     return this.#call(false, this.#client.memkvGet(meta, list)).then((r) => {
       if (r[0] === 0) return undefined;
-      return r[1] === 'string'
-        ? { key, kind: 'string', value: r[2] as string, createdAtMs: Number(r[3]), updatedAtMs: Number(r[4]), expiresAtMs: expires(r[5]) }
-        : { key, kind: 'string_slice', value: r[2] as string[], createdAtMs: Number(r[3]), updatedAtMs: Number(r[4]), expiresAtMs: expires(r[5]) };
+      const base = { key, createdAtMs: Number(r[3]), updatedAtMs: Number(r[4]), expiresAtMs: expires(r[5]), version: Number(r[6]) };
+      return r[1] === 'string' ? { ...base, kind: 'string', value: r[2] as string } : { ...base, kind: 'string_slice', value: r[2] as string[] };
     });
   }
 
-  set(key: string, value: Value, options?: WriteOptions): Promise<void> {
-    const [meta, list] = this.#keys(key);
+  /** Creates or replaces `key`; answers its new version. */
+  set(key: string, value: Value, options?: WriteOptions): Promise<number> {
+    const head = this.#writeArgs(key, options);
     const ttl = ttlArg(options?.ttlMs);
     if (typeof value !== 'string' && !Array.isArray(value)) throw badValue();
     const args = typeof value === 'string' ? ['string', ttl, String(this.#defaultTtlMs), value] : ['string_slice', ttl, String(this.#defaultTtlMs), ...strings(value)];
-    return this.#call(true, this.#client.memkvSet(meta, list, ...args)).then(() => undefined);
-  }
-
-  update(key: string, value: Value, options?: WriteOptions): Promise<void> {
-    const [meta, list] = this.#keys(key);
-    const ttl = ttlArg(options?.ttlMs);
-    if (typeof value !== 'string' && !Array.isArray(value)) throw badValue();
-    const args = typeof value === 'string' ? ['string', ttl, value] : ['string_slice', ttl, ...strings(value)];
-    return this.#call(true, this.#client.memkvUpdate(meta, list, ...args)).then((r) => {
-      if (r[0] === 0) throw itemNotFound(key);
+    return this.#call(true, this.#client.memkvSet(...head, ...args)).then((r) => {
+      preconditionHolds(key, r, options);
+      return Number(r[1]);
     });
   }
 
-  remove(key: string): Promise<boolean> {
-    const [meta, list] = this.#keys(key);
-    return this.#call(true, this.#client.memkvRemove(meta, list)).then((r) => r[0] === 1);
+  /** Replaces the value of an existing key; answers its new version. */
+  update(key: string, value: Value, options?: WriteOptions): Promise<number> {
+    const head = this.#writeArgs(key, options);
+    const ttl = ttlArg(options?.ttlMs);
+    if (typeof value !== 'string' && !Array.isArray(value)) throw badValue();
+    const args = typeof value === 'string' ? ['string', ttl, value] : ['string_slice', ttl, ...strings(value)];
+    return this.#call(true, this.#client.memkvUpdate(...head, ...args)).then((r) => {
+      preconditionHolds(key, r, options);
+      if (r[0] === 0) throw itemNotFound(key);
+      return Number(r[1]);
+    });
+  }
+
+  /** Removes `key`; answers the revision of the removal, 0 when the key was missing. */
+  remove(key: string, options?: Preconditions): Promise<number> {
+    const head = this.#writeArgs(key, options);
+    return this.#call(true, this.#client.memkvRemove(...head)).then((r) => {
+      preconditionHolds(key, r, options);
+      return r[0] === 1 ? Number(r[1]) : 0;
+    });
   }
 
   push(key: string, values: string | readonly string[], options?: WriteOptions): Promise<Entry> {
-    return this.#push(key, values, options, true).then((r) => ({ ...listTimes(key, r), kind: 'string_slice', value: r[5] as string[] }));
+    return this.#push(key, values, options, true).then((r) => ({ ...listTimes(key, r), kind: 'string_slice', value: r[6] as string[] }));
   }
 
   pushSummary(key: string, values: string | readonly string[], options?: WriteOptions): Promise<ListSummary> {
@@ -290,28 +355,30 @@ export class RedisStorage implements Storage, Database {
   }
 
   #push(key: string, values: string | readonly string[], options: WriteOptions | undefined, full: boolean): Promise<unknown[]> {
-    const [meta, list] = this.#keys(key);
+    const head = this.#writeArgs(key, options);
     const items = typeof values === 'string' ? [values] : Array.isArray(values) ? strings(values) : undefined;
     if (items === undefined) throw badValue();
     if (items.length === 0) throw new MemkvError('invalid_request', 'value must hold at least one string to push');
     const args = [ttlArg(options?.ttlMs), String(this.#defaultTtlMs), full ? 'full' : 'summary', ...items];
-    return this.#call(true, this.#client.memkvPush(meta, list, ...args)).then((r) => {
+    return this.#call(true, this.#client.memkvPush(...head, ...args)).then((r) => {
+      preconditionHolds(key, r, options);
       if (r[0] === -1) throw wrongType(key, 'push onto');
       return r;
     });
   }
 
-  pop(key: string): Promise<PopResult> {
-    return this.#pop(key, true).then((r) => ({ ...listTimes(key, r), kind: 'string_slice', value: r[6] as string[], popped: r[5] as string }));
+  pop(key: string, options?: Preconditions): Promise<PopResult> {
+    return this.#pop(key, options, true).then((r) => ({ ...listTimes(key, r, 6), kind: 'string_slice', value: r[7] as string[], popped: r[5] as string }));
   }
 
-  popSummary(key: string): Promise<PopSummary> {
-    return this.#pop(key, false).then((r) => ({ ...summary(key, r), popped: r[5] as string }));
+  popSummary(key: string, options?: Preconditions): Promise<PopSummary> {
+    return this.#pop(key, options, false).then((r) => ({ ...summary(key, r, 6), popped: r[5] as string }));
   }
 
-  #pop(key: string, full: boolean): Promise<unknown[]> {
-    const [meta, list] = this.#keys(key);
-    return this.#call(true, this.#client.memkvPop(meta, list, full ? 'full' : 'summary')).then((r) => {
+  #pop(key: string, options: Preconditions | undefined, full: boolean): Promise<unknown[]> {
+    const head = this.#writeArgs(key, options);
+    return this.#call(true, this.#client.memkvPop(...head, full ? 'full' : 'summary')).then((r) => {
+      preconditionHolds(key, r, options);
       if (r[0] === 0) throw itemNotFound(key);
       if (r[0] === -1) throw wrongType(key, 'pop from');
       if (r[0] === -2) throw new MemkvError('list_empty', `the list at key ${quoteKey(key)} is empty`);
@@ -324,19 +391,166 @@ export class RedisStorage implements Storage, Database {
     return this.#call(false, this.#client.memkvRange(meta, list, String(start), String(stop))).then((r) => {
       if (r[0] === 0) throw itemNotFound(key);
       if (r[0] === -1) throw wrongType(key, 'read a range of');
-      return { ...summary(key, r), value: r[5] as string[] };
+      return { ...summary(key, r, 6), value: r[5] as string[] };
     });
   }
 
   expiry(key: string): Promise<KeyExpiry | undefined> {
     const [meta, list] = this.#keys(key);
-    return this.#call(false, this.#client.memkvExpiry(meta, list)).then((r) => (r[0] === 0 ? undefined : { key, expiresAtMs: expires(r[1]) }));
+    return this.#call(false, this.#client.memkvExpiry(meta, list)).then((r) =>
+      r[0] === 0 ? undefined : { key, expiresAtMs: expires(r[1]), version: Number(r[2]) },
+    );
   }
 
-  setTtl(key: string, ttlMs: number | null): Promise<KeyExpiry | undefined> {
-    const [meta, list] = this.#keys(key);
+  setTtl(key: string, ttlMs: number | null, options?: Preconditions): Promise<KeyExpiry | undefined> {
+    const head = this.#writeArgs(key, options);
     const ttl = ttlMs === null ? '' : ttlArg(ttlMs);
-    return this.#call(true, this.#client.memkvSetTtl(meta, list, ttl)).then((r) => (r[0] === 0 ? undefined : { key, expiresAtMs: expires(r[1]) }));
+    return this.#call(true, this.#client.memkvSetTtl(...head, ttl)).then((r) => {
+      preconditionHolds(key, r, options);
+      return r[0] === 0 ? undefined : { key, expiresAtMs: expires(r[1]), version: Number(r[2]) };
+    });
+  }
+
+  /**
+   * Applies `ops` if every check holds, all or nothing, as one script with one revision. On a
+   * cluster, every key of the transaction must be in one hash slot: since each memkv key is its
+   * own hash tag, that is in practice one key (a transaction on several keys is refused, 400).
+   */
+  txn(checks: readonly TxnCheck[], ops: readonly TxnOp[]): Promise<TxnResult> {
+    if (!Array.isArray(checks) || !Array.isArray(ops)) throw new MemkvError('invalid_request', 'a transaction needs arrays of checks and ops');
+    const numbers = new Map<string, number>();
+    const number = (key: string): number => {
+      let n = numbers.get(key);
+      if (n === undefined) numbers.set(key, (n = numbers.size + 1));
+      return n;
+    };
+    const c: [number, number][] = checks.map((check, i) => {
+      const version = check?.version;
+      if (version !== null && !(Number.isSafeInteger(version) && version >= 0)) {
+        throw new MemkvError('invalid_request', `check ${i}: version must be a whole number >= 0 or null`);
+      }
+      this.#checkKey(check.key);
+      return [number(check.key), version ?? -1];
+    });
+    const o = ops.map((op, i) => {
+      try {
+        return this.#txnOp(op, number);
+      } catch (error) {
+        if (error instanceof MemkvError) throw new MemkvError(error.code, `op ${i}: ${error.message}`, { details: { op: i } });
+        throw error;
+      }
+    });
+    const keys = [...numbers.keys()];
+    if (this.#cluster) {
+      const slots = new Set(keys.map((key) => keySlot(encodeKey(key))));
+      if (slots.size > 1) {
+        throw new MemkvError(
+          'invalid_request',
+          `on a Redis Cluster, every key of a transaction must be in one hash slot, and memkv places each key in a slot of its own: ` +
+            `this transaction's ${keys.length} keys are in ${slots.size} slots (a transaction there can touch one key)`,
+        );
+      }
+    }
+    if (keys.length === 0) {
+      if (this.#cluster) return Promise.resolve({ version: 0, results: [] });
+      return this.revision().then((version) => ({ version, results: [] }));
+    }
+    const stream = this.changeStreamKey;
+    const head: string[] = [this.revisionKey(keys[0]!), ...(stream === undefined ? [] : [stream])];
+    for (const key of keys) head.push(...this.#keys(key));
+    const body = JSON.stringify({ c, o });
+    return this.#call(true, this.#client.memkvTxn(head.length, ...head, String(this.#watchHistory), String(this.#defaultTtlMs), body)).then((r) => {
+      if (r[0] === -3) {
+        const conflicts = (r[1] as [number, number][]).map(([n, v]) => ({ key: keys[n - 1]!, version: v < 0 ? null : v }));
+        const names = conflicts.map((conflict) => `${quoteKey(conflict.key)} is at ${conflict.version === null ? 'no version (missing)' : `version ${conflict.version}`}`);
+        throw new MemkvError('txn_conflict', `a check of the transaction failed, nothing was applied: ${names.join(', ')}`, { details: { conflicts } });
+      }
+      if (r[0] === -4) {
+        const index = Number(r[1]);
+        const op = ops[index]!;
+        const code = r[2] as 'item_not_found' | 'wrong_type' | 'list_empty';
+        const message =
+          code === 'item_not_found'
+            ? `key ${quoteKey(op.key)} does not exist`
+            : code === 'wrong_type'
+              ? `cannot ${op.op} key ${quoteKey(op.key)}: it holds a string, not a list`
+              : `the list at key ${quoteKey(op.key)} is empty`;
+        throw new MemkvError(code, `op ${index} (${op.op}): ${message}; nothing was applied`, { details: { op: index } });
+      }
+      const results = (r[2] as [number, number, string | null][]).map(([version, length, popped], i): TxnOpResult => {
+        const op = ops[i]!;
+        const result: TxnOpResult = { op: op.op, key: op.key, version: version < 0 ? null : version };
+        if (op.op === 'push' || op.op === 'pop') result.length = length;
+        if (op.op === 'pop') result.popped = popped!;
+        return result;
+      });
+      return { version: Number(r[1]), results };
+    });
+  }
+
+  /** One op of a transaction, checked, as the script takes it. */
+  #txnOp(op: TxnOp, number: (key: string) => number): Record<string, unknown> {
+    if (typeof op !== 'object' || op === null) throw new MemkvError('invalid_request', 'an op must be an object');
+    this.#checkKey(op.key);
+    switch (op.op) {
+      case 'set':
+      case 'update': {
+        const value = op.value;
+        if (typeof value !== 'string' && !Array.isArray(value)) throw badValue();
+        const kind = typeof value === 'string' ? 'string' : 'string_slice';
+        return { o: op.op, k: number(op.key), kind, v: typeof value === 'string' ? value : strings(value), t: ttlArg(op.ttlMs) };
+      }
+      case 'push': {
+        if (!Array.isArray(op.values)) throw badValue();
+        if (op.values.length === 0) throw new MemkvError('invalid_request', 'value must hold at least one string to push');
+        return { o: 'push', k: number(op.key), v: strings(op.values), t: ttlArg(op.ttlMs) };
+      }
+      case 'pop':
+      case 'remove':
+        return { o: op.op, k: number(op.key) };
+      case 'ttl':
+        return { o: 'ttl', k: number(op.key), t: op.ttlMs === null ? '' : ttlArg(op.ttlMs) };
+      default:
+        throw new MemkvError('invalid_request', `unknown op ${JSON.stringify((op as { op: unknown }).op)}`);
+    }
+  }
+
+  /**
+   * The database's current revision: the last one a write took (0 before the first). On a
+   * cluster, revisions are counted per hash slot and there is no database-wide one: 0.
+   */
+  async revision(): Promise<number> {
+    if (this.#cluster) return 0;
+    return Number(await this.#call(false, this.#client.memkvRevision(this.revisionKey(''))));
+  }
+
+  /**
+   * The change feed of this backend (see redis-feed.ts), started on a connection of its own;
+   * throws `watch_unavailable` on a cluster and with WATCH_HISTORY=0.
+   */
+  async changeFeed(onError?: (error: Error) => void): Promise<RedisChangeFeed> {
+    const stream = this.changeStreamKey;
+    if (stream === undefined) throw watchUnavailable(this.#cluster);
+    if (this.#feed === undefined) {
+      const client = (this.#client as Redis).duplicate({
+        // XREAD BLOCK waits up to blockMs: a longer timeout, and queued while reconnecting.
+        commandTimeout: FEED_BLOCK_MS + this.#commandTimeoutMs,
+        enableOfflineQueue: true,
+        maxRetriesPerRequest: null,
+      });
+      client.on('error', () => {}); // the main connection reports outages
+      this.#feed = new RedisChangeFeed({
+        client,
+        reader: this.#client as Redis,
+        streamKey: stream,
+        revisionKey: this.revisionKey(''),
+        userKey: (meta) => this.#userKey(meta),
+        blockMs: FEED_BLOCK_MS,
+        onError,
+      });
+    }
+    await this.#feed.start();
+    return this.#feed;
   }
 
   // ---- The database as a whole ----
@@ -416,6 +630,12 @@ export class RedisStorage implements Storage, Database {
         const results = (await this.#call(true, pipeline.exec())) ?? [];
         for (const [error, count] of results) if (error === null && (count as number) > 0) removed++;
       });
+    }
+    // On a standalone Redis, the flush takes a revision, and watchers see it once the keys are gone.
+    if (!this.#cluster) {
+      const stream = this.changeStreamKey;
+      const keys = [this.revisionKey(''), ...(stream === undefined ? [] : [stream])];
+      await this.#call(true, this.#client.memkvFlushed(keys.length, ...keys, String(this.#watchHistory)));
     }
     return removed;
   }
@@ -688,13 +908,93 @@ function expires(text: unknown): number | null {
   return ms > 0 ? ms : null;
 }
 
-/** The times of a push or pop answer ({status, created, updated, expires, length, …}). */
-function listTimes(key: string, r: unknown[]): { key: string; createdAtMs: number; updatedAtMs: number; expiresAtMs: number | null } {
-  return { key, createdAtMs: Number(r[1]), updatedAtMs: Number(r[2]), expiresAtMs: expires(r[3]) };
+/** The times and version of a push, pop or range answer ({status, created, updated, expires, length, …}), its version at `versionAt`. */
+function listTimes(key: string, r: unknown[], versionAt = 5): { key: string; createdAtMs: number; updatedAtMs: number; expiresAtMs: number | null; version: number } {
+  return { key, createdAtMs: Number(r[1]), updatedAtMs: Number(r[2]), expiresAtMs: expires(r[3]), version: Number(r[versionAt]) };
 }
 
-function summary(key: string, r: unknown[]): ListSummary {
-  return { ...listTimes(key, r), kind: 'string_slice', length: Number(r[4]) };
+function summary(key: string, r: unknown[], versionAt = 5): ListSummary {
+  return { ...listTimes(key, r, versionAt), kind: 'string_slice', length: Number(r[4]) };
+}
+
+/** The precondition argument of a writing script: '' none, `absent`, `exists` or `=N`. */
+function preconditionArg(options: (Preconditions & { ifExists?: boolean }) | undefined): string {
+  if (options === undefined) return '';
+  const { ifVersion, ifAbsent, ifExists } = options;
+  if (ifVersion !== undefined && ifVersion !== null && !(Number.isSafeInteger(ifVersion) && ifVersion >= 0)) {
+    throw new MemkvError('invalid_request', 'a version precondition must be a whole number >= 0');
+  }
+  const conditions = [ifVersion === undefined ? undefined : ifVersion === null ? 'absent' : `=${ifVersion}`, ifAbsent === true ? 'absent' : undefined, ifExists === true ? 'exists' : undefined].filter(
+    (condition) => condition !== undefined,
+  );
+  if (conditions.length === 0) return '';
+  // Two different conditions cannot both hold (a key both missing and at a version): never.
+  return conditions.every((condition) => condition === conditions[0]) ? conditions[0]! : 'never';
+}
+
+/** Throws precondition_failed when a writing script answered -3 (then the current version, -1 when missing). */
+function preconditionHolds(key: string, r: unknown[], options: Preconditions | undefined): void {
+  if (r[0] !== -3) return;
+  const current = Number(r[1]);
+  const version = current < 0 ? null : current;
+  const wanted = options?.ifVersion === undefined || options.ifVersion === null ? 'to be missing' : `to be at version ${options.ifVersion}`;
+  const is = version === null ? 'it does not exist' : `it is at version ${version}`;
+  throw new MemkvError('precondition_failed', `the precondition failed: key ${quoteKey(key)} was expected ${wanted}, but ${is}`, { details: { version } });
+}
+
+/** The answer to a watch on a backend without a change feed. */
+export function watchUnavailable(cluster: boolean): MemkvError {
+  return new MemkvError(
+    'watch_unavailable',
+    cluster
+      ? 'watch is not available with STORAGE=redis on a Redis Cluster: its writes have no database-wide order (see the README, Scaling out)'
+      : 'watch is off: WATCH_HISTORY is 0',
+  );
+}
+
+// ---- Hash slots (Redis Cluster) ----
+
+/** CRC16-CCITT (XMODEM), as Redis Cluster hashes keys. */
+const CRC16_TABLE = (() => {
+  const table = new Uint16Array(256);
+  for (let i = 0; i < 256; i++) {
+    let crc = i << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+    table[i] = crc;
+  }
+  return table;
+})();
+
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ CRC16_TABLE[((crc >> 8) ^ byte) & 0xff]!;
+  return crc;
+}
+
+/** The cluster slot of a hash tag's text (memkv's keys are their own hash tag: `P{E}`). */
+export function keySlot(tag: string): number {
+  return crc16(Buffer.from(tag, 'utf8')) & 16383;
+}
+
+/** Per slot, the first text of `0`, `1`, … in base 36 that hashes to it; built at first use. */
+let slotTags: string[] | undefined;
+
+/** A hash tag that lands in `slot` (the same on every front: see {@link slotTags}). */
+export function slotTag(slot: number): string {
+  if (slotTags === undefined) {
+    const tags: string[] = new Array(16384);
+    let left = 16384;
+    for (let i = 0; left > 0; i++) {
+      const text = i.toString(36);
+      const s = keySlot(text);
+      if (tags[s] === undefined) {
+        tags[s] = text;
+        left--;
+      }
+    }
+    slotTags = tags;
+  }
+  return slotTags[slot]!;
 }
 
 /** `values` checked to be strings (the engine's rule). */

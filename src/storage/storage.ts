@@ -17,11 +17,11 @@ export interface Storage {
   /** The entry at `key`, or undefined when it is missing or expired. */
   get(key: string): MaybePromise<Entry | undefined>;
   /** Creates or replaces `key`. */
-  set(key: string, value: Value, options?: WriteOptions): MaybePromise<void>;
+  set(key: string, value: Value, options?: WriteOptions): MaybePromise<void | number>;
   /** Replaces the value of an existing key; `item_not_found` otherwise. The TTL is kept unless given. */
-  update(key: string, value: Value, options?: WriteOptions): MaybePromise<void>;
-  /** Removes `key`. @returns false when it was missing. */
-  remove(key: string): MaybePromise<boolean>;
+  update(key: string, value: Value, options?: WriteOptions): MaybePromise<void | number>;
+  /** Removes `key`. @returns false (or 0) when it was missing. */
+  remove(key: string): MaybePromise<boolean | number>;
   /** Appends to the list at `key` (created when missing); answers the whole list. */
   push(key: string, values: string | readonly string[], options?: WriteOptions): MaybePromise<Entry>;
   /** `push`, answering the list's length instead of its elements. */

@@ -64,7 +64,7 @@ describe('STORAGE=redis on a real redis-server', () => {
     expect((await set(server, 'doc{1}', ['a', 'b'], '1h')).status).toBe(200);
     const meta = 'memkv:{doc%7B1%7D}';
     const hash = await direct.hgetall(meta);
-    expect(hash).toEqual({ kind: 'string_slice', created_ms: expect.any(String), updated_ms: hash.created_ms, expires_ms: expect.any(String) });
+    expect(hash).toEqual({ kind: 'string_slice', created_ms: expect.any(String), updated_ms: hash.created_ms, expires_ms: expect.any(String), version: expect.stringMatching(/^[1-9]\d*$/) });
     expect(await direct.lrange(`${meta}:l`, 0, -1)).toEqual(['a', 'b']);
     const expiresAtMs = Number(hash.expires_ms);
     expect(await direct.pexpiretime(meta)).toBe(expiresAtMs);

@@ -130,6 +130,9 @@ export const ERROR_CODES = [
   'persistence_failed',
   'persistence_disabled',
   'backend_unavailable',
+  'precondition_failed',
+  'txn_conflict',
+  'watch_unavailable',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
