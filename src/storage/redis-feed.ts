@@ -55,7 +55,7 @@ export class RedisChangeFeed {
   #lastId: string | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
-  #started: Promise<void> | undefined;
+  #started: Promise<{ floor: { revision: number; index: number }; backlog: Change[] }> | undefined;
 
   constructor(options: RedisChangeFeedOptions) {
     this.#client = options.client;
@@ -74,19 +74,39 @@ export class RedisChangeFeed {
   }
 
   /**
-   * Starts tailing the stream: from `from` (the changes after it), or from its end (changes
-   * written from now on). Resolves once the position is known.
+   * Starts tailing the stream after the current revision (the counter's value), and answers the
+   * changes the stream holds up to that revision (at most `backlog` of the last ones, whole
+   * revisions only) and the position just before them: a watch hub published those first has the
+   * same history as the stream. Listeners get every change after that revision.
    */
-  start(from?: FeedPosition): Promise<void> {
+  start(backlog = 0): Promise<{ floor: { revision: number; index: number }; backlog: Change[] }> {
     this.#started ??= (async () => {
-      if (from !== undefined) this.#lastId = positionId(from);
-      else {
-        const last = (await this.#client.xrevrange(this.#streamKey, '+', '-', 'COUNT', 1)) as [string, string[]][];
-        this.#lastId = last[0]?.[0] ?? '0-0';
-      }
+      const current = Number((await this.#client.get(this.#revisionKey)) ?? 0);
+      const end = positionId({ revision: current });
+      const entries = backlog > 0 ? ((await this.#client.xrevrange(this.#streamKey, end, '-', 'COUNT', backlog)) as [string, string[]][]) : [];
+      const changes = entries.reverse().map(([id, fields]) => this.#change(id, fields));
+      // A revision whose first changes were trimmed away is left out whole.
+      while (changes.length > 0 && changes[0]!.index > 0) changes.shift();
+      this.#lastId = end;
       this.#running = this.#loop();
+      const first = changes[0];
+      return { floor: { revision: first === undefined ? current : first.revision - 1, index: Infinity }, backlog: changes };
     })();
     return this.#started;
+  }
+
+  /**
+   * Resolves once this feed has handed out every change made before the call (the revision
+   * Redis's counter has now), so that a watch begun after a write on another front sees that
+   * write's revision as past; rejects after `timeoutMs`.
+   */
+  async caughtUp(timeoutMs = 2000): Promise<void> {
+    const current = Number((await this.#reader.get(this.#revisionKey)) ?? 0);
+    const deadline = Date.now() + timeoutMs;
+    while ((this.position?.revision ?? -1) < current) {
+      if (Date.now() > deadline) throw new Error(`the change feed did not reach revision ${current} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
   }
 
   /** The position of the last change handed out (revision and index); undefined before start. */
@@ -184,9 +204,11 @@ function positionId(position: FeedPosition): string {
   return `${position.revision}-${position.index ?? LAST_INDEX}`;
 }
 
+/** The position of a stream id: an index of {@link LAST_INDEX} is the whole revision (Infinity). */
 function parseId(id: string): { revision: number; index: number } {
   const dash = id.indexOf('-');
-  return { revision: Number(id.slice(0, dash)), index: Number(id.slice(dash + 1)) };
+  const index = id.slice(dash + 1);
+  return { revision: Number(id.slice(0, dash)), index: index === LAST_INDEX ? Infinity : Number(index) };
 }
 
 /** Orders two stream ids `ms-seq` (each part a decimal of up to 20 digits). */

@@ -525,10 +525,10 @@ export class RedisStorage implements Storage, Database {
   }
 
   /**
-   * The change feed of this backend (see redis-feed.ts), started on a connection of its own;
+   * The change feed of this backend (see redis-feed.ts), on a connection of its own, not started;
    * throws `watch_unavailable` on a cluster and with WATCH_HISTORY=0.
    */
-  async changeFeed(onError?: (error: Error) => void): Promise<RedisChangeFeed> {
+  changeFeed(onError?: (error: Error) => void): RedisChangeFeed {
     const stream = this.changeStreamKey;
     if (stream === undefined) throw watchUnavailable(this.#cluster);
     if (this.#feed === undefined) {
@@ -549,7 +549,6 @@ export class RedisStorage implements Storage, Database {
         onError,
       });
     }
-    await this.#feed.start();
     return this.#feed;
   }
 

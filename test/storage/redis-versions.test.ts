@@ -294,8 +294,9 @@ describe('the change feed of a standalone Redis', () => {
 
   it('every front sees every change, with its row at that revision, in the same order', async () => {
     const seen: Change[][] = [[], []];
-    const feeds = [await storage.changeFeed(), await other.changeFeed()];
+    const feeds = [storage.changeFeed(), other.changeFeed()];
     feeds.forEach((feed, i) => feed.onChange((change) => seen[i]!.push(change)));
+    await Promise.all(feeds.map((feed) => feed.start()));
     const start = await storage.revision();
     await storage.set('w{1}', 'a');
     await other.pushSummary('w{1}', ['x', 'y']).catch(() => undefined); // wrong type: no change
@@ -334,10 +335,28 @@ describe('the change feed of a standalone Redis', () => {
     expect(await feeds[0]!.history({ revision: start }, 100)).toEqual(changes);
     expect(await feeds[0]!.history({ revision: start + 6, index: 0 }, 100)).toEqual(changes.slice(6));
     expect(await feeds[0]!.history({ revision: start + 8 }, 100)).toEqual([]);
+
+    // A front started later gets the stream's last changes (whole revisions) to fill its history.
+    const late = createRedisStorage({ url: redis.current.url, watchHistory: 50 });
+    try {
+      const { floor, backlog } = await (await connected(late)).changeFeed().start(3);
+      // The last 3 changes begin inside the transaction of revision start + 6: from start + 7 on.
+      expect(floor).toEqual({ revision: start + 6, index: Infinity });
+      expect(backlog).toEqual(changes.slice(7));
+      expect(late.changeFeed().position).toEqual({ revision: start + 8, index: Infinity });
+      // A write on another front: once caught up, this feed has handed out its revision.
+      const later: Change[] = [];
+      late.changeFeed().onChange((change) => later.push(change));
+      const v = await storage.set('after', 'v');
+      await late.changeFeed().caughtUp();
+      expect(later.map((change) => change.revision)).toEqual([v]);
+    } finally {
+      await late.close();
+    }
   });
 
   it('the stream keeps about WATCH_HISTORY changes: older positions are reported as gone', async () => {
-    const feed = await storage.changeFeed();
+    const feed = storage.changeFeed();
     const start = await storage.revision();
     for (let i = 0; i < 300; i++) await storage.set(`trim${i % 3}`, String(i));
     expect(await feed.history({ revision: start }, 10)).toBeUndefined();
@@ -389,7 +408,7 @@ describe('versions and transactions on a Redis Cluster', () => {
   });
 
   it('watch is not available: 501 watch_unavailable', async () => {
-    const error = await rejection(storage.changeFeed());
+    const error = await rejection(async () => storage.changeFeed());
     expect(error.code).toBe('watch_unavailable');
     expect(error.status).toBe(501);
   });
