@@ -53,6 +53,8 @@ export class RedisChangeFeed {
   readonly #listeners = new Set<ChangeListener>();
   /** The id of the last entry handed out; undefined before start. */
   #lastId: string | undefined;
+  /** How many changes the revision of the last change handed out has. */
+  #lastCount = 1;
   #running: Promise<void> | undefined;
   #stopped = false;
   #started: Promise<{ floor: { revision: number; index: number }; backlog: Change[] }> | undefined;
@@ -149,8 +151,10 @@ export class RedisChangeFeed {
         failures = 0;
         if (reply === null) continue;
         for (const [id, fields] of reply[0]![1]) {
-          this.#lastId = id;
           const change = this.#change(id, fields);
+          this.#checkContinuity(change);
+          this.#lastId = id;
+          this.#lastCount = change.count;
           for (const listener of this.#listeners) listener(change);
         }
       } catch (error) {
@@ -159,6 +163,28 @@ export class RedisChangeFeed {
         failures++;
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * failures, 1000)));
       }
+    }
+  }
+
+  /**
+   * Reports a change that does not follow the last one handed out: the stream was trimmed past
+   * this feed's position while it could not read (a long outage), or a front that writes without
+   * the stream (WATCH_HISTORY=0) shares this Redis. Watchers of this front miss those changes.
+   */
+  #checkContinuity(change: Change): void {
+    const last = this.position;
+    if (last === undefined) return;
+    const inRevision = last.index !== Infinity && last.index < this.#lastCount - 1;
+    const follows = inRevision
+      ? change.revision === last.revision && change.index === last.index + 1
+      : change.revision === last.revision + 1 && change.index === 0;
+    if (!follows) {
+      this.#onError?.(
+        new Error(
+          `the change stream went from revision ${last.revision}${last.index === Infinity ? '' : `.${last.index}`} to ${change.revision}.${change.index}: ` +
+            'changes between them were trimmed before this front read them, or written without the stream (every front must have WATCH_HISTORY > 0)',
+        ),
+      );
     }
   }
 

@@ -355,6 +355,26 @@ describe('the change feed of a standalone Redis', () => {
     }
   });
 
+  it('a feed reports changes it cannot have seen: a write by a front without the stream', async () => {
+    const errors: Error[] = [];
+    const watched = createRedisStorage({ url: redis.current.url, watchHistory: 50 });
+    const blind = createRedisStorage({ url: redis.current.url, watchHistory: 0 });
+    try {
+      const feed = (await connected(watched)).changeFeed((error) => errors.push(error));
+      const seen: Change[] = [];
+      feed.onChange((change) => seen.push(change));
+      await feed.start();
+      await (await connected(blind)).set('unseen', 'v');
+      const v = await watched.set('seen', 'v');
+      await feed.caughtUp();
+      expect(seen.map((change) => change.revision)).toEqual([v]);
+      expect(errors.map((error) => error.message)).toEqual([expect.stringContaining(`to ${v}.0`)]);
+    } finally {
+      await watched.close();
+      await blind.close();
+    }
+  });
+
   it('the stream keeps about WATCH_HISTORY changes: older positions are reported as gone', async () => {
     const feed = storage.changeFeed();
     const start = await storage.revision();
