@@ -932,11 +932,12 @@ function preconditionArg(options: (Preconditions & { ifExists?: boolean }) | und
 }
 
 /** Throws precondition_failed when a writing script answered -3 (then the current version, -1 when missing). */
-function preconditionHolds(key: string, r: unknown[], options: Preconditions | undefined): void {
+function preconditionHolds(key: string, r: unknown[], options: (Preconditions & { ifExists?: boolean }) | undefined): void {
   if (r[0] !== -3) return;
   const current = Number(r[1]);
   const version = current < 0 ? null : current;
-  const wanted = options?.ifVersion === undefined || options.ifVersion === null ? 'to be missing' : `to be at version ${options.ifVersion}`;
+  const ifVersion = options?.ifVersion;
+  const wanted = typeof ifVersion === 'number' ? `to be at version ${ifVersion}` : options?.ifExists === true && ifVersion === undefined && options.ifAbsent !== true ? 'to exist' : 'to be missing';
   const is = version === null ? 'it does not exist' : `it is at version ${version}`;
   throw new MemkvError('precondition_failed', `the precondition failed: key ${quoteKey(key)} was expected ${wanted}, but ${is}`, { details: { version } });
 }
