@@ -14,7 +14,8 @@
  * never)}, values: pushed, popped}.
  */
 import type { Redis } from 'ioredis';
-import type { Change, ChangeListener, ChangeOp, VersionedEntry, VersionedListSummary } from './redis-types.js';
+import type { Change, ChangeListener, ChangeOp } from '../engine/change.js';
+import type { Entry, ListSummary } from '../engine/store.js';
 
 export interface RedisChangeFeedOptions {
   /** A connection of the feed's own: XREAD BLOCK holds it. */
@@ -219,7 +220,7 @@ function asArray(value: string[] | Record<string, never>): string[] {
   return Array.isArray(value) ? value : [];
 }
 
-function toEntry(key: string, version: number, e: NonNullable<StreamChange['e']>): VersionedEntry | VersionedListSummary {
+function toEntry(key: string, version: number, e: NonNullable<StreamChange['e']>): Entry | ListSummary {
   const times = { key, createdAtMs: Number(e.c), updatedAtMs: Number(e.u), expiresAtMs: Number(e.x) > 0 ? Number(e.x) : null, version };
   if (e.kind === 'string') return { ...times, kind: 'string', value: e.value as string };
   if (e.length !== undefined) return { ...times, kind: 'string_slice', length: Number(e.length) };

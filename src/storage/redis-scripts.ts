@@ -320,10 +320,10 @@ for i, op in ipairs(txn.o) do
     if s.exists and s.kind ~= 'string_slice' then return {-4, i - 1, 'wrong_type'} end
     if not s.exists then s.exists, s.kind, s.length = true, 'string_slice', 0 end
     s.length = s.length + #op.v
-  elseif o == 'remove' then
-    s.exists = false
   elseif not s.exists then
     return {-4, i - 1, 'item_not_found'}
+  elseif o == 'remove' then
+    s.exists = false
   elseif o == 'pop' then
     if s.kind ~= 'string_slice' then return {-4, i - 1, 'wrong_type'} end
     if s.length == 0 then return {-4, i - 1, 'list_empty'} end

@@ -37,20 +37,24 @@ import {
   UPDATE_SCRIPT,
 } from './redis-scripts.js';
 import type {
+  BackendNodeStats,
+  BackendStats,
+  Database,
+  Entry,
+  KeyExpiry,
+  KeyPage,
+  ListSummary,
+  PopResult,
+  PopSummary,
   Preconditions,
-  PreconditionWriteOptions as WriteOptions,
+  RangeResult,
+  Storage,
   TxnCheck,
   TxnOp,
   TxnOpResult,
   TxnResult,
-  VersionedEntry as Entry,
-  VersionedKeyExpiry as KeyExpiry,
-  VersionedListSummary as ListSummary,
-  VersionedPopResult as PopResult,
-  VersionedPopSummary as PopSummary,
-  VersionedRangeResult as RangeResult,
-} from './redis-types.js';
-import type { BackendNodeStats, BackendStats, Database, KeyPage, Storage } from './storage.js';
+  WriteOptions,
+} from './storage.js';
 
 export interface RedisStorageOptions {
   /** `redis://` or `rediss://` URL of one server, user and password in it; or give `clusterNodes`. */
@@ -436,7 +440,7 @@ export class RedisStorage implements Storage, Database {
       try {
         return this.#txnOp(op, number);
       } catch (error) {
-        if (error instanceof MemkvError) throw new MemkvError(error.code, `op ${i}: ${error.message}`, { details: { op: i } });
+        if (error instanceof MemkvError) throw new MemkvError(error.code, `op ${i} (${op?.op} ${quoteKey(String(op?.key))}): ${error.message}; nothing was applied`, { details: { op: i } });
         throw error;
       }
     });
@@ -475,7 +479,7 @@ export class RedisStorage implements Storage, Database {
             : code === 'wrong_type'
               ? `cannot ${op.op} key ${quoteKey(op.key)}: it holds a string, not a list`
               : `the list at key ${quoteKey(op.key)} is empty`;
-        throw new MemkvError(code, `op ${index} (${op.op}): ${message}; nothing was applied`, { details: { op: index } });
+        throw new MemkvError(code, `op ${index} (${op.op} ${quoteKey(op.key)}): ${message}; nothing was applied`, { details: { op: index } });
       }
       const results = (r[2] as [number, number, string | null][]).map(([version, length, popped], i): TxnOpResult => {
         const op = ops[i]!;
@@ -501,9 +505,10 @@ export class RedisStorage implements Storage, Database {
         return { o: op.op, k: number(op.key), kind, v: typeof value === 'string' ? value : strings(value), t: ttlArg(op.ttlMs) };
       }
       case 'push': {
-        if (!Array.isArray(op.values)) throw badValue();
-        if (op.values.length === 0) throw new MemkvError('invalid_request', 'value must hold at least one string to push');
-        return { o: 'push', k: number(op.key), v: strings(op.values), t: ttlArg(op.ttlMs) };
+        const values = typeof op.values === 'string' ? [op.values] : Array.isArray(op.values) ? strings(op.values) : undefined;
+        if (values === undefined) throw badValue();
+        if (values.length === 0) throw new MemkvError('invalid_request', 'value must hold at least one string to push');
+        return { o: 'push', k: number(op.key), v: values, t: ttlArg(op.ttlMs) };
       }
       case 'pop':
       case 'remove':
@@ -916,23 +921,23 @@ function summary(key: string, r: unknown[], versionAt = 5): ListSummary {
   return { ...listTimes(key, r, versionAt), kind: 'string_slice', length: Number(r[4]) };
 }
 
-/** The precondition argument of a writing script: '' none, `absent`, `exists` or `=N`. */
-function preconditionArg(options: (Preconditions & { ifExists?: boolean }) | undefined): string {
+/** The precondition argument of a writing script: '' none, `absent`, `exists`, `=N`, or `never` (conditions that cannot all hold). */
+function preconditionArg(options: Preconditions | undefined): string {
   if (options === undefined) return '';
   const { ifVersion, ifAbsent, ifExists } = options;
   if (ifVersion !== undefined && ifVersion !== null && !(Number.isSafeInteger(ifVersion) && ifVersion >= 0)) {
     throw new MemkvError('invalid_request', 'a version precondition must be a whole number >= 0');
   }
-  const conditions = [ifVersion === undefined ? undefined : ifVersion === null ? 'absent' : `=${ifVersion}`, ifAbsent === true ? 'absent' : undefined, ifExists === true ? 'exists' : undefined].filter(
-    (condition) => condition !== undefined,
-  );
-  if (conditions.length === 0) return '';
-  // Two different conditions cannot both hold (a key both missing and at a version): never.
-  return conditions.every((condition) => condition === conditions[0]) ? conditions[0]! : 'never';
+  // Every condition given must hold (as the engine checks them).
+  const absent = ifVersion === null || ifAbsent === true;
+  const exists = typeof ifVersion === 'number' || ifExists === true;
+  if (absent && exists) return 'never';
+  if (typeof ifVersion === 'number') return `=${ifVersion}`;
+  return absent ? 'absent' : exists ? 'exists' : '';
 }
 
 /** Throws precondition_failed when a writing script answered -3 (then the current version, -1 when missing). */
-function preconditionHolds(key: string, r: unknown[], options: (Preconditions & { ifExists?: boolean }) | undefined): void {
+function preconditionHolds(key: string, r: unknown[], options: Preconditions | undefined): void {
   if (r[0] !== -3) return;
   const current = Number(r[1]);
   const version = current < 0 ? null : current;

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemkvError } from '../../src/errors.js';
 import { keySlot, slotTag, createRedisStorage, encodeKey, type RedisStorage } from '../../src/storage/redis.js';
-import type { Change } from '../../src/storage/redis-types.js';
+import type { Change } from '../../src/engine/change.js';
 import { useRedisCluster, useRedisServer } from '../helpers/redis.js';
 
 /** The MemkvError `call` throws or rejects with. */
@@ -183,6 +183,7 @@ describe('transactions on a standalone Redis', () => {
         { op: 'set', key: 'b', value: ['p'] },
         { op: 'update', key: 'b', value: 'q' },
         { op: 'ttl', key: 'b', ttlMs: null },
+        { op: 'set', key: 'gone', value: 'soon' },
         { op: 'remove', key: 'gone' },
       ],
     );
@@ -196,11 +197,13 @@ describe('transactions on a standalone Redis', () => {
       { op: 'set', key: 'b', version: v },
       { op: 'update', key: 'b', version: v },
       { op: 'ttl', key: 'b', version: v },
+      { op: 'set', key: 'gone', version: v },
       { op: 'remove', key: 'gone', version: null },
     ]);
     expect(await storage.get('a')).toMatchObject({ value: 'y', version: v, expiresAtMs: expect.any(Number) });
     expect(await storage.get('l')).toMatchObject({ value: ['1'], version: v });
     expect(await storage.get('b')).toMatchObject({ value: 'q', version: v, expiresAtMs: null });
+    expect(await storage.get('gone')).toBeUndefined();
     expect(await storage.revision()).toBe(v);
   });
 
@@ -233,6 +236,7 @@ describe('transactions on a standalone Redis', () => {
       [[{ op: 'set', key: 'n1', value: 'v' }, { op: 'pop', key: 'e' }, { op: 'pop', key: 'e' }], 'list_empty', 2],
       [[{ op: 'remove', key: 'e' }, { op: 'update', key: 'e', value: 'v' }], 'item_not_found', 1],
       [[{ op: 'set', key: 'n1', value: 'v' }, { op: 'ttl', key: 'missing', ttlMs: 1000 }], 'item_not_found', 1],
+      [[{ op: 'set', key: 'n1', value: 'v' }, { op: 'remove', key: 'missing' }], 'item_not_found', 1],
       [[{ op: 'set', key: 'n1', value: 'v' }, { op: 'push', key: 'n2', values: [] }], 'invalid_request', 1],
     ];
     for (const [ops, code, index] of cases) {
