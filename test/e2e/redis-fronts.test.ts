@@ -63,10 +63,10 @@ describe('two front processes on one Redis', () => {
     expect((await api(a, '/set', 'POST', { key: 'shared', value: ['x'], ttl: '1h' })).status).toBe(200);
     const fromB = await api(b, '/shared');
     expect(fromB.status).toBe(200);
-    const row = (await fromB.json()) as { value: string[]; ttl: string };
+    const row = (await fromB.json()) as { value: string[]; ttl: string; version: number };
     expect(row.value).toEqual(['x']);
     expect((await api(b, '/shared/push', 'PATCH', { value: 'y' })).status).toBe(200);
-    expect(await (await api(a, '/shared')).json()).toEqual({ ...row, value: ['x', 'y'], updated_at: expect.any(String) });
+    expect(await (await api(a, '/shared')).json()).toEqual({ ...row, value: ['x', 'y'], updated_at: expect.any(String), version: row.version + 1 });
   });
 
   it('400 concurrent pushes, then 400 concurrent pops, spread over both fronts: nothing lost, nothing twice', async () => {
