@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemkvError } from '../../src/errors.js';
 import { keySlot, slotTag, createRedisStorage, encodeKey, type RedisStorage } from '../../src/storage/redis.js';
 import type { Change } from '../../src/engine/change.js';
-import { useRedisCluster, useRedisServer } from '../helpers/redis.js';
+import { RedisWatch } from '../../src/storage/redis-watch.js';
+import { freePort, startRedis, useRedisCluster, useRedisServer } from '../helpers/redis.js';
 
 /** The MemkvError `call` throws or rejects with. */
 async function rejection(call: Promise<unknown> | (() => Promise<unknown>)): Promise<MemkvError> {
@@ -378,6 +379,39 @@ describe('the change feed of a standalone Redis', () => {
       await blind.close();
     }
   });
+
+  it('a front started before Redis gets its hub once Redis is up, with the history the stream holds', async () => {
+    const port = await freePort();
+    const front = createRedisStorage({ url: `redis://127.0.0.1:${port}`, watchHistory: 50 });
+    const published: Change[] = [];
+    const watch = new RedisWatch(front.changeFeed(), 50, (start) => ({ start, publish: (change: Change) => published.push(change) }));
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(watch.hub).toBeUndefined();
+      const late = await startRedis({ port });
+      try {
+        const writer = await connected(createRedisStorage({ url: late.url, watchHistory: 50 }));
+        const v1 = await writer.set('early', 'v');
+        const hub = await watch.started;
+        expect(watch.hub).toBe(hub);
+        // The change made before the hub existed is in its history, and its start is before it.
+        expect(hub.start.startRevision).toBeLessThan(v1);
+        const v2 = await writer.set('later', 'v');
+        await watch.caughtUp();
+        expect(published.map((change) => [change.revision, change.key])).toEqual([
+          [v1, 'early'],
+          [v2, 'later'],
+        ]);
+        expect(hub.start.revision()).toBe(v2);
+        await writer.close();
+      } finally {
+        await front.close();
+        await late.stop();
+      }
+    } finally {
+      await front.close();
+    }
+  }, 20_000);
 
   it('the stream keeps about WATCH_HISTORY changes: older positions are reported as gone', async () => {
     const feed = storage.changeFeed();
