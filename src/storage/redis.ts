@@ -239,6 +239,11 @@ export class RedisStorage implements Storage, Database {
     return this.#client;
   }
 
+  /** Whether this is a Redis Cluster (no database-wide revision, no change feed). */
+  get cluster(): boolean {
+    return this.#cluster;
+  }
+
   /** The prefix of memkv's Redis keys (REDIS_KEY_PREFIX). */
   get keyPrefix(): string {
     return this.#prefix;
