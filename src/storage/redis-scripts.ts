@@ -12,13 +12,15 @@
  *
  * Revisions: every write takes the next value of a counter key (INCR) in the same script: the
  * one global counter on a standalone Redis, a counter per hash slot (in that slot) on a cluster,
- * so that a script never leaves its slot. A revision is never below the version of a key it
+ * so that a script never leaves its slot; a cluster's revision is also at least the master's
+ * clock (TIME) in microseconds. A revision is never below the version of a key it
  * writes plus one, should the counter have been lost. On a standalone Redis, each write also
  * appends its changes to the change stream (XADD with the id `revision-index`, MAXLEN ~ the
  * watch history) when the script is given one, atomically with the write.
  *
  * The writing scripts take KEYS meta, list, counter[, stream] and ARGV precondition ('' none,
- * `absent`, `exists`, `=N`: version N), the stream's MAXLEN (0: none), then their own. Every
+ * `absent`, `exists`, `=N`: version N), the stream's MAXLEN (0: none; -1: none, and a cluster's
+ * revisions, which are at least the server's clock in microseconds), then their own. Every
  * check happens before the first write: a Lua script that fails midway keeps what it wrote.
  *
  * Answers are arrays whose first element is a status: 1 done, 0 no such key, -1 wrong type,
@@ -65,8 +67,15 @@ local function holds(pre, v)
   return v ~= nil and v == tonumber(string.sub(pre, 2))
 end
 -- The next revision: INCR of the counter, at least floor. A counter found missing (INCR gives 1)
--- continues after the stream's last change, so that revisions and stream ids never go back.
-local function next_revision(counter, stream, floor)
+-- continues after the stream's last change, so that revisions and stream ids never go back. On a
+-- cluster (clock true), at least the server's clock in microseconds too: revisions of different
+-- slots then follow time, and one that a failover lost is not handed out again.
+local function next_revision(counter, stream, floor, clock)
+  if clock then
+    local t = redis.call('TIME')
+    local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
+    if us > floor then floor = us end
+  end
   local rev = redis.call('INCR', counter)
   if rev == 1 and stream then
     local last = redis.call('XREVRANGE', stream, '+', '-', 'COUNT', 1)
@@ -156,6 +165,7 @@ const READS = '#!lua flags=no-writes\n' + PRELUDE;
 const SINGLE = `
 local meta, list, counter, stream = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local pre, maxlen = ARGV[1], ARGV[2]
+local clock = maxlen == '-1'
 `;
 
 /** A failed precondition's answer. */
@@ -178,7 +188,7 @@ return {1, m[1], redis.call('LRANGE', KEYS[2], 0, -1), m[3], m[4], m[5], v}
 
 /** SET: ARGV pre, maxlen, kind, ttl ms ('' = default), default ttl ms (0 = none), value | elements… → {-3, v} | {1, version} */
 export const SET_SCRIPT = `${WRITES}${SINGLE}${PRECONDITION}
-local rev = next_revision(counter, stream, (current or 0) + 1)
+local rev = next_revision(counter, stream, (current or 0) + 1, clock)
 local now = now_ms()
 do_set(meta, list, rev, now, ARGV[3], ARGV[4], ARGV[5], ARGV, 6)
 if stream then emit(stream, maxlen, rev, 0, {o = 'set', k = meta, n = 1, e = entry_of(meta, list, false)}) end
@@ -188,7 +198,7 @@ return {1, rev}
 /** UPDATE: ARGV pre, maxlen, kind, ttl ms ('' = keep), value | elements… → {-3, v} | {0} | {1, version} */
 export const UPDATE_SCRIPT = `${WRITES}${SINGLE}${PRECONDITION}
 if not current then return {0} end
-local rev = next_revision(counter, stream, current + 1)
+local rev = next_revision(counter, stream, current + 1, clock)
 local now = now_ms()
 do_update(meta, list, rev, now, ARGV[3], ARGV[4], ARGV, 5)
 if stream then emit(stream, maxlen, rev, 0, {o = 'update', k = meta, n = 1, e = entry_of(meta, list, false)}) end
@@ -198,7 +208,7 @@ return {1, rev}
 /** REMOVE: ARGV pre, maxlen → {-3, v} | {0} | {1, revision} */
 export const REMOVE_SCRIPT = `${WRITES}${SINGLE}${PRECONDITION}
 if not current then return {0} end
-local rev = next_revision(counter, stream, current + 1)
+local rev = next_revision(counter, stream, current + 1, clock)
 redis.call('DEL', meta, list)
 if stream then emit(stream, maxlen, rev, 0, {o = 'remove', k = meta, n = 1}) end
 return {1, rev}
@@ -210,7 +220,7 @@ return {1, rev}
  */
 export const PUSH_SCRIPT = `${WRITES}${SINGLE}${PRECONDITION}
 if current and redis.call('HGET', meta, 'kind') ~= 'string_slice' then return {-1} end
-local rev = next_revision(counter, stream, (current or 0) + 1)
+local rev = next_revision(counter, stream, (current or 0) + 1, clock)
 local now = now_ms()
 local created, x, length = do_push(meta, list, rev, now, ARGV[3], ARGV[4], ARGV, 6)
 if stream then
@@ -231,7 +241,7 @@ if not current then return {0} end
 local m = redis.call('HMGET', meta, 'kind', 'created_ms', 'expires_ms')
 if m[1] ~= 'string_slice' then return {-1} end
 if redis.call('LLEN', list) == 0 then return {-2} end
-local rev = next_revision(counter, stream, current + 1)
+local rev = next_revision(counter, stream, current + 1, clock)
 local now = now_ms()
 local popped, length = do_pop(meta, list, rev, now)
 if stream then emit(stream, maxlen, rev, 0, {o = 'pop', k = meta, n = 1, e = entry_of(meta, list, true), popped = popped}) end
@@ -257,14 +267,14 @@ return {1, m[2], m[3] or '0'}
 /** SET_TTL: ARGV pre, maxlen, ttl ms ('' = never expire) → {-3, v} | {0} | {1, expires, version} */
 export const SET_TTL_SCRIPT = `${WRITES}${SINGLE}${PRECONDITION}
 if not current then return {0} end
-local rev = next_revision(counter, stream, current + 1)
+local rev = next_revision(counter, stream, current + 1, clock)
 local x = do_ttl(meta, list, rev, now_ms(), ARGV[3])
 if stream then emit(stream, maxlen, rev, 0, {o = 'ttl', k = meta, n = 1, e = entry_of(meta, list, false)}) end
 return {1, ms(x), rev}
 `;
 
 /**
- * TXN: KEYS counter[, stream], then meta and list of each key; ARGV maxlen (0: no stream),
+ * TXN: KEYS counter[, stream], then meta and list of each key; ARGV maxlen (0: no stream; -1: a cluster's),
  * default ttl ms, then the transaction as JSON: {"c": [[key number, version | -1 (missing)]…],
  * "o": [{"o": op, "k": key number, "kind", "v": value | elements, "t": ttl ms | ''}…]} (key
  * numbers from 1). Every check, then every op on the state the ops before it leave, is validated
@@ -275,6 +285,7 @@ return {1, ms(x), rev}
  */
 export const TXN_SCRIPT = `${WRITES}
 local maxlen, dttl = tonumber(ARGV[1]), ARGV[2]
+local clock = maxlen < 0
 local counter = KEYS[1]
 local stream = nil
 local base = 1
@@ -332,7 +343,7 @@ for i, op in ipairs(txn.o) do
 end
 local count = #txn.o
 if count == 0 then return {1, tonumber(redis.call('GET', counter)) or 0, {}} end
-local rev = next_revision(counter, stream, floor)
+local rev = next_revision(counter, stream, floor, clock)
 local now = now_ms()
 local results = {}
 for i, op in ipairs(txn.o) do

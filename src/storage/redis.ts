@@ -289,7 +289,8 @@ export class RedisStorage implements Storage, Database {
   /**
    * The revision counter a write of `key` takes its revision from: the one global counter
    * (`Prevision`) on a standalone Redis; on a cluster, the counter of the key's hash slot
-   * (`Prevision:{T}`, T the first of `0`, `1`, … `z`, `10`, … in base 36 that hashes to that slot).
+   * (`Prevision:{T}`, T the first of `0`, `1`, … `z`, `10`, … in base 36 that hashes to that slot),
+   * where a revision is also at least the master's clock in microseconds.
    */
   revisionKey(key: string): string {
     if (!this.#cluster) return `${this.#prefix}revision`;
@@ -307,7 +308,8 @@ export class RedisStorage implements Storage, Database {
     const pre = preconditionArg(options);
     const stream = this.changeStreamKey;
     const counter = this.revisionKey(key);
-    return stream === undefined ? [3, meta, list, counter, pre, '0'] : [4, meta, list, counter, stream, pre, String(this.#watchHistory)];
+    if (stream !== undefined) return [4, meta, list, counter, stream, pre, String(this.#watchHistory)];
+    return [3, meta, list, counter, pre, this.#cluster ? '-1' : '0'];
   }
 
   // ---- Commands ----
@@ -468,7 +470,7 @@ export class RedisStorage implements Storage, Database {
     const head: string[] = [this.revisionKey(keys[0]!), ...(stream === undefined ? [] : [stream])];
     for (const key of keys) head.push(...this.#keys(key));
     const body = JSON.stringify({ c, o });
-    return this.#call(true, this.#client.memkvTxn(head.length, ...head, String(this.#watchHistory), String(this.#defaultTtlMs), body)).then((r) => {
+    return this.#call(true, this.#client.memkvTxn(head.length, ...head, this.#cluster ? '-1' : String(this.#watchHistory), String(this.#defaultTtlMs), body)).then((r) => {
       if (r[0] === -3) {
         const conflicts = (r[1] as [number, number][]).map(([n, v]) => ({ key: keys[n - 1]!, version: v < 0 ? null : v }));
         const names = conflicts.map((conflict) => `${quoteKey(conflict.key)} is at ${conflict.version === null ? 'no version (missing)' : `version ${conflict.version}`}`);

@@ -3,4 +3,4 @@ import { openTcpRedisDoor } from './doors/http-doors.js';
 import { useRedisCluster } from '../helpers/redis.js';
 
 const cluster = useRedisCluster();
-runContract('redis-cluster', openTcpRedisDoor(() => ({ clusterNodes: cluster.current.nodeList })), { http: true });
+runContract('redis-cluster', openTcpRedisDoor(() => ({ clusterNodes: cluster.current.nodeList })), { http: true, oneKeyTransactions: true });

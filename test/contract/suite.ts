@@ -77,6 +77,11 @@ export interface Door {
 export interface DoorCapabilities {
   /** The door sends raw HTTP requests (`door.http`): malformed bodies, queries and URLs. */
   http?: boolean;
+  /**
+   * A transaction may touch one key only (STORAGE=redis on a Redis Cluster, where every key has
+   * a hash slot of its own): the transaction cases run on one key, and several keys are refused.
+   */
+  oneKeyTransactions?: boolean;
 }
 
 // ---- Matchers ----
@@ -791,7 +796,64 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
       });
     });
 
-    describe('transactions', () => {
+    describe.runIf(capabilities.oneKeyTransactions === true)('transactions on one key', () => {
+      it('refuses a transaction over several keys with 400 invalid_request, saying why, and applies nothing', async () => {
+        const outcome = await call({ op: 'txn', ops: [{ op: 'set', key: key('a'), value: '1' }, { op: 'set', key: key('b'), value: '2' }] });
+        expect(outcome).toEqual({ status: 400, body: { code: 'invalid_request', message: expect.stringContaining('one hash slot') } });
+        await refused({ op: 'get', key: key('a') }, 404, 'item_not_found');
+        const checked = await call({ op: 'txn', checks: [{ key: key('b'), version: null }], ops: [{ op: 'set', key: key('a'), value: '1' }] });
+        expect(checked.status).toBe(400);
+      });
+
+      it('applies every op when the checks hold, under one version', async () => {
+        const { version: v } = await ok({ op: 'push', key: key(), value: ['x'] });
+        const body = await ok({
+          op: 'txn',
+          checks: [{ key: key(), version: v }],
+          ops: [
+            { op: 'push', key: key(), value: ['y', 'z'] },
+            { op: 'pop', key: key() },
+            { op: 'ttl', key: key(), ttl: '1h' },
+          ],
+        });
+        const version = body.version;
+        expect(version).toBeGreaterThan(v);
+        expect(body).toEqual({
+          ok: true,
+          version,
+          results: [
+            { op: 'push', key: key(), version, length: 3 },
+            { op: 'pop', key: key(), version, length: 2, popped: 'z' },
+            { op: 'ttl', key: key(), version },
+          ],
+        });
+        expect(await ok({ op: 'get', key: key() })).toMatchObject({ value: ['x', 'y'], version, ttl: TIME });
+        const replaced = await ok({ op: 'txn', ops: [{ op: 'set', key: key(), value: 's' }, { op: 'update', key: key(), value: 't' }, { op: 'remove', key: key() }] });
+        expect(replaced.results.map((r: { version: number | null }) => r.version)).toEqual([replaced.version, replaced.version, null]);
+        await refused({ op: 'get', key: key() }, 404, 'item_not_found');
+      });
+
+      it('applies nothing when a check fails (409 txn_conflict with the current version) or an op fails (its error, naming the op)', async () => {
+        const { version } = await ok({ op: 'set', key: key(), value: '1' });
+        const conflict = await call({ op: 'txn', checks: [{ key: key(), version: version + 1000 }], ops: [{ op: 'set', key: key(), value: 'changed' }] });
+        expect(conflict).toEqual({ status: 409, body: { code: 'txn_conflict', message: expect.any(String), conflicts: [{ key: key(), version }] } });
+        const failed = await call({ op: 'txn', ops: [{ op: 'set', key: key(), value: 'changed' }, { op: 'pop', key: key() }] });
+        expect(failed).toEqual({ status: 409, body: { code: 'wrong_type', message: expect.any(String), op: 1 } });
+        expect(await ok({ op: 'get', key: key() })).toMatchObject({ value: '1', version });
+      });
+
+      it('concurrent transactions on one list pop every element exactly once', async () => {
+        const values = Array.from({ length: 20 }, (_, i) => `v${i}`);
+        await ok({ op: 'push', key: key(), value: values });
+        const outcomes = await Promise.all(values.map(() => call({ op: 'txn', ops: [{ op: 'pop', key: key() }, { op: 'push', key: key(), value: 'moved' }, { op: 'pop', key: key() }] })));
+        expect(outcomes.map((o) => o.status)).toEqual(values.map(() => 200));
+        const popped = outcomes.map((o) => (o.body as { results: { popped: string }[] }).results[0]!.popped);
+        expect([...popped].sort()).toEqual([...values].sort());
+        expect((await ok({ op: 'get', key: key() })).value).toEqual([]);
+      });
+    });
+
+    describe.skipIf(capabilities.oneKeyTransactions === true)('transactions', () => {
       it('applies every op when the checks hold, under one version shared by every key it wrote', async () => {
         const { version: a } = await ok({ op: 'set', key: key('a'), value: '1' });
         await ok({ op: 'push', key: key('l'), value: ['x'] });

@@ -434,8 +434,9 @@ describe('versions and transactions on a Redis Cluster', () => {
     await storage?.close();
   });
 
-  it("versions increase per key, from its slot's counter, also across a removal", async () => {
+  it("versions increase per key, from its slot's counter and the clock, also across a removal", async () => {
     const keys = ['ca', 'cb', 'cc', 'cd'];
+    const startedUs = Date.now() * 1000 - 1_000_000;
     // Keys on different masters.
     expect(new Set(keys.map((key) => cluster.current.masterOf(keySlot(encodeKey(key))).port)).size).toBeGreaterThan(1);
     for (const key of keys) {
@@ -444,8 +445,11 @@ describe('versions and transactions on a Redis Cluster', () => {
       expect(v2).toBeGreaterThan(v1);
       const removedAt = await storage.remove(key);
       expect(removedAt).toBeGreaterThan(v2);
-      expect(await storage.set(key, 'z')).toBeGreaterThan(removedAt);
-      expect(await rejection(storage.set(key, 'w', { ifVersion: v1 }))).toMatchObject({ code: 'precondition_failed', details: { version: removedAt + 1 } });
+      const v3 = await storage.set(key, 'z');
+      expect(v3).toBeGreaterThan(removedAt);
+      expect(await rejection(storage.set(key, 'w', { ifVersion: v1 }))).toMatchObject({ code: 'precondition_failed', details: { version: v3 } });
+      // At least the master's clock in microseconds: later than any write before it, whichever the slot.
+      expect(v3).toBeGreaterThanOrEqual(startedUs);
     }
   });
 
