@@ -170,8 +170,8 @@ describe('wire.getTtl and wire.setTtl', () => {
     expect(Object.keys(set)).toEqual(['key', 'ttl', 'version']);
     expect(set.ttl).toBe(new Date(server.store.get('k')!.expiresAtMs!).toISOString());
     expect(JSON.stringify(set)).toBe(await plain('GET', '/k/ttl'));
-    expect(await client.wire.setTtl('k', null)).toEqual({ key: 'k', ttl: null });
-    expect(await plain('GET', '/k/ttl')).toBe('{"key":"k","ttl":null}');
+    expect(await client.wire.setTtl('k', null)).toEqual({ key: 'k', ttl: null, version: server.store.revision });
+    expect(await plain('GET', '/k/ttl')).toBe(`{"key":"k","ttl":null,"version":${server.store.revision}}`);
   });
 
   it('a missing key is a NotFoundError, where getTtl answers null', async () => {
