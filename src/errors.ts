@@ -34,6 +34,9 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   persistence_disabled: { status: 409, message: 'persistence is not enabled (PERSISTENCE_ENABLED=false)' },
   // STORAGE=redis: Redis is unreachable, failing over or too slow; answered with Retry-After.
   backend_unavailable: { status: 503, message: 'the storage backend (Redis) is unavailable; retry later' },
+  history_compacted: { status: 410, message: 'the watch history no longer reaches back to this revision: list the keys again, then watch from the current revision' },
+  // Sent only as the final `event: error` of a watch stream, never as an HTTP status.
+  watch_overflow: { status: 503, message: 'the watcher did not read its events fast enough (WATCH_MAX_BUFFER): resume from the last event id' },
 };
 
 /** An expected failure with a stable code. Anything that is not a MemkvError is a bug. */
