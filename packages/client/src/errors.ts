@@ -87,6 +87,14 @@ export class UnexpectedResponseError extends MemkvClientError {
   override name = 'UnexpectedResponseError';
 }
 
+/**
+ * A watch asked to resume from an event id the server's history no longer reaches (`history_compacted`,
+ * 410): list the keys again, then watch from the current revision.
+ */
+export class HistoryCompactedError extends MemkvClientError {
+  override name = 'HistoryCompactedError';
+}
+
 type ErrorClass = new (code: string, message: string, options?: MemkvClientErrorOptions) => MemkvClientError;
 
 /** The server's error codes that have a class of their own. */
@@ -99,6 +107,7 @@ const CLASS_BY_CODE: Readonly<Record<string, ErrorClass>> = {
   payload_too_large: ValidationError,
   unsupported_media_type: ValidationError,
   forbidden: ForbiddenError,
+  history_compacted: HistoryCompactedError,
 };
 
 /**

@@ -13,6 +13,7 @@ export type {
   WireCalls,
   WriteOptions,
 } from './client.js';
+export type { WatchOptions } from './watch.js';
 export {
   MemkvClientError,
   NotFoundError,
@@ -24,6 +25,7 @@ export {
   ConnectionError,
   TimeoutError,
   UnexpectedResponseError,
+  HistoryCompactedError,
 } from './errors.js';
 export type { ClientErrorCode, MemkvClientErrorOptions } from './errors.js';
 export type { Row, StringRow, ListRow, PopRow, MinimalListRow, MinimalPopRow, RangeRow, Expiry } from './row.js';
