@@ -208,14 +208,12 @@ export class WatchHub {
     if (this.#watchers.size === 0) return;
     for (const watcher of this.#watchers) {
       if (!matches(watcher.prefix, event.key)) continue;
+      // Checked before the event is added: one event larger than the bound still reaches a
+      // watcher that has kept up; a watcher already that far behind is cut off.
+      if (this.#overflowed(watcher)) continue;
       const text = this.#textOf(event);
-      if (!watcher.live) {
-        watcher.pendingBytes += text.length;
-        this.#checkOverflow(watcher);
-        continue;
-      }
-      if (!watcher.sink.write(text)) this.#fallBehind(watcher, seq + 1);
-      else this.#checkOverflow(watcher);
+      if (!watcher.live) watcher.pendingBytes += text.length;
+      else if (!watcher.sink.write(text)) this.#fallBehind(watcher, seq + 1);
     }
   }
 
@@ -340,8 +338,7 @@ export class WatchHub {
     watcher.countFrom = cursor;
     watcher.pendingBytes = 0;
     this.#behind.add(watcher);
-    this.#checkOverflow(watcher);
-    if (this.#watchers.has(watcher)) this.#waitDrain(watcher);
+    this.#waitDrain(watcher);
   }
 
   #waitDrain(watcher: Watcher): void {
@@ -368,8 +365,7 @@ export class WatchHub {
       const text = this.#textOf(event);
       if (seq >= watcher.countFrom) watcher.pendingBytes -= text.length;
       if (!sink.write(text)) {
-        this.#checkOverflow(watcher);
-        if (this.#watchers.has(watcher)) this.#waitDrain(watcher);
+        this.#waitDrain(watcher);
         return;
       }
     }
@@ -378,11 +374,15 @@ export class WatchHub {
     this.#behind.delete(watcher);
   }
 
-  #checkOverflow(watcher: Watcher): void {
+  /**
+   * Cuts the watcher off when its unsent bytes (its stream's buffer, and the events published for
+   * it since it fell behind) pass the bound. @returns whether it did
+   */
+  #overflowed(watcher: Watcher): boolean {
     const unsent = watcher.sink.writableLength + watcher.pendingBytes;
-    if (unsent > this.#maxBufferBytes) {
-      this.#overflow(watcher, `the watcher did not read its events fast enough: ${unsent} bytes unsent, more than WATCH_MAX_BUFFER (${this.#maxBufferBytes})`);
-    }
+    if (unsent <= this.#maxBufferBytes) return false;
+    this.#overflow(watcher, `the watcher did not read its events fast enough: ${unsent} bytes unsent, more than WATCH_MAX_BUFFER (${this.#maxBufferBytes})`);
+    return true;
   }
 
   #overflow(watcher: Watcher, message: string): void {
@@ -411,10 +411,7 @@ export class WatchHub {
   #startHeartbeat(): void {
     if (this.#heartbeat !== undefined || this.#heartbeatMs === 0) return;
     this.#heartbeat = setInterval(() => {
-      for (const watcher of [...this.#watchers]) {
-        watcher.sink.write(HEARTBEAT_FRAME);
-        this.#checkOverflow(watcher);
-      }
+      for (const watcher of [...this.#watchers]) if (!this.#overflowed(watcher)) watcher.sink.write(HEARTBEAT_FRAME);
     }, this.#heartbeatMs);
     this.#heartbeat.unref();
   }

@@ -100,12 +100,19 @@ export class RawWatch {
   readonly socket: Socket;
   head = '';
   status = 0;
+  /** The text received (unless `keepBody` is false: then only the counts below). */
   body = '';
+  /** Events received, and the id of the last one. */
+  events = 0;
+  lastId: string | undefined;
+  readonly #keepBody: boolean;
+  #frames = '';
   #raw = Buffer.alloc(0);
   #headDone = false;
   closed: Promise<void>;
 
-  constructor(port: number, path: string, headers: Record<string, string> = {}) {
+  constructor(port: number, path: string, headers: Record<string, string> = {}, { keepBody = true }: { keepBody?: boolean } = {}) {
+    this.#keepBody = keepBody;
     this.socket = connect(port, '127.0.0.1');
     const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
     this.socket.write(`GET ${path} HTTP/1.1\r\nHost: memkv\r\n${lines}\r\n`);
@@ -125,7 +132,7 @@ export class RawWatch {
     }
     const chunked = /^transfer-encoding: chunked/im.test(this.head);
     if (!chunked) {
-      this.body += this.#raw.toString('utf8');
+      this.#text(this.#raw.toString('utf8'));
       this.#raw = Buffer.alloc(0);
       return;
     }
@@ -134,8 +141,22 @@ export class RawWatch {
       if (lineEnd < 0) return;
       const size = parseInt(this.#raw.subarray(0, lineEnd).toString('latin1'), 16);
       if (this.#raw.length < lineEnd + 2 + size + 2) return;
-      this.body += this.#raw.subarray(lineEnd + 2, lineEnd + 2 + size).toString('utf8');
+      this.#text(this.#raw.subarray(lineEnd + 2, lineEnd + 2 + size).toString('utf8'));
       this.#raw = this.#raw.subarray(lineEnd + 2 + size + 2);
+    }
+  }
+
+  #text(text: string): void {
+    if (this.#keepBody) this.body += text;
+    this.#frames += text;
+    const frames = this.#frames.split('\n\n');
+    this.#frames = frames.pop()!;
+    for (const frame of frames) {
+      const id = /^id: (.*)$/m.exec(frame)?.[1];
+      if (id !== undefined) {
+        this.events++;
+        this.lastId = id;
+      }
     }
   }
 
