@@ -19,7 +19,6 @@ import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
 import type { RedisStorage } from './storage/redis.js';
 import type { WatchHub } from './watch/watch-hub.js';
-import type { ChangeSource } from './watch/connect.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -224,9 +223,8 @@ export async function startServer(
     signal?.throwIfAborted();
     // The change feed starts after the replay: a watch resumes from the revision the log ended at
     // on. STORAGE=redis has no feed yet: a source of its changes would call `hub.publish` the same way.
-    const source = store as Partial<ChangeSource> | undefined;
-    if (typeof source?.setChangeListener === 'function' && config.watchHistory > 0) {
-      watch = connectWatch(source as ChangeSource, { historyEvents: config.watchHistory, maxBufferBytes: config.watchMaxBufferBytes });
+    if (store !== undefined && config.watchHistory > 0) {
+      watch = connectWatch(store, { historyEvents: config.watchHistory, maxBufferBytes: config.watchMaxBufferBytes });
     }
     if (config.authEnabled) auth = await openAuth(config, logger, redis);
     const log = persistence;
@@ -247,6 +245,7 @@ export async function startServer(
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
       maxKeyBytes: config.maxKeyBytes,
+      maxTxnOps: config.maxTxnOps,
       // The listening server: once the app is ready, it serves the API there instead of 503 loading.
       server: api,
       logger,

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.js';
 import { Executor } from '../commands/execute.js';
 import { COMMANDS } from '../commands/table.js';
+import { DEFAULT_MAX_TXN_OPS } from '../commands/limits.js';
 import type { Store } from '../engine/store.js';
 import { memoryDatabase, memoryStorage } from '../storage/memory.js';
 import type { Database, Storage } from '../storage/storage.js';
@@ -46,6 +47,8 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Largest key in UTF-8 bytes, used to size the router's parameter limit; default 1024. */
   maxKeyBytes?: number;
+  /** Most ops, and most checks, in one transaction; default 128. */
+  maxTxnOps?: number;
   /** A pino logger; default none. */
   logger?: Logger;
   /** Records every request's route, status and latency (see metrics.ts); default none, at no cost. */
@@ -146,6 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     apiVersion = APP_DEFAULTS.apiVersion,
     maxBodyBytes = APP_DEFAULTS.maxBodyBytes,
     maxKeyBytes = APP_DEFAULTS.maxKeyBytes,
+    maxTxnOps = DEFAULT_MAX_TXN_OPS,
     logger,
     metrics,
     persistenceStatus,
@@ -184,7 +188,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
-  const executor = new Executor({ storage, durable });
+  const executor = new Executor({ storage, durable, limits: { maxTxnOps } });
   const fastPath =
     fastPathWanted &&
     fastPathBlockers({ requestLogging, authentication: auth !== undefined, remoteStorage: store === undefined }).length === 0

@@ -132,6 +132,8 @@ export interface FastPathStats {
 export interface FastAnswer {
   status: number;
   body: string;
+  /** The `ETag` header: the version the answer carries, in quotes; absent for an error. */
+  etag?: string;
   /** True for a write that was applied while writes wait for the log: send it after {@link FastPath.waitForLog}. */
   durable?: boolean;
 }
@@ -183,6 +185,8 @@ export class FastPath {
   readonly #reserved = new Map<string, Set<string>>();
   /** The key of the last request {@link FastPath.#route} accepted (empty when it comes from the body). */
   #routedKey = '';
+  /** The version the last answer {@link FastPath.#run} built carries (its ETag), or -1. */
+  #version = -1;
   #fallback: RequestHandler | undefined;
   #closing = false;
   readonly #logger: Logger | undefined;
@@ -365,8 +369,16 @@ export class FastPath {
     const route = this.#route(method, request.url!, !this.#executor.waitsForLog);
     if (route === undefined) return false;
     const headers = request.headers;
-    // Preferences change the answer (Prefer: return=minimal): Fastify's routes honour them.
-    if (headers.prefer !== undefined) return false;
+    // Preferences change the answer (Prefer: return=minimal), and preconditions and idempotency
+    // keys whether and how it runs: Fastify's routes honour them.
+    if (
+      headers.prefer !== undefined ||
+      headers['if-match'] !== undefined ||
+      headers['if-none-match'] !== undefined ||
+      headers['idempotency-key'] !== undefined
+    ) {
+      return false;
+    }
     if (this.crossOrigin && headers.origin !== undefined) return false;
     const command = route.command;
     if (!this.#accepts(command, headers['content-type'], headers['content-length'], headers['transfer-encoding'] !== undefined)) return false;
@@ -439,6 +451,8 @@ export class FastPath {
     } catch (error) {
       return isAnswerable(error) ? error : undefined;
     }
+    const version = (result as { version?: unknown }).version;
+    this.#version = typeof version === 'number' ? version : -1;
     try {
       return JSON.stringify(result);
     } catch (error) {
@@ -493,7 +507,7 @@ export class FastPath {
    */
   #record(method: string, route: FastRoute | undefined, result: string | Error, startedAt: number): FastAnswer {
     let answer: FastAnswer;
-    if (typeof result === 'string') answer = { status: 200, body: result };
+    if (typeof result === 'string') answer = this.#version < 0 ? { status: 200, body: result } : { status: 200, body: result, etag: `"${this.#version}"` };
     else {
       const { status, body } = toErrorAnswer(result, this.#limits);
       answer = { status, body: JSON.stringify(body) };
@@ -507,7 +521,9 @@ export class FastPath {
 
   #send(response: ServerResponse, answer: FastAnswer): void {
     // Fastify's header names, values and order, so that both paths answer the same bytes.
-    response.writeHead(answer.status, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(answer.body))]);
+    const length = String(Buffer.byteLength(answer.body));
+    if (answer.etag === undefined) response.writeHead(answer.status, ['content-type', JSON_TYPE, 'content-length', length]);
+    else response.writeHead(answer.status, ['etag', answer.etag, 'content-type', JSON_TYPE, 'content-length', length]);
     response.end(answer.body);
   }
 

@@ -93,6 +93,9 @@ const EXPECT = Buffer.from('expect');
 const UPGRADE = Buffer.from('upgrade');
 const PREFER = Buffer.from('prefer');
 const ORIGIN = Buffer.from('origin');
+const IF_MATCH = Buffer.from('if-match');
+const IF_NONE_MATCH = Buffer.from('if-none-match');
+const IDEMPOTENCY_KEY = Buffer.from('idempotency-key');
 const KEEP_ALIVE = Buffer.from('keep-alive');
 const HTTP_11 = Buffer.from(' HTTP/1.1\r\n');
 
@@ -421,7 +424,8 @@ class RawConnection {
     let out = '';
     let corked = false;
     for (const answer of answers) {
-      const head = `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}`;
+      const etag = answer.etag === undefined ? '' : `etag: ${answer.etag}\r\n`;
+      const head = `${statusLine(answer.status)}${etag}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}`;
       if (answer.body.length < LARGE_BODY_CHARS) {
         out += head + answer.body;
         continue;
@@ -578,7 +582,11 @@ export function parseRequest(chunk: Buffer, start: number): RawRequest | undefin
       isName(chunk, nameStart, nameEnd, EXPECT) ||
       isName(chunk, nameStart, nameEnd, UPGRADE) ||
       // Preferences change the answer (Prefer: return=minimal): Fastify's routes honour them.
-      isName(chunk, nameStart, nameEnd, PREFER)
+      isName(chunk, nameStart, nameEnd, PREFER) ||
+      // Preconditions and idempotency keys: Fastify's routes honour them.
+      isName(chunk, nameStart, nameEnd, IF_MATCH) ||
+      isName(chunk, nameStart, nameEnd, IF_NONE_MATCH) ||
+      isName(chunk, nameStart, nameEnd, IDEMPOTENCY_KEY)
     ) {
       return undefined;
     }

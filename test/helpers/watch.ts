@@ -10,13 +10,13 @@ export function change(revision: number, key: string, op: ChangeOp = 'set', inde
   const base = { revision, index, count, op, key };
   switch (op) {
     case 'push':
-      return { ...base, entry: { key, kind: 'string_slice', length: 1, expiresAtMs: null, createdAtMs: atMs, updatedAtMs: atMs }, values: [value] };
+      return { ...base, entry: { key, kind: 'string_slice', length: 1, expiresAtMs: null, createdAtMs: atMs, updatedAtMs: atMs, version: revision }, values: [value] };
     case 'pop':
-      return { ...base, entry: { key, kind: 'string_slice', length: 0, expiresAtMs: null, createdAtMs: atMs, updatedAtMs: atMs }, popped: value };
+      return { ...base, entry: { key, kind: 'string_slice', length: 0, expiresAtMs: null, createdAtMs: atMs, updatedAtMs: atMs, version: revision }, popped: value };
     case 'set':
     case 'update':
     case 'ttl':
-      return { ...base, entry: { key, kind: 'string', value, expiresAtMs: null, createdAtMs: atMs, updatedAtMs: atMs } } as Change;
+      return { ...base, entry: { key, kind: 'string', value, expiresAtMs: null, createdAtMs: atMs, updatedAtMs: atMs, version: revision } } as Change;
     default:
       return { ...base, entry: undefined };
   }
