@@ -86,7 +86,14 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
       response.once('close', () => {
         open.delete(response);
         subscription.close();
+        request.raw.socket.removeListener('end', clientGone);
       });
+      // The server keeps half-open connections for answers still owed (api-server.ts); a watch is
+      // never done, so a client that ends its side has left: end the stream now, not at the next write.
+      const clientGone = (): void => {
+        response.destroy();
+      };
+      request.raw.socket.once('end', clientGone);
     },
   );
 };
