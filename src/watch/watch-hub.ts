@@ -2,11 +2,13 @@
  * The watch hub: a bounded history of the database's changes and the watchers reading it.
  *
  * Every change published goes into a ring of the last `historyEvents` events (and at most
- * `historyBytes` of them); a watcher is a cursor into that ring, filtered by key prefix. A watcher
- * that keeps up is written each event as it is published; one that is behind (a resume, or a
- * socket that stopped taking data) is fed from the ring whenever its stream drains, so the hub
- * holds nothing per watcher beyond its stream's own buffer. Each event is serialized once, on
- * first need, and its text shared by every watcher (and every later resume).
+ * `historyBytes` of them); a watcher is a cursor into that ring, filtered by key prefix. The
+ * watchers that keep up are written at the end of each event-loop turn: the turn's events under
+ * their prefix, as one buffer built once and written to every watcher of that prefix (one socket
+ * write per watcher per turn, however many changes the turn made). A watcher that is behind (a
+ * resume, or a socket that stopped taking data) is fed from the ring whenever its stream drains,
+ * so the hub holds nothing per watcher beyond its stream's own buffer. Each event is serialized
+ * once, on first need, and its text shared by every watcher (and every later resume).
  *
  * The hub knows no transport beyond the text of server-sent events; it takes changes from anyone
  * who calls `publish`: the embedded store's change listener (server.ts), or another source of the
@@ -19,8 +21,8 @@ import { comparePositions, formatPosition, type Position } from './position.js';
 
 /** What the hub writes a watcher's events to: a writable stream of text (an HTTP response). */
 export interface WatchSink {
-  /** Writes `text`; `false` when the stream's buffer is full (then wait for `'drain'`). */
-  write(text: string): boolean;
+  /** Writes `chunk`; `false` when the stream's buffer is full (then wait for `'drain'`). */
+  write(chunk: string | Uint8Array): boolean;
   /** Bytes written and not yet sent. */
   readonly writableLength: number;
   once(event: 'drain', listener: () => void): unknown;
@@ -83,9 +85,9 @@ interface HistoryEvent {
 interface Watcher {
   readonly prefix: string;
   readonly sink: WatchSink;
-  /** Sequence number of the next event to consider while behind; unused while live. */
+  /** Sequence number of the next event it has not been written (or skipped, for another prefix). */
   cursor: number;
-  /** Whether it is written each event as published (else fed from the ring on drain). */
+  /** Whether it is written at the end of each turn (else fed from the ring on drain). */
   live: boolean;
   /** Bytes of matching events published since it fell behind and not yet written. */
   pendingBytes: number;
@@ -154,6 +156,11 @@ export class WatchHub {
 
   readonly #watchers = new Set<Watcher>();
   readonly #behind = new Set<Watcher>();
+  /** Whether a flush of this turn's events to the live watchers is scheduled. */
+  #flushing = false;
+  /** Where the last flush ended: live watchers have been written every event before it. */
+  #flushedTo = 0;
+  readonly #flushTurn = (): void => this.#flush();
   #heartbeat: NodeJS.Timeout | undefined;
   #published = 0;
   #overflows = 0;
@@ -206,14 +213,15 @@ export class WatchHub {
     this.#lastRevision = change.revision;
     this.#published++;
     if (this.#watchers.size === 0) return;
-    for (const watcher of this.#watchers) {
+    // The watchers that keep up get it at the end of the turn; those behind count what they owe.
+    for (const watcher of this.#behind) {
       if (!matches(watcher.prefix, event.key)) continue;
-      // Checked before the event is added: one event larger than the bound still reaches a
-      // watcher that has kept up; a watcher already that far behind is cut off.
-      if (this.#overflowed(watcher)) continue;
-      const text = this.#textOf(event);
-      if (!watcher.live) watcher.pendingBytes += text.length;
-      else if (!watcher.sink.write(text)) this.#fallBehind(watcher, seq + 1);
+      // Checked before the event is added: a watcher already that far behind is cut off.
+      if (!this.#overflowed(watcher)) watcher.pendingBytes += this.#textOf(event).length;
+    }
+    if (!this.#flushing) {
+      this.#flushing = true;
+      setImmediate(this.#flushTurn);
     }
   }
 
@@ -311,8 +319,52 @@ export class WatchHub {
     return text;
   }
 
+  /**
+   * Writes the events the live watchers have not been written yet: per prefix (and cursor), the
+   * matching events' texts as one buffer, the same buffer to each watcher. Runs at the end of
+   * each turn that published, and before an event not yet written leaves the ring.
+   */
+  #flush(): void {
+    this.#flushing = false;
+    const end = this.#nextSeq;
+    this.#flushedTo = end;
+    let batches: Map<string, Buffer | null> | undefined;
+    for (const watcher of this.#watchers) {
+      if (!watcher.live || watcher.cursor >= end) continue;
+      // Checked before the batch is added: one batch larger than the bound still reaches a
+      // watcher that has kept up; a watcher already that far behind is cut off.
+      if (this.#overflowed(watcher)) continue;
+      const batchKey = `${watcher.cursor}\u0000${watcher.prefix}`;
+      batches ??= new Map();
+      let batch = batches.get(batchKey);
+      if (batch === undefined) {
+        batch = this.#batch(watcher.prefix, watcher.cursor, end);
+        batches.set(batchKey, batch);
+      }
+      watcher.cursor = end;
+      if (batch !== null && !watcher.sink.write(batch)) this.#fallBehind(watcher);
+    }
+  }
+
+  /** The texts of the events from `from` to `end` under `prefix`, as one buffer; `null` when none. */
+  #batch(prefix: string, from: number, end: number): Buffer | null {
+    let single: string | undefined;
+    let texts: string[] | undefined;
+    for (let seq = from; seq < end; seq++) {
+      const event = this.#eventAt(seq);
+      if (!matches(prefix, event.key)) continue;
+      const text = this.#textOf(event);
+      if (single === undefined) single = text;
+      else (texts ??= [single]).push(text);
+    }
+    if (single === undefined) return null;
+    return Buffer.from(texts === undefined ? single : texts.join(''), 'utf8');
+  }
+
   #evictOldest(): void {
     const seq = this.#firstSeq;
+    // An event still owed to the live watchers is written to them before it goes.
+    if (this.#flushing && seq >= this.#flushedTo) this.#flush();
     const index = seq % this.#capacity;
     const event = this.#ring[index]!;
     this.#ring[index] = undefined;
@@ -332,10 +384,10 @@ export class WatchHub {
     }
   }
 
-  #fallBehind(watcher: Watcher, cursor: number): void {
+  /** The watcher's stream is full: it waits for `'drain'`, then is fed from the ring. */
+  #fallBehind(watcher: Watcher): void {
     watcher.live = false;
-    watcher.cursor = cursor;
-    watcher.countFrom = cursor;
+    watcher.countFrom = watcher.cursor;
     watcher.pendingBytes = 0;
     this.#behind.add(watcher);
     this.#waitDrain(watcher);
@@ -351,20 +403,25 @@ export class WatchHub {
     watcher.sink.once('drain', onDrain);
   }
 
-  /** Writes a behind watcher's events from the ring until its stream is full or it has caught up. */
+  /**
+   * Writes a behind watcher's events from the ring, in chunks of about {@link PUMP_CHUNK_BYTES},
+   * until its stream is full (then it waits for `'drain'`) or it has caught up (then it is live).
+   */
   #pump(watcher: Watcher): void {
     const { sink, prefix } = watcher;
     while (watcher.cursor < this.#nextSeq) {
-      if (sink.writableLength >= PUMP_CHUNK_BYTES) {
-        this.#waitDrain(watcher);
-        return;
+      const texts: string[] = [];
+      let bytes = 0;
+      while (watcher.cursor < this.#nextSeq && bytes < PUMP_CHUNK_BYTES) {
+        const seq = watcher.cursor++;
+        const event = this.#eventAt(seq);
+        if (!matches(prefix, event.key)) continue;
+        const text = this.#textOf(event);
+        if (seq >= watcher.countFrom) watcher.pendingBytes -= text.length;
+        texts.push(text);
+        bytes += text.length;
       }
-      const seq = watcher.cursor++;
-      const event = this.#eventAt(seq);
-      if (!matches(prefix, event.key)) continue;
-      const text = this.#textOf(event);
-      if (seq >= watcher.countFrom) watcher.pendingBytes -= text.length;
-      if (!sink.write(text)) {
+      if (texts.length > 0 && !sink.write(texts.length === 1 ? texts[0]! : texts.join(''))) {
         this.#waitDrain(watcher);
         return;
       }

@@ -12,6 +12,9 @@ function watch(hub: WatchHub, prefix = '', from?: string): { sink: MemorySink; c
   return { sink, close: () => subscription.close() };
 }
 
+/** Lets the hub write the turn's events to the watchers that keep up. */
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 function codeOf(run: () => unknown): string | undefined {
   try {
     run();
@@ -22,8 +25,8 @@ function codeOf(run: () => unknown): string | undefined {
   return undefined;
 }
 
-describe('watch hub events', () => {
-  it('writes the spec\'s ids and JSON: N for a one-change revision, N.0 … N for a transaction', () => {
+describe('watch hub events', async () => {
+  it('writes the spec\'s ids and JSON: N for a one-change revision, N.0 … N for a transaction', async () => {
     const hub = createWatchHub({ heartbeatMs: 0 });
     const { sink } = watch(hub);
     hub.publish(change(1, 'a'));
@@ -33,6 +36,7 @@ describe('watch hub events', () => {
     hub.publish(change(3, 'b', 'expire'));
     hub.publish(change(4, 'c', 'evict'));
     hub.publish(change(5, '', 'flush'));
+    await turn();
     const { events } = sink.parsed();
     expect(events.map((event) => event.id)).toEqual(['1', '2.0', '2.1', '2', '3', '4', '5']);
     expect(events[0]!.data).toEqual({
@@ -50,11 +54,13 @@ describe('watch hub events', () => {
     expect(events[6]!.data).toEqual({ revision: 5, op: 'flush' });
   });
 
-  it('serializes each event once and shares the text among watchers', () => {
+  it('serializes each event once and shares the text among watchers', async () => {
     const hub = createWatchHub({ heartbeatMs: 0 });
     const first = watch(hub);
     const second = watch(hub);
     hub.publish(change(1, 'a'));
+    await turn();
+    expect(first.sink.text).not.toBe('');
     expect(first.sink.text).toBe(second.sink.text);
     // Nothing is built for a change no watcher wants: the history keeps an estimate.
     const quiet = createWatchHub({ heartbeatMs: 0 });
@@ -62,13 +68,14 @@ describe('watch hub events', () => {
     expect(quiet.stats()).toMatchObject({ historyEvents: 1, published: 1 });
   });
 
-  it('sends a watcher only the keys under its prefix, and a flush to every watcher', () => {
+  it('sends a watcher only the keys under its prefix, and a flush to every watcher', async () => {
     const hub = createWatchHub({ heartbeatMs: 0 });
     const users = watch(hub, 'user:');
     hub.publish(change(1, 'user:1'));
     hub.publish(change(2, 'order:1'));
     hub.publish(change(3, 'user:2', 'remove'));
     hub.publish(change(4, '', 'flush'));
+    await turn();
     expect(users.sink.parsed().events.map((event) => event.id)).toEqual(['1', '3', '4']);
     // A resume filters the history the same way.
     const resumed = watch(hub, 'order:', '0');
@@ -76,8 +83,8 @@ describe('watch hub events', () => {
   });
 });
 
-describe('resuming', () => {
-  it('continues right after N or N.i, with nothing missed or repeated', () => {
+describe('resuming', async () => {
+  it('continues right after N or N.i, with nothing missed or repeated', async () => {
     const hub = createWatchHub({ heartbeatMs: 0 });
     hub.publish(change(1, 'a'));
     hub.publish(change(2, 'a', 'set', 0, 3));
@@ -94,7 +101,7 @@ describe('resuming', () => {
     expect(ids(undefined)).toEqual([]);
   });
 
-  it('refuses a from after the current revision (400) and a malformed one', () => {
+  it('refuses a from after the current revision (400) and a malformed one', async () => {
     const hub = createWatchHub({ heartbeatMs: 0, revision: () => 7 });
     expect(codeOf(() => hub.resolve(parsePosition('8', 'from')))).toBe('invalid_request');
     expect(codeOf(() => hub.resolve(parsePosition('7', 'from')))).toBeUndefined();
@@ -103,7 +110,7 @@ describe('resuming', () => {
     }
   });
 
-  it('answers history_compacted once the ring no longer reaches back (count bound)', () => {
+  it('answers history_compacted once the ring no longer reaches back (count bound)', async () => {
     const hub = createWatchHub({ heartbeatMs: 0, historyEvents: 3, startRevision: 10 });
     expect(codeOf(() => hub.resolve(parsePosition('9', 'from')))).toBe('history_compacted');
     for (let revision = 11; revision <= 15; revision++) hub.publish(change(revision, 'k'));
@@ -113,7 +120,7 @@ describe('resuming', () => {
     expect(watch(hub, '', '12').sink.parsed().events.map((event) => event.id)).toEqual(['13', '14', '15']);
   });
 
-  it('answers history_compacted inside a transaction that is partly gone', () => {
+  it('answers history_compacted inside a transaction that is partly gone', async () => {
     const hub = createWatchHub({ heartbeatMs: 0, historyEvents: 2 });
     hub.publish(change(1, 'a', 'set', 0, 3));
     hub.publish(change(1, 'b', 'set', 1, 3));
@@ -123,7 +130,7 @@ describe('resuming', () => {
     expect(watch(hub, '', '1.0').sink.parsed().events.map((event) => event.id)).toEqual(['1.1', '1']);
   });
 
-  it('bounds the history in bytes too', () => {
+  it('bounds the history in bytes too', async () => {
     const hub = createWatchHub({ heartbeatMs: 0, historyBytes: 10_000 });
     for (let revision = 1; revision <= 100; revision++) hub.publish(change(revision, 'k', 'set', 0, 1, 'x'.repeat(1000)));
     const { historyEvents, historyBytes } = hub.stats();
@@ -133,47 +140,57 @@ describe('resuming', () => {
   });
 });
 
-describe('slow watchers', () => {
-  it('feeds a watcher that fell behind from the history when it drains, in order', () => {
+describe('slow watchers', async () => {
+  it('feeds a watcher that fell behind from the history when it drains, in order', async () => {
     const hub = createWatchHub({ heartbeatMs: 0, maxBufferBytes: 1024 * 1024 });
     const { sink } = watch(hub);
     sink.reading = false;
-    for (let revision = 1; revision <= 500; revision++) hub.publish(change(revision, `k${revision}`));
+    for (let revision = 1; revision <= 500; revision++) {
+      hub.publish(change(revision, `k${revision}`));
+      if (revision % 10 === 0) await turn();
+    }
     expect(hub.stats().behind).toBe(1);
     while (hub.stats().behind > 0) sink.drain(), (sink.reading = false);
     sink.drain();
     hub.publish(change(501, 'last'));
+    await turn();
     expect(sink.parsed().events.map((event) => Number(event.id))).toEqual(Array.from({ length: 501 }, (_, i) => i + 1));
   });
 
-  it('cuts off a watcher that does not read, with a final watch_overflow event, holding nothing for it', () => {
+  it('cuts off a watcher that does not read, with a final watch_overflow event, holding nothing for it', async () => {
     const hub = createWatchHub({ heartbeatMs: 0, maxBufferBytes: 64 * 1024 });
     const stalled = watch(hub);
     const reader = watch(hub);
     stalled.sink.reading = false;
     let revision = 0;
-    while (!stalled.sink.ended && revision < 100_000) hub.publish(change(++revision, 'key', 'set', 0, 1, 'x'.repeat(100)));
+    while (!stalled.sink.ended && revision < 100_000) {
+      hub.publish(change(++revision, 'key', 'set', 0, 1, 'x'.repeat(100)));
+      if (revision % 10 === 0) await turn();
+    }
+    await turn();
     expect(stalled.sink.ended).toBe(true);
     expect(stalled.sink.finalText).toMatch(/^event: error\ndata: \{"code":"watch_overflow","message":".*WATCH_MAX_BUFFER/);
     expect(hub.stats()).toMatchObject({ watchers: 1, behind: 0, overflows: 1 });
-    // What it was written stayed within the bound (plus one event).
-    expect(stalled.sink.held).toBeLessThan(64 * 1024 + 1000);
+    // What it was written stayed within the bound (plus one turn's events).
+    expect(stalled.sink.held).toBeLessThan(64 * 1024 + 10 * 1000);
     expect(reader.sink.parsed().events).toHaveLength(revision);
   });
 
-  it('cuts off a watcher whose place in the history was dropped', () => {
-    const hub = createWatchHub({ heartbeatMs: 0, historyEvents: 10 });
-    for (let revision = 1; revision <= 10; revision++) hub.publish(change(revision, 'k', 'set', 0, 1, 'x'.repeat(3000)));
+  it('cuts off a watcher whose place in the history was dropped', async () => {
+    const hub = createWatchHub({ heartbeatMs: 0, historyEvents: 100 });
+    for (let revision = 1; revision <= 100; revision++) hub.publish(change(revision, 'k', 'set', 0, 1, 'x'.repeat(3000)));
     const sink = new MemorySink(1);
     sink.reading = false;
     hub.subscribe({ prefix: '', cursor: hub.resolve(parsePosition('0', 'from')), sink });
+    // The first chunk (about 64 KiB) is written; the rest waits for a drain that never comes.
     expect(hub.stats().behind).toBe(1);
-    for (let revision = 11; revision <= 20; revision++) hub.publish(change(revision, 'other', 'set'));
+    expect(sink.parsed().events.length).toBeLessThan(30);
+    for (let revision = 101; revision <= 200; revision++) hub.publish(change(revision, 'other', 'set'));
     expect(sink.ended).toBe(true);
     expect(sink.finalText).toContain('watch_overflow');
   });
 
-  it('drops closed watchers and ends every stream when closed', () => {
+  it('drops closed watchers and ends every stream when closed', async () => {
     const hub = createWatchHub({ heartbeatMs: 0 });
     const first = watch(hub);
     const second = watch(hub);
@@ -186,8 +203,8 @@ describe('slow watchers', () => {
   });
 });
 
-describe('a watcher that disconnects at random points', () => {
-  it('sees every change exactly once and in order across resumes, transactions included', () => {
+describe('a watcher that disconnects at random points', async () => {
+  it('sees every change exactly once and in order across resumes, transactions included', async () => {
     const random = seededRandom(13);
     const hub = createWatchHub({ heartbeatMs: 0 });
     const seen: string[] = [];
@@ -211,9 +228,11 @@ describe('a watcher that disconnects at random points', () => {
         const key = `k${Math.floor(random() * 50)}`;
         const c = change(revision, key, 'set', index, count);
         hub.publish(c);
+        if (random() < 0.3) await turn();
         expected.push(`${index === count - 1 ? revision : `${revision}.${index}`}:${key}`);
         if (random() < 0.05) {
-          // Disconnect mid-revision: the reader keeps what it got, then resumes after its last id.
+          // Disconnect mid-revision (the turn's events possibly not all written): the reader
+          // keeps what it got, then resumes after its last id.
           take();
           current.close();
           current = watch(hub, '', lastId);
@@ -221,6 +240,7 @@ describe('a watcher that disconnects at random points', () => {
         }
       }
     }
+    await turn();
     take();
     expect(seen).toEqual(expected);
   });

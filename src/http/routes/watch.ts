@@ -101,7 +101,7 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
 /** A response as the hub's sink: ending it (overflow) cuts the connection if its last bytes do not leave in time. */
 function responseSink(response: ServerResponse): WatchSink {
   return {
-    write: (text) => (response.destroyed || response.writableEnded ? false : response.write(text)),
+    write: (chunk) => (response.destroyed || response.writableEnded ? false : response.write(chunk)),
     get writableLength() {
       return response.writableLength;
     },
