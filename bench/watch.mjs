@@ -75,6 +75,8 @@ try {
       watchers: WATCHERS,
       setRpsWithout: median(without),
       setRpsWith: median(withWatchers),
+      // Median of the runs' with/without ratios: each pair ran back to back.
+      ratio: median(withWatchers.map((rps, i) => rps / without[i])),
       lagP50Ms: at(50),
       lagP99Ms: at(99),
       lagMaxMs: lagsMs.at(-1) ?? NaN,
