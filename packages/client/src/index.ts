@@ -3,6 +3,8 @@ export { createClient, MemkvClient, CLIENT_DEFAULTS } from './client.js';
 export type {
   CallOptions,
   ClientOptions,
+  ConditionalOptions,
+  TxnOptions,
   DeletePrefixOptions,
   FetchFunction,
   KeysOptions,
@@ -25,6 +27,8 @@ export {
   ConnectionError,
   TimeoutError,
   UnexpectedResponseError,
+  PreconditionFailedError,
+  TxnConflictError,
   HistoryCompactedError,
 } from './errors.js';
 export type { ClientErrorCode, MemkvClientErrorOptions } from './errors.js';
