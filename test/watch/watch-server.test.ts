@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, HistoryCompactedError, type WatchEvent } from '@memkv/client';
 import { seededRandom } from '../helpers/random.js';
 import { startMemkv } from '../helpers/servers.js';
-import { parseFrames } from '../helpers/watch.js';
+import { RawWatch, parseFrames } from '../helpers/watch.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
 
@@ -217,6 +217,29 @@ async function until(test: () => boolean, timeoutMs = 5000): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+describe('the server and its streams', () => {
+  it('keeps a quiet stream open past REQUEST_TIMEOUT, and ends it when the server closes', async () => {
+    const own = await startMemkv({ requestTimeoutMs: '1s' });
+    let closed = false;
+    try {
+      const watch = new RawWatch(own.port, '/api/v1/db/watch');
+      await watch.until((body) => body.includes(': ok'));
+      // Node checks the request timeout on a period: wait for two of them.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await fetch(`${own.url}/api/v1/set`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'late', value: 'x' }) });
+      await watch.until(() => watch.lastId !== undefined);
+      expect(watch.head).not.toMatch(/408/);
+      const startedAt = Date.now();
+      await own.close();
+      closed = true;
+      await watch.closed;
+      expect(Date.now() - startedAt).toBeLessThan(3000);
+    } finally {
+      if (!closed) await own.close();
+    }
+  });
+});
 
 /** A TCP proxy in front of the server whose connections the test can cut. */
 async function startProxy(target: number): Promise<{ url: string; drop(): void; close(): Promise<void> }> {
