@@ -82,6 +82,8 @@ describe('the watch stream', () => {
     expect(await answer('/api/v1/db/watch?from=6')).toMatchObject({ status: 400, body: { code: 'invalid_request', message: expect.stringContaining('ahead of the current revision 5') } });
     expect(await answer('/api/v1/db/watch?from=2')).toMatchObject({ status: 410, body: { code: 'history_compacted' }, type: expect.stringMatching(/json/) });
     expect(await answer('/api/v1/db/watch?from=1&nope=1')).toMatchObject({ status: 400 });
+    // No HEAD: it would be a stream without a body that never ends.
+    expect((await app.inject({ method: 'HEAD', url: '/api/v1/db/watch' })).statusCode).toBe(404);
   });
 
   it('answers 404 when watch is off', async () => {

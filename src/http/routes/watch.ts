@@ -37,6 +37,8 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
     '/watch',
     {
       config: { access: 'read' },
+      // A HEAD would open a stream with no body that never ends.
+      exposeHeadRoute: false,
       schema: {
         summary: 'Watch changes as server-sent events',
         description:
@@ -81,7 +83,14 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
         'x-accel-buffering': 'no',
       });
       response.write(`retry: ${WATCH_RETRY_MS}\n: ok\n\n`);
-      const subscription = hub.subscribe({ prefix, cursor, sink: responseSink(response) });
+      const subscription = hub.subscribe({
+        prefix,
+        cursor,
+        sink: responseSink(response),
+        onEnd: (reason) => {
+          if (reason === 'overflow') request.log.info({ prefix, ip: request.ip }, 'watch: a watcher that did not keep up was cut off (watch_overflow)');
+        },
+      });
       open.add(response);
       response.once('close', () => {
         open.delete(response);
