@@ -156,7 +156,8 @@ export const WatchQuery = Type.Object(
 /** The 200 answer of `GET /db/watch`: a stream of server-sent events, documented as text. */
 export const WatchStream = {
   description:
-    'A `text/event-stream` that begins with `retry: 1000` and a comment, then one event per change to a matching key: ' +
+    'A `text/event-stream` that begins with `retry: 1000`, an `id:` without data (the position the stream starts ' +
+    'after, to resume from if it drops before its first event) and a comment, then one event per change to a matching key: ' +
     '`id:` the revision (`N`; in a revision of k > 1 changes, a transaction, `N.0` … `N.(k-2)` then `N`), ' +
     '`data:` JSON `{"revision":N,"op":"set","key":"a","row":{...}}` (push: the minimal row and `values`; pop: the ' +
     'minimal row and `popped`; remove, expire, evict: no row; flush: `{"revision":N,"op":"flush"}`). A comment ' +

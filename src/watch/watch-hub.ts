@@ -235,7 +235,7 @@ export class WatchHub {
    */
   resolve(from: Position | undefined): number {
     if (from === undefined) return this.#nextSeq;
-    const current = Math.max(this.#revision(), this.#lastRevision);
+    const current = this.revision;
     if (from.revision > current) {
       throw new MemkvError('invalid_request', `from ${formatPosition(from)} is ahead of the current revision ${current}`);
     }
@@ -281,6 +281,11 @@ export class WatchHub {
       this.#pump(watcher);
     }
     return { close: () => this.#drop(watcher) };
+  }
+
+  /** The database's current revision, as far as the hub knows it. */
+  get revision(): number {
+    return Math.max(this.#revision(), this.#lastRevision);
   }
 
   /** The hub's counters. */

@@ -102,7 +102,7 @@ export class RawWatch {
   status = 0;
   /** The text received (unless `keepBody` is false: then only the counts below). */
   body = '';
-  /** Events received, and the id of the last one. */
+  /** Events received (frames with data), and the id of the last one. */
   events = 0;
   lastId: string | undefined;
   readonly #keepBody: boolean;
@@ -153,7 +153,7 @@ export class RawWatch {
     this.#frames = frames.pop()!;
     for (const frame of frames) {
       const id = /^id: (.*)$/m.exec(frame)?.[1];
-      if (id !== undefined) {
+      if (id !== undefined && /^data: /m.test(frame)) {
         this.events++;
         this.lastId = id;
       }

@@ -42,10 +42,10 @@ function open(port: number, path: string, headers?: Record<string, string>): Raw
 }
 
 describe('the watch stream', () => {
-  it('is text/event-stream: retry and a comment first, then one event per change, and heartbeats', async () => {
+  it('is text/event-stream: retry, its starting id and a comment first, then one event per change, and heartbeats', async () => {
     const { hub, port } = await serve({ heartbeatMs: 30 });
     const watch = open(port, '/api/v1/db/watch?prefix=a');
-    await watch.until((body) => body.startsWith('retry: 1000\n: ok\n\n'));
+    await watch.until((body) => body.startsWith('retry: 1000\nid: 0\n: ok\n\n'));
     expect(watch.status).toBe(200);
     expect(watch.head).toMatch(/^content-type: text\/event-stream/im);
     expect(watch.head).toMatch(/^cache-control: no-cache/im);
@@ -66,6 +66,12 @@ describe('the watch stream', () => {
     const fromHeader = open(port, '/api/v1/db/watch?from=1', { 'Last-Event-ID': '4' });
     await fromQuery.until((body) => parseFrames(body).events.length === 2);
     await fromHeader.until((body) => parseFrames(body).events.length === 1);
+    // The opening names where each stream begins: the id to resume from before any event.
+    expect(fromQuery.body).toMatch(/^retry: 1000\nid: 3\n/);
+    expect(fromHeader.body).toMatch(/^retry: 1000\nid: 4\n/);
+    const now = open(port, '/api/v1/db/watch');
+    await now.until((body) => body.includes(': ok'));
+    expect(now.body).toMatch(/^retry: 1000\nid: 5\n/);
     expect(parseFrames(fromQuery.body).events.map((event) => event.id)).toEqual(['4', '5']);
     expect(parseFrames(fromHeader.body).events.map((event) => event.id)).toEqual(['5']);
   });

@@ -298,6 +298,27 @@ describe('the client', () => {
     }
   });
 
+  it('resumes from where its stream began when it drops before the first event', async () => {
+    const proxy = await startProxy(server.port);
+    try {
+      const client = createClient({ url: proxy.url, retryDelayMs: 200 });
+      const controller = new AbortController();
+      const watchers = () => server.watch!.stats().watchers;
+      await until(() => watchers() === 0);
+      const iterator = client.watch({ prefix: 'early:', signal: controller.signal });
+      const first = iterator.next();
+      await until(() => watchers() === 1);
+      proxy.drop();
+      // Written while the client is away (it waits about 100-200 ms before reconnecting).
+      const answer = await api('POST', '/set', { key: 'early:1', value: 'x' });
+      expect((await first).value).toMatchObject({ id: String(answer.version), op: 'set', key: 'early:1' });
+      controller.abort();
+      await iterator.return();
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('ends when the loop breaks', async () => {
     const client = createClient({ url: server.url });
     const watchers = () => server.watch!.stats().watchers;

@@ -129,7 +129,12 @@ export async function* watchEvents(context: WatchContext, options: WatchOptions 
             status: 200,
           });
         }
-        if (event.type !== 'message' || event.data === '') continue;
+        // The stream's opening `id:` (no data): where it began, the place to resume from until an event comes.
+        if (event.data === '') {
+          if (event.id !== undefined && event.id !== '') lastId = event.id;
+          continue;
+        }
+        if (event.type !== 'message') continue;
         const json = parseJson(event.data) as WatchEventJson | undefined;
         if (json === undefined || typeof json.revision !== 'number' || typeof json.op !== 'string' || event.id === undefined) {
           throw new MemkvClientError('unexpected_response', `expected a watch event from memkv, got ${event.data.slice(0, 120)}`, { status: 200 });
@@ -163,6 +168,7 @@ async function* readEvents(body: ReadableStream<Uint8Array>, onActivity: () => v
   let type = '';
   let data: string[] = [];
   let id: string | undefined;
+  let idChanged = false;
   try {
     for (;;) {
       const { value, done } = await reader.read();
@@ -174,9 +180,11 @@ async function* readEvents(body: ReadableStream<Uint8Array>, onActivity: () => v
       buffer = lines.pop()!;
       for (const line of lines) {
         if (line === '') {
-          if (data.length > 0) yield { type: type === '' ? 'message' : type, data: data.join('\n'), id };
+          // An event, or (no data) only a new last event id.
+          if (data.length > 0 || idChanged) yield { type: type === '' ? 'message' : type, data: data.join('\n'), id };
           type = '';
           data = [];
+          idChanged = false;
           continue;
         }
         if (line.startsWith(':')) continue;
@@ -186,7 +194,10 @@ async function* readEvents(body: ReadableStream<Uint8Array>, onActivity: () => v
         if (fieldValue.startsWith(' ')) fieldValue = fieldValue.slice(1);
         if (field === 'data') data.push(fieldValue);
         else if (field === 'event') type = fieldValue;
-        else if (field === 'id' && !fieldValue.includes('\0')) id = fieldValue;
+        else if (field === 'id' && !fieldValue.includes('\0')) {
+          id = fieldValue;
+          idChanged = true;
+        }
         // `retry:` is for EventSource: this client keeps its own backoff.
       }
     }

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { MemkvError, quoteKey } from '../../errors.js';
-import { parsePosition } from '../../watch/position.js';
+import { formatPosition, parsePosition } from '../../watch/position.js';
 import type { WatchHub, WatchSink } from '../../watch/watch-hub.js';
 import { WatchQuery, WatchStream, errorResponses } from '../schemas.js';
 
@@ -73,6 +73,7 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
       const from = fromText === undefined ? undefined : parsePosition(fromText, resumeAt === undefined ? 'from' : 'Last-Event-ID');
       // Nothing is published between resolve and subscribe: both run in this turn.
       const cursor = hub.resolve(from);
+      const startId = formatPosition(from ?? { revision: hub.revision, index: Infinity });
       void reply.hijack();
       const response = reply.raw;
       response.writeHead(200, {
@@ -82,7 +83,9 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
         // Proxies such as nginx would otherwise hold events back in their buffers.
         'x-accel-buffering': 'no',
       });
-      response.write(`retry: ${WATCH_RETRY_MS}\n: ok\n\n`);
+      // The `id:` without data fires no event, but sets the id a client resumes from: a stream that
+      // drops before its first event resumes where it began, not at a later "now".
+      response.write(`retry: ${WATCH_RETRY_MS}\nid: ${startId}\n: ok\n\n`);
       const subscription = hub.subscribe({
         prefix,
         cursor,
