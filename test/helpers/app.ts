@@ -34,6 +34,7 @@ export const DOCUMENTED_PATHS = [
   '/api/v1/db/delete-prefix',
   '/api/v1/db/stats',
   '/api/v1/db/compact',
+  '/api/v1/db/txn',
   '/api/v1/db/watch',
 ] as const;
 
