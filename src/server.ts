@@ -222,7 +222,9 @@ export async function startServer(
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
     signal?.throwIfAborted();
     // The change feed starts after the replay: a watch resumes from the revision the log ended at
-    // on. STORAGE=redis has no feed yet: a source of its changes would call `hub.publish` the same way.
+    // on. STORAGE=redis has no feed yet (GET /db/watch answers 404): its seam is a hub made with
+    // createWatchHub({ historyEvents, maxBufferBytes, revision }) whose `publish` a source of
+    // Redis's changes calls with each Change, passed to buildApp as `watch` like this one.
     if (store !== undefined && config.watchHistory > 0) {
       watch = connectWatch(store, { historyEvents: config.watchHistory, maxBufferBytes: config.watchMaxBufferBytes });
     }
