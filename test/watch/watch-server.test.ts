@@ -242,10 +242,15 @@ describe('the server and its streams', () => {
 });
 
 /** A TCP proxy in front of the server whose connections the test can cut. */
-async function startProxy(target: number): Promise<{ url: string; drop(): void; close(): Promise<void> }> {
+async function startProxy(target: number): Promise<{ url: string; drop(): void; stall(stalled: boolean): void; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
+  const upstreams = new Set<Socket>();
+  let stalled = false;
   const proxy: Server = createServer((socket) => {
     const upstream = connect(target, '127.0.0.1');
+    upstreams.add(upstream);
+    upstream.on('close', () => upstreams.delete(upstream));
+    if (stalled) upstream.pause();
     socket.pipe(upstream).pipe(socket);
     const end = () => {
       socket.destroy();
@@ -261,6 +266,14 @@ async function startProxy(target: number): Promise<{ url: string; drop(): void; 
     url: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`,
     drop: () => {
       for (const socket of sockets) socket.destroy();
+    },
+    // Stops (or starts again) reading what the server sends, as a client that does not read.
+    stall: (stall) => {
+      stalled = stall;
+      for (const upstream of upstreams) {
+        if (stall) upstream.pause();
+        else upstream.resume();
+      }
     },
     close: () =>
       new Promise((resolve) => {
@@ -297,6 +310,37 @@ describe('the client', () => {
       await proxy.close();
     }
   });
+
+  it('resumes after the server cut it off for not reading (watch_overflow), missing nothing', async () => {
+    const own = await startMemkv({ watchMaxBufferBytes: '64kb' });
+    const proxy = await startProxy(own.port);
+    try {
+      const client = createClient({ url: proxy.url, retryDelayMs: 10 });
+      const controller = new AbortController();
+      const received: string[] = [];
+      const reading = (async () => {
+        for await (const event of client.watch({ prefix: 'big:', from: own.store.revision, signal: controller.signal })) received.push(event.id);
+      })();
+      await until(() => own.watch!.stats().watchers === 1);
+      proxy.stall(true);
+      const written: string[] = [];
+      const value = 'x'.repeat(20_000);
+      // Until the server gives up on the stalled stream (loopback buffers hold megabytes first).
+      for (let i = 0; own.watch!.stats().overflows === 0 && i < 5000; i++) {
+        const answer = await fetch(`${own.url}/api/v1/set`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: `big:${i % 10}`, value }) });
+        written.push(String(((await answer.json()) as { version: number }).version));
+      }
+      expect(own.watch!.stats().overflows).toBe(1);
+      proxy.stall(false);
+      await until(() => received.length >= written.length, 20_000);
+      controller.abort();
+      await reading;
+      expect(received).toEqual(written);
+    } finally {
+      await proxy.close();
+      await own.close();
+    }
+  }, 60_000);
 
   it('resumes from where its stream began when it drops before the first event', async () => {
     const proxy = await startProxy(server.port);
