@@ -8,6 +8,7 @@ import { STORE_DEFAULTS } from '../../src/engine/store.js';
 import { APP_DEFAULTS } from '../../src/http/app.js';
 import { PERSISTENCE_DEFAULTS } from '../../src/persistence/persistence.js';
 import { REDIS_DEFAULTS } from '../../src/storage/redis.js';
+import { WATCH_DEFAULTS } from '../../src/watch/watch-hub.js';
 
 describe('configuration defaults', () => {
   it('are the defaults of the store, the HTTP app and persistence', () => {
@@ -49,5 +50,9 @@ describe('configuration defaults', () => {
       defaultTtlMs: DEFAULTS.defaultTtlMs,
       maxKeyBytes: DEFAULTS.maxKeyBytes,
     }).toEqual(REDIS_DEFAULTS);
+    expect({ historyEvents: DEFAULTS.watchHistory, maxBufferBytes: DEFAULTS.watchMaxBufferBytes }).toEqual({
+      historyEvents: WATCH_DEFAULTS.historyEvents,
+      maxBufferBytes: WATCH_DEFAULTS.maxBufferBytes,
+    });
   });
 });
