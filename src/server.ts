@@ -19,6 +19,8 @@ import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
 import type { RedisStorage } from './storage/redis.js';
 import type { WatchHub } from './watch/watch-hub.js';
+import type { RedisWatch } from './storage/redis-watch.js';
+import type { MemkvError } from './errors.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -93,6 +95,8 @@ export async function startServer(
   let store: Store | undefined;
   let redis: RedisStorage | undefined;
   let watch: WatchHub | undefined;
+  /** STORAGE=redis on a standalone Redis: the hub fed by Redis's change stream, once reachable. */
+  let redisWatch: RedisWatch<WatchHub> | undefined;
   let health: FastifyInstance | undefined;
   /** Progress of the replay: bytes of the log read and its size, once known. */
   let loaded: { bytesRead: number; totalBytes: number } | undefined;
@@ -128,6 +132,7 @@ export async function startServer(
         clearInterval(sweep);
       }
       watch?.close();
+      redisWatch?.hub?.close();
       store?.close();
       await redis?.close();
       await auth?.flush();
@@ -164,6 +169,7 @@ export async function startServer(
         commandTimeoutMs: config.redisCommandTimeoutMs,
         defaultTtlMs: config.defaultTtlMs,
         maxKeyBytes: config.maxKeyBytes,
+        watchHistory: config.watchHistory,
         onConnectionError: (error) => logger.warn({ err: error }, `Redis is unreachable (reconnecting): ${error.message}`),
       });
     } else {
@@ -222,11 +228,22 @@ export async function startServer(
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
     signal?.throwIfAborted();
     // The change feed starts after the replay: a watch resumes from the revision the log ended at
-    // on. STORAGE=redis has no feed yet (GET /db/watch answers 404): its seam is a hub made with
-    // createWatchHub({ historyEvents, maxBufferBytes, revision }) whose `publish` a source of
-    // Redis's changes calls with each Change, passed to buildApp as `watch` like this one.
+    // on. STORAGE=redis: on a standalone Redis, a hub fed by its change stream once Redis is
+    // reachable (storage/redis-watch.ts); a Redis Cluster has no feed (501 watch_unavailable).
     if (store !== undefined && config.watchHistory > 0) {
       watch = connectWatch(store, { historyEvents: config.watchHistory, maxBufferBytes: config.watchMaxBufferBytes });
+    }
+    let watchUnavailable: MemkvError | undefined;
+    if (redis !== undefined && config.watchHistory > 0) {
+      const { watchUnavailable: unavailable } = await import('./storage/redis.js');
+      if (redis.cluster) watchUnavailable = unavailable(true);
+      else {
+        const [{ RedisWatch }, { createWatchHub }] = await Promise.all([import('./storage/redis-watch.js'), import('./watch/watch-hub.js')]);
+        const feed = redis.changeFeed((error) => logger.warn({ err: error }, `watch: the Redis change stream: ${error.message}`));
+        redisWatch = new RedisWatch(feed, config.watchHistory, (start) =>
+          createWatchHub({ historyEvents: config.watchHistory, maxBufferBytes: config.watchMaxBufferBytes, ...start }),
+        );
+      }
     }
     if (config.authEnabled) auth = await openAuth(config, logger, redis);
     const log = persistence;
@@ -242,7 +259,8 @@ export async function startServer(
       },
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
-      watch,
+      watch: watch ?? redisWatch,
+      watchUnavailable,
       ...(redis === undefined ? { store } : { storage: redis, database: redis }),
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,

@@ -29,8 +29,9 @@ import { commandRoutes } from './routes/commands.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
 import { registerUiRoutes } from './routes/ui.js';
-import { watchRoutes } from './routes/watch.js';
+import { watchRoutes, type WatchSource } from './routes/watch.js';
 import type { WatchHub } from '../watch/watch-hub.js';
+import type { MemkvError } from '../errors.js';
 
 export type { PersistenceStats };
 
@@ -116,7 +117,9 @@ export interface AppOptions {
    * listener (or any other source of changes) publishes to. Default none: the route answers 404
    * (watch off). The app ends its watch streams when it closes; the hub's owner closes the hub.
    */
-  watch?: WatchHub;
+  watch?: WatchHub | WatchSource;
+  /** The error `GET /db/watch` answers when this backend has no change feed (STORAGE=redis on a Redis Cluster). */
+  watchUnavailable?: MemkvError;
 }
 
 /** The request headers a cross-origin page may send (the preflight's `Access-Control-Allow-Headers`). */
@@ -307,7 +310,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(watchRoutes, {
         prefix: '/db',
         hub: watch,
-        offReason: store === undefined ? 'watch is not available with STORAGE=redis yet' : 'watch is off on this server (WATCH_HISTORY=0)',
+        unavailable: options.watchUnavailable,
       });
       if (auth !== undefined) await api.register(authRoutes, { auth, loginRateLimit });
     },

@@ -160,7 +160,8 @@ export class RedisChangeFeed {
         }
       } catch (error) {
         if (this.#stopped) break;
-        this.#onError?.(error as Error);
+        // Once per outage: the read is tried again every second meanwhile.
+        if (failures === 0) this.#onError?.(error as Error);
         failures++;
         await new Promise((resolve) => setTimeout(resolve, Math.min(50 * failures, 1000)));
       }

@@ -105,7 +105,7 @@ describe('the watch stream', () => {
     expect(DOCUMENTED_PATHS).toContain('/api/v1/db/watch');
     const operation = doc.paths['/api/v1/db/watch'].get;
     expect(operation.tags).toEqual(['db']);
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '404', '410']);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '404', '410', '501', '503']);
     expect(Object.keys(operation.responses['200'].content)).toEqual(['text/event-stream']);
   });
 

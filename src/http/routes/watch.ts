@@ -16,14 +16,26 @@ export const WATCH_RETRY_MS = 1000;
 /** How long a stream the server ended (overflow, closing) may take to send its last bytes before its connection is cut, in ms. */
 const END_GRACE_MS = 2000;
 
-export interface WatchRoutesOptions {
-  /** The hub to serve; absent: watch is off and the route answers 404 with `offReason`. */
-  hub: WatchHub | undefined;
-  /** Why watch is off, for the 404's message; default: WATCH_HISTORY=0. */
-  offReason?: string;
+/**
+ * A hub that exists once its source has started (STORAGE=redis: once Redis is reachable; see
+ * storage/redis-watch.ts), and can wait until it has every change made before the call.
+ */
+export interface WatchSource {
+  readonly hub: WatchHub | undefined;
+  caughtUp(): Promise<void>;
 }
 
-export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastify, { hub, offReason }) => {
+export interface WatchRoutesOptions {
+  /** The hub to serve (or its source); absent: watch is off and the route answers 404 with `offReason`. */
+  hub: WatchHub | WatchSource | undefined;
+  /** Why watch is off, for the 404's message; default: WATCH_HISTORY=0. */
+  offReason?: string;
+  /** The error to answer instead of 404 when watch cannot be had on this backend (a Redis Cluster). */
+  unavailable?: MemkvError;
+}
+
+export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastify, { hub: given, offReason, unavailable }) => {
+  const source = given !== undefined && !('publish' in given) ? given : undefined;
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   /** This app's open streams: closing the app ends them (they would hold the server open). */
   const open = new Set<ServerResponse>();
@@ -47,18 +59,21 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
           'kept for resuming is bounded (WATCH_HISTORY events): a `from` it no longer reaches is `410 history_compacted` ' +
           '(list the keys again, then watch from now), one after the current revision `400`. With auth on, the token ' +
           'must be allowed to read every key under the prefix (one of its key patterns ending in `*` matches the prefix). ' +
-          '`404` when watch is off (WATCH_HISTORY=0, or STORAGE=redis).',
+          '`404` when watch is off (WATCH_HISTORY=0); `501 watch_unavailable` with STORAGE=redis on a Redis Cluster.',
         tags: ['db'],
         querystring: WatchQuery,
         headers: {
           type: 'object',
           properties: { 'last-event-id': { type: 'string', maxLength: 40, description: 'The last event id received; wins over `from`.' } },
         },
-        response: { 200: WatchStream, ...errorResponses(400, 404, 410) },
+        response: { 200: WatchStream, ...errorResponses(400, 404, 410, 501, 503) },
       },
     },
-    (request, reply) => {
-      if (hub === undefined) throw new MemkvError('route_not_found', offReason ?? 'watch is off on this server (WATCH_HISTORY=0)');
+    async (request, reply) => {
+      if (unavailable !== undefined) throw unavailable;
+      if (given === undefined) throw new MemkvError('route_not_found', offReason ?? 'watch is off on this server (WATCH_HISTORY=0)');
+      const hub = source === undefined ? (given as WatchHub) : source.hub;
+      if (hub === undefined) throw new MemkvError('backend_unavailable', 'the change feed has not started: the storage backend (Redis) is not reachable yet; retry later');
       const prefix = request.query.prefix ?? '';
       const allowed = request.identity?.keyMatcher;
       if (allowed !== undefined && allowed !== null && !allowed.coversPrefix(prefix)) {
@@ -71,6 +86,12 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
       const resumeAt = typeof lastEventId === 'string' && lastEventId !== '' ? lastEventId : undefined;
       const fromText = resumeAt ?? request.query.from;
       const from = fromText === undefined ? undefined : parsePosition(fromText, resumeAt === undefined ? 'from' : 'Last-Event-ID');
+      // Another front may have made the revision asked for: wait until this one's hub has it.
+      if (source !== undefined && from !== undefined) {
+        await source.caughtUp().catch((error: unknown) => {
+          throw new MemkvError('backend_unavailable', 'the change feed is behind the storage backend (Redis); retry later', { cause: error });
+        });
+      }
       // Nothing is published between resolve and subscribe: both run in this turn.
       const cursor = hub.resolve(from);
       const startId = formatPosition(from ?? { revision: hub.revision, index: Infinity });
@@ -106,6 +127,8 @@ export const watchRoutes: FastifyPluginAsync<WatchRoutesOptions> = async (fastif
         response.destroy();
       };
       request.raw.socket.once('end', clientGone);
+      // Hijacked: the answer is this stream, not a value Fastify would send.
+      return reply;
     },
   );
 };
