@@ -52,6 +52,7 @@ export class RedisChangeFeed {
   readonly #blockMs: number;
   readonly #onError: ((error: Error) => void) | undefined;
   readonly #listeners = new Set<ChangeListener>();
+  readonly #gapListeners = new Set<ChangeListener>();
   /** The id of the last entry handed out; undefined before start. */
   #lastId: string | undefined;
   /** How many changes the revision of the last change handed out has. */
@@ -68,6 +69,15 @@ export class RedisChangeFeed {
     this.#userKey = options.userKey;
     this.#blockMs = options.blockMs ?? 5000;
     this.#onError = options.onError;
+  }
+
+  /**
+   * Calls `listener` with a change that does not follow the last one handed out (see
+   * #checkContinuity), before the change's own listeners; answers a function that stops it.
+   */
+  onGap(listener: ChangeListener): () => void {
+    this.#gapListeners.add(listener);
+    return () => void this.#gapListeners.delete(listener);
   }
 
   /** Calls `listener` with every change from now on, in revision order; answers a function that stops it. */
@@ -181,6 +191,7 @@ export class RedisChangeFeed {
       ? change.revision === last.revision && change.index === last.index + 1
       : change.revision === last.revision + 1 && change.index === 0;
     if (!follows) {
+      for (const listener of this.#gapListeners) listener(change);
       this.#onError?.(
         new Error(
           `the change stream went from revision ${last.revision}${last.index === Infinity ? '' : `.${last.index}`} to ${change.revision}.${change.index}: ` +

@@ -3,7 +3,9 @@
  * started (Redis reachable), a hub is created whose history begins with the stream's last whole
  * revisions, so that a watch resumes on this front from any change the stream still holds, also
  * one made before this front started; every change after them is published as the feed reads it.
- * Until then there is no hub (the watch route answers 503 backend_unavailable).
+ * Until then there is no hub (the watch route answers 503 backend_unavailable). Should the feed
+ * find changes missing (see RedisChangeFeed.onGap), the hub is replaced by one whose history
+ * starts after them, and the old one closed: its watchers resume and get 410 history_compacted.
  */
 import type { Change } from '../engine/change.js';
 import type { RedisChangeFeed } from './redis-feed.js';
@@ -11,6 +13,8 @@ import type { RedisChangeFeed } from './redis-feed.js';
 /** What this needs of a watch hub. */
 export interface ChangeHub {
   publish(change: Change): void;
+  /** Ends every watcher's stream (they reconnect and resume, or learn that the history is gone). */
+  close(): void;
 }
 
 /** Where a hub created here starts: the position before its first change, and the revision it is at. */
@@ -33,9 +37,24 @@ export class RedisWatch<Hub extends ChangeHub> {
   constructor(feed: RedisChangeFeed, history: number, createHub: (start: HubStart) => Hub) {
     this.#feed = feed;
     this.started = feed.start(history).then(({ floor, backlog }) => {
-      const hub = createHub({ startRevision: floor.revision, revision: () => feed.position?.revision ?? floor.revision });
+      const revision = (): number => feed.position?.revision ?? floor.revision;
+      const hub = createHub({ startRevision: floor.revision, revision });
       for (const change of backlog) hub.publish(change);
-      feed.onChange((change) => hub.publish(change));
+      /** After a gap in the middle of a revision: the rest of that revision is left out. */
+      let skipThrough = -1;
+      // Changes were lost between the last one and this one: a new hub whose history starts
+      // here, and the old one closed, so that its watchers resume and learn (410) that their
+      // history is gone rather than miss changes unknowingly.
+      feed.onGap((change) => {
+        const old = this.#hub!;
+        const startRevision = change.index === 0 ? change.revision - 1 : change.revision;
+        if (change.index > 0) skipThrough = change.revision;
+        this.#hub = createHub({ startRevision, revision });
+        old.close();
+      });
+      feed.onChange((change) => {
+        if (change.revision > skipThrough) this.#hub!.publish(change);
+      });
       this.#hub = hub;
       return hub;
     });

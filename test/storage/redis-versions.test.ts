@@ -374,6 +374,28 @@ describe('the change feed of a standalone Redis', () => {
       await feed.caughtUp();
       expect(seen.map((change) => change.revision)).toEqual([v]);
       expect(errors.map((error) => error.message)).toEqual([expect.stringContaining(`to ${v}.0`)]);
+
+      // A hub fed by such a feed is replaced by one that starts after the gap; the old one is closed.
+      const hubs: { startRevision: number; changes: number[]; closed: boolean }[] = [];
+      const other = createRedisStorage({ url: redis.current.url, watchHistory: 50 });
+      try {
+        const watch = new RedisWatch((await connected(other)).changeFeed(), 0, ({ startRevision }) => {
+          const hub = { startRevision, changes: [] as number[], closed: false, publish: (change: Change) => void hub.changes.push(change.revision), close: () => void (hub.closed = true) };
+          hubs.push(hub);
+          return hub;
+        });
+        await watch.started;
+        const before = await watched.set('seen', 'w');
+        const unseen = await blind.set('unseen', 'w');
+        const after = await watched.set('seen', 'x');
+        await watch.caughtUp();
+        expect(hubs.map(({ startRevision, changes, closed }) => ({ startRevision, changes, closed }))).toEqual([
+          { startRevision: before - 1, changes: [before], closed: true },
+          { startRevision: unseen, changes: [after], closed: false },
+        ]);
+      } finally {
+        await other.close();
+      }
     } finally {
       await watched.close();
       await blind.close();
@@ -384,7 +406,7 @@ describe('the change feed of a standalone Redis', () => {
     const port = await freePort();
     const front = createRedisStorage({ url: `redis://127.0.0.1:${port}`, watchHistory: 50 });
     const published: Change[] = [];
-    const watch = new RedisWatch(front.changeFeed(), 50, (start) => ({ start, publish: (change: Change) => published.push(change) }));
+    const watch = new RedisWatch(front.changeFeed(), 50, (start) => ({ start, publish: (change: Change) => published.push(change), close: () => {} }));
     try {
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(watch.hub).toBeUndefined();
