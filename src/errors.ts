@@ -34,6 +34,8 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   persistence_disabled: { status: 409, message: 'persistence is not enabled (PERSISTENCE_ENABLED=false)' },
   // STORAGE=redis: Redis is unreachable, failing over or too slow; answered with Retry-After.
   backend_unavailable: { status: 503, message: 'the storage backend (Redis) is unavailable; retry later' },
+  idempotency_key_reused: { status: 422, message: 'this Idempotency-Key was used for a different request' },
+  idempotency_in_flight: { status: 409, message: 'a request with this Idempotency-Key is still in progress; retry later' },
 };
 
 /** An expected failure with a stable code. Anything that is not a MemkvError is a bug. */

@@ -12,6 +12,8 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.js';
 import { Executor } from '../commands/execute.js';
+import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
+import { createMemoryIdempotency } from '../idempotency/memory.js';
 import { COMMANDS } from '../commands/table.js';
 import type { Store } from '../engine/store.js';
 import { memoryDatabase, memoryStorage } from '../storage/memory.js';
@@ -21,6 +23,7 @@ import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from 
 import { FastPath, fastPathBlockers, type FastPathStats } from './fast-path.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from './api-server.js';
 import type { RequestHandler } from './in-order.js';
+import idempotencyPlugin from './idempotency.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { installRawFront, type RawFront } from './raw-front.js';
 import { authRoutes, type LoginRateLimit } from './routes/auth.js';
@@ -106,12 +109,20 @@ export interface AppOptions {
    * then use the client's address. Default false: the headers are ignored.
    */
   trustProxy?: boolean | number | readonly string[];
+  /**
+   * Where the answers of requests with an `Idempotency-Key` are kept (see http/idempotency.ts).
+   * Default: kept in this process for `idempotencyTtlMs`, counted toward the store's memory
+   * limit (with `store`), and closed with the app.
+   */
+  idempotency?: IdempotencyStore;
+  /** How long the default idempotency store keeps an answer, in ms; default 24 h. */
+  idempotencyTtlMs?: number;
 }
 
 /** The request headers a cross-origin page may send (the preflight's `Access-Control-Allow-Headers`). */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer'] as const;
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer', 'Idempotency-Key'] as const;
 /** The answer headers a cross-origin page may read besides the safelisted ones. */
-export const CORS_EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'Preference-Applied'] as const;
+export const CORS_EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'Preference-Applied', 'Idempotent-Replayed'] as const;
 /** How long a browser may keep a preflight's answer, in seconds (Chromium caps it at 2 h). */
 export const CORS_MAX_AGE_S = 600;
 
@@ -153,6 +164,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeoutMs = given?.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
     corsOrigins = [],
     trustProxy = false,
+    idempotencyTtlMs,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
@@ -176,6 +188,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
   const executor = new Executor({ storage, durable });
+  const ownIdempotency =
+    options.idempotency === undefined
+      ? createMemoryIdempotency({ ttlMs: idempotencyTtlMs, holdBytes: store === undefined ? undefined : (bytes, force) => store.holdBytes(bytes, force) })
+      : undefined;
+  const idempotency = options.idempotency ?? ownIdempotency!;
   const fastPath =
     fastPathWanted &&
     fastPathBlockers({ requestLogging, authentication: auth !== undefined, remoteStorage: store === undefined }).length === 0
@@ -289,6 +306,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       if (auth !== undefined) await api.register(authPlugin, { auth });
+      // After the auth hooks: a refused request never claims an idempotency key.
+      await api.register(idempotencyPlugin, { store: idempotency, waitForLog: () => durable?.(), limits: { maxBodyBytes, maxKeyBytes } });
       await api.register(commandRoutes, { executor });
       await api.register(dbRoutes, { prefix: '/db', database, storage, persistenceStatus, startedAtMs, compact, durable });
       if (auth !== undefined) await api.register(authRoutes, { auth, loginRateLimit });
@@ -300,6 +319,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await registerDocsRoutes(docs, basePath);
   });
   if (uiDir !== undefined) await app.register(async (ui) => registerUiRoutes(ui, uiDir));
+  if (ownIdempotency !== undefined) app.addHook('onClose', (_app, done) => {
+    ownIdempotency.close();
+    done();
+  });
   await app.ready();
   serveGiven?.();
   return app;

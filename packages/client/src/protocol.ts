@@ -130,6 +130,8 @@ export const ERROR_CODES = [
   'persistence_failed',
   'persistence_disabled',
   'backend_unavailable',
+  'idempotency_key_reused',
+  'idempotency_in_flight',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -8,6 +8,7 @@ import { PREFER_MINIMAL } from '@memkv/client/protocol';
 import type { Command, CommandArgs } from '../../commands/command.js';
 import type { Executor } from '../../commands/execute.js';
 import { COMMANDS } from '../../commands/table.js';
+import { answersBeforeLog } from '../idempotency.js';
 import { prefersMinimal } from '../prefer.js';
 import { KeyParams, PreferHeaders, errorResponses } from '../schemas.js';
 
@@ -24,7 +25,8 @@ export const commandRoutes: FastifyPluginAsync<CommandRoutesOptions> = async (ap
     app.route({
       method: command.method,
       url: command.path,
-      config: { access: command.access, keyFrom: command.keyFrom },
+      // Writes honour Idempotency-Key (idempotency.ts).
+      config: { access: command.access, keyFrom: command.keyFrom, idempotent: command.writes },
       schema: {
         summary: command.summary,
         ...(command.description === undefined ? {} : { description: command.description }),
@@ -52,8 +54,18 @@ function argsOf(command: Command<any, any, unknown>, request: Request, minimal: 
   };
 }
 
+/**
+ * Runs the command: through the executor, which answers a write once the log has it; or, for a
+ * request that claimed an idempotency key, at once, since the idempotency hook journals the kept
+ * answer beside the write and then waits for the log (one write, one fsync for both).
+ */
+function run(executor: Executor, command: Command<any, any, unknown>, request: Request, minimal: boolean) {
+  const args = argsOf(command, request, minimal);
+  return answersBeforeLog(request) ? executor.run(command, args) : executor.execute(command, args);
+}
+
 function plainHandler(executor: Executor, command: Command<any, any, unknown>) {
-  return (request: Request) => executor.execute(command, argsOf(command, request, false));
+  return (request: Request) => run(executor, command, request, false);
 }
 
 /**
@@ -63,7 +75,7 @@ function plainHandler(executor: Executor, command: Command<any, any, unknown>) {
 function minimalHandler(executor: Executor, command: Command<any, any, unknown>) {
   return (request: Request, reply: FastifyReply) => {
     const minimal = prefersMinimal(request.headers.prefer);
-    const result = executor.execute(command, argsOf(command, request, minimal));
+    const result = run(executor, command, request, minimal);
     if (!minimal) return result;
     const applied = <T>(value: T): T => {
       reply.header('preference-applied', PREFER_MINIMAL);

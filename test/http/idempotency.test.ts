@@ -1,0 +1,155 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createManualClock } from '../../src/engine/clock.js';
+import { createStore } from '../../src/engine/store.js';
+import { buildApp } from '../../src/http/app.js';
+import { createMemoryIdempotency } from '../../src/idempotency/memory.js';
+import { EPOCH, createTestApp, type TestApp } from '../helpers/app.js';
+
+let t: TestApp;
+afterEach(async () => {
+  await t?.close();
+});
+
+const pop = (key: string, idem?: string) => ({
+  method: 'PATCH' as const,
+  url: `/api/v1/${key}/pop`,
+  headers: idem === undefined ? {} : { 'idempotency-key': idem },
+});
+
+describe('Idempotency-Key', () => {
+  it('answers a retried pop with the kept answer and removes one element', async () => {
+    t = await createTestApp();
+    t.store.push('l', ['a', 'b', 'c']);
+    const first = await t.request(pop('l', 'k1'));
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ popped: 'c', value: ['a', 'b'] });
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const again = await t.request(pop('l', 'k1'));
+    expect(again.status).toBe(200);
+    expect(again.raw).toBe(first.raw);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(t.store.get('l')?.value).toEqual(['a', 'b']);
+    // Another key pops again.
+    expect((await t.request(pop('l', 'k2'))).body).toMatchObject({ popped: 'b' });
+    // No key: no keeping.
+    expect((await t.request(pop('l'))).body).toMatchObject({ popped: 'a' });
+  });
+
+  it('refuses the same key for another request with 422', async () => {
+    t = await createTestApp();
+    t.store.push('l', ['a', 'b']);
+    t.store.push('m', ['a', 'b']);
+    expect((await t.request(pop('l', 'k'))).status).toBe(200);
+    const other = await t.request(pop('m', 'k'));
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe('idempotency_key_reused');
+    const set = (value: string) => ({ method: 'POST' as const, url: '/api/v1/set', headers: { 'idempotency-key': 's' }, payload: { key: 'x', value } });
+    expect((await t.request(set('1'))).status).toBe(200);
+    expect((await t.request(set('2'))).body.code).toBe('idempotency_key_reused');
+    expect((await t.request({ ...set('1'), method: 'PATCH', url: '/api/v1/x', payload: { value: '1' } })).status).toBe(422);
+    expect(t.store.get('x')?.value).toBe('1');
+  });
+
+  it('keeps data refusals (404) but not validation failures (400)', async () => {
+    t = await createTestApp();
+    const missing = await t.request(pop('nope', 'k'));
+    expect(missing.status).toBe(404);
+    t.store.push('nope', 'x');
+    const replayed = await t.request(pop('nope', 'k'));
+    expect(replayed.status).toBe(404);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+
+    const bad = { method: 'POST' as const, url: '/api/v1/set', headers: { 'idempotency-key': 'v' }, payload: { key: 'x', value: 1 } };
+    expect((await t.request(bad)).status).toBe(400);
+    const good = await t.request({ ...bad, payload: { key: 'x', value: '1' } });
+    expect(good.status).toBe(200);
+    expect(good.headers['idempotent-replayed']).toBeUndefined();
+    // A TTL the command refuses (400 from the command itself) is not kept either.
+    const badTtl = { method: 'POST' as const, url: '/api/v1/set', headers: { 'idempotency-key': 'w' }, payload: { key: 'y', value: '1', ttl: '0s' } };
+    const refused = await t.request(badTtl);
+    expect(refused.status).toBe(400);
+    expect((await t.request({ ...badTtl, payload: { key: 'y', value: '1' } })).status).toBe(200);
+  });
+
+  it('refuses keys that are empty, too long or not visible ASCII', async () => {
+    t = await createTestApp();
+    t.store.push('l', ['a']);
+    for (const key of ['', 'a b', 'x'.repeat(256), 'é']) {
+      const answer = await t.request(pop('l', key));
+      expect(answer.status, JSON.stringify(key)).toBe(400);
+      expect(answer.body.code).toBe('invalid_request');
+    }
+    expect(t.store.get('l')?.value).toEqual(['a']);
+    expect((await t.request(pop('l', 'x'.repeat(255)))).status).toBe(200);
+  });
+
+  it('keeps Preference-Applied with the answer', async () => {
+    t = await createTestApp();
+    const push = { method: 'PATCH' as const, url: '/api/v1/l/push', headers: { 'idempotency-key': 'p', prefer: 'return=minimal' }, payload: { value: 'a' } };
+    const first = await t.request(push);
+    expect(first.headers['preference-applied']).toBe('return=minimal');
+    const again = await t.request(push);
+    expect(again.headers['preference-applied']).toBe('return=minimal');
+    expect(again.raw).toBe(first.raw);
+    expect(t.store.get('l')?.value).toEqual(['a']);
+  });
+
+  it('drops kept answers after IDEMPOTENCY_TTL, and counts them toward MAX_MEMORY', async () => {
+    const clock = createManualClock(EPOCH);
+    const store = createStore({ clock, cleanupIntervalMs: 0, maxMemoryBytes: 10_000 });
+    const idempotency = createMemoryIdempotency({ clock, ttlMs: 60_000, holdBytes: (bytes, force) => store.holdBytes(bytes, force), sweepIntervalMs: 0 });
+    const app = await buildApp({ store, idempotency });
+    try {
+      store.push('l', ['a', 'b']);
+      const send = async (key: string) => (await app.inject(pop('l', key))).json();
+      expect((await send('k')).popped).toBe('b');
+      expect(store.heldBytes).toBeGreaterThan(200);
+      expect(idempotency.stats()).toEqual({ kept: 1, bytes: store.heldBytes });
+      clock.advance(59_999);
+      expect((await send('k')).popped).toBe('b');
+      clock.advance(1);
+      // Expired: the key is new again (lazily), and a sweep drops what nobody asked for.
+      expect((await send('k')).popped).toBe('a');
+      expect(idempotency.stats().kept).toBe(1);
+      clock.advance(60_000);
+      expect(idempotency.sweep()).toBe(1);
+      expect(idempotency.stats()).toEqual({ kept: 0, bytes: 0 });
+      expect(store.heldBytes).toBe(0);
+    } finally {
+      await app.close();
+      idempotency.close();
+    }
+  });
+
+  it('makes room for kept answers by evicting keys, and refuses a claim with 507 when it cannot', async () => {
+    const clock = createManualClock(EPOCH);
+    const store = createStore({ clock, cleanupIntervalMs: 0, maxMemoryBytes: 6_000, evictionPolicy: 'allkeys-lru' });
+    const app = await buildApp({ store });
+    try {
+      for (let i = 0; i < 20; i++) store.set(`k${i}`, 'x'.repeat(200));
+      const full = store.dataBytes;
+      for (let i = 0; i < 10; i++) {
+        const answer = await app.inject({ method: 'POST', url: '/api/v1/set', headers: { 'idempotency-key': `i${i}` }, payload: { key: `n${i}`, value: 'y' } });
+        expect(answer.statusCode).toBe(200);
+      }
+      expect(store.evictedCount).toBeGreaterThan(0);
+      expect(store.dataBytes + store.heldBytes).toBeLessThanOrEqual(6_000);
+      expect(store.dataBytes).toBeLessThan(full);
+    } finally {
+      await app.close();
+    }
+    const tight = createStore({ clock, cleanupIntervalMs: 0, maxMemoryBytes: 300 });
+    const refusing = await buildApp({ store: tight });
+    try {
+      tight.set('a', 'x'.repeat(150));
+      const answer = await refusing.inject({ method: 'DELETE', url: '/api/v1/a', headers: { 'idempotency-key': 'x'.repeat(200) } });
+      expect(answer.statusCode).toBe(507);
+      expect(answer.json().code).toBe('out_of_memory');
+      expect(tight.get('a')).toBeDefined();
+      expect(tight.heldBytes).toBe(0);
+    } finally {
+      await refusing.close();
+    }
+  });
+});
