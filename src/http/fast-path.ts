@@ -21,7 +21,9 @@
  * 2. the method and URL are a served command's, with no query string, and `{key}` made only of
  *    `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding needed), at most `maxKeyBytes` long, and not
  *    the first segment of any other route under `{base}` for that method (such as `docs`); no
- *    `Prefer` header (preferences change the answer: Fastify's route honours them); with CORS on,
+ *    `Prefer` header (preferences change the answer: Fastify's route honours them), no
+ *    `Idempotency-Key`, `If-Match` or `If-None-Match` (Fastify's hooks and routes decide whether
+ *    the command runs at all; the raw front declines them as it parses); with CORS on,
  *    no `Origin` header (Fastify's CORS hooks add the headers a browser needs). While writes
  *    wait for the log (persistence on), the node:http listener takes reads only, and Fastify's
  *    handlers await the log; {@link FastPath.answer}, used by the raw front, takes writes too and
@@ -365,8 +367,11 @@ export class FastPath {
     const route = this.#route(method, request.url!, !this.#executor.waitsForLog);
     if (route === undefined) return false;
     const headers = request.headers;
-    // Preferences change the answer (Prefer: return=minimal): Fastify's routes honour them.
-    if (headers.prefer !== undefined) return false;
+    // Preferences change the answer (Prefer: return=minimal), preconditions and idempotency keys
+    // decide whether it runs at all: Fastify's routes honour them.
+    if (headers.prefer !== undefined || headers['idempotency-key'] !== undefined || headers['if-match'] !== undefined || headers['if-none-match'] !== undefined) {
+      return false;
+    }
     if (this.crossOrigin && headers.origin !== undefined) return false;
     const command = route.command;
     if (!this.#accepts(command, headers['content-type'], headers['content-length'], headers['transfer-encoding'] !== undefined)) return false;
