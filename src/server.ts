@@ -229,6 +229,7 @@ export async function startServer(
       },
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
+      idempotencyTtlMs: config.idempotencyTtlMs,
       ...(redis === undefined ? { store } : { storage: redis, database: redis }),
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,

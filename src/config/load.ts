@@ -38,6 +38,7 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   maxKeyBytes: { env: 'MAX_KEY_BYTES', parse: bytes(1, 64 * 1024) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: bytes(64, 1024 ** 3) },
   requestTimeoutMs: { env: 'REQUEST_TIMEOUT', parse: duration({ allowZero: true }) },
+  idempotencyTtlMs: { env: 'IDEMPOTENCY_TTL', parse: duration({ allowZero: false, minMs: 1000 }) },
   maxMemoryBytes: { env: 'MAX_MEMORY', parse: memoryLimit },
   evictionPolicy: { env: 'EVICTION_POLICY', parse: oneOf(EVICTION_POLICIES) },
   authEnabled: { env: 'AUTH_ENABLED', parse: boolean },
