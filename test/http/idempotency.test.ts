@@ -1,9 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createManualClock } from '../../src/engine/clock.js';
 import { createStore } from '../../src/engine/store.js';
 import { buildApp } from '../../src/http/app.js';
 import { createMemoryIdempotency } from '../../src/idempotency/memory.js';
+import { memoryDatabase } from '../../src/storage/memory.js';
+import type { Storage } from '../../src/storage/storage.js';
 import { EPOCH, createTestApp, type TestApp } from '../helpers/app.js';
+import { bearer, createAuthTestApp } from '../helpers/auth-app.js';
 
 let t: TestApp;
 afterEach(async () => {
@@ -151,5 +154,94 @@ describe('Idempotency-Key', () => {
     } finally {
       await refusing.close();
     }
+  });
+
+  it('answers a retry while the first request runs 409 idempotency_in_flight with Retry-After, then the kept answer', async () => {
+    const store = createStore({ cleanupIntervalMs: 0 });
+    store.push('l', ['a', 'b']);
+    // A backend that answers later (as Redis does): the first pop is held until released.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let popping = false;
+    const slowPop = async (key: string) => {
+      popping = true;
+      await held;
+      return store.pop(key);
+    };
+    const storage = new Proxy(store, {
+      get: (target, name) => {
+        if (name === 'pop') return slowPop;
+        const value = Reflect.get(target, name) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as unknown as Storage;
+    const app = await buildApp({ storage, database: memoryDatabase(store) });
+    try {
+      // (An injection starts once awaited: the first must have reached the backend before the retry is sent.)
+      const first = Promise.resolve(app.inject(pop('l', 'slow')));
+      await vi.waitFor(() => expect(popping).toBe(true));
+      const retry = await app.inject(pop('l', 'slow'));
+      expect(retry.statusCode).toBe(409);
+      expect(retry.json().code).toBe('idempotency_in_flight');
+      expect(retry.headers['retry-after']).toBe('1');
+      // Another request with the same key is still a reuse.
+      expect((await app.inject(pop('m', 'slow'))).statusCode).toBe(422);
+      release();
+      const answered = await first;
+      expect(answered.json().popped).toBe('b');
+      const replayed = await app.inject(pop('l', 'slow'));
+      expect(replayed.body).toBe(answered.body);
+      expect(replayed.headers['idempotent-replayed']).toBe('true');
+      expect(store.get('l')?.value).toEqual(['a']);
+    } finally {
+      release();
+      await app.close();
+      store.close();
+    }
+  });
+
+  it('scopes keys per user with auth on', async () => {
+    const t2 = await createAuthTestApp();
+    try {
+      t2.store.push('l', ['a', 'b', 'c']);
+      const writer = await t2.login('readwrite');
+      const admin = await t2.login('admin');
+      const reader = await t2.login('readonly');
+      const asUser = (token: string) => ({ ...pop('l', 'shared'), headers: { ...bearer(token), 'idempotency-key': 'shared' } });
+      expect((await t2.request(asUser(writer.access_token))).body.popped).toBe('c');
+      expect((await t2.request(asUser(writer.access_token))).body.popped).toBe('c');
+      // The same key from another user is another key.
+      expect((await t2.request(asUser(admin.access_token))).body.popped).toBe('b');
+      // Refused (403) and unauthenticated (401) requests claim nothing.
+      expect((await t2.request(asUser(reader.access_token))).status).toBe(403);
+      expect((await t2.request({ ...pop('l', 'shared') })).status).toBe(401);
+      expect(t2.store.get('l')?.value).toEqual(['a']);
+    } finally {
+      await t2.close();
+    }
+  });
+
+  it('documents the header, the replay header and the 409 and 422 answers on every writing route', async () => {
+    t = await createTestApp();
+    const document = (await t.request({ method: 'GET', url: '/api/v1/docs/swagger.json' })).body;
+    const operations = [
+      document.paths['/api/v1/set'].post,
+      document.paths['/api/v1/{key}'].patch,
+      document.paths['/api/v1/{key}'].delete,
+      document.paths['/api/v1/{key}/push'].patch,
+      document.paths['/api/v1/{key}/pop'].patch,
+      document.paths['/api/v1/{key}/ttl'].patch,
+    ];
+    for (const operation of operations) {
+      expect(operation.parameters.some((p: any) => p.in === 'header' && p.name === 'idempotency-key')).toBe(true);
+      expect(operation.responses['200'].headers['idempotent-replayed']).toBeDefined();
+      expect(operation.responses['422']).toBeDefined();
+      expect(operation.responses['409']).toBeDefined();
+    }
+    for (const operation of [document.paths['/api/v1/{key}'].get, document.paths['/api/v1/{key}/range'].get]) {
+      expect((operation.parameters ?? []).some((p: any) => p.name === 'idempotency-key')).toBe(false);
+    }
+    // Prefer stays documented beside it.
+    expect(document.paths['/api/v1/{key}/pop'].patch.parameters.some((p: any) => p.name === 'prefer')).toBe(true);
   });
 });
