@@ -18,6 +18,7 @@ import { readTlsFiles, serverOnly, type TlsMaterial } from './http/tls.js';
 import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
 import type { RedisStorage } from './storage/redis.js';
+import type { MemoryIdempotency } from './idempotency/memory.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -89,6 +90,8 @@ export async function startServer(
   let app: FastifyInstance | undefined;
   let store: Store | undefined;
   let redis: RedisStorage | undefined;
+  /** Where the answers of requests with an Idempotency-Key are kept (beside the data). */
+  let idempotency: MemoryIdempotency | undefined;
   let health: FastifyInstance | undefined;
   /** Progress of the replay: bytes of the log read and its size, once known. */
   let loaded: { bytesRead: number; totalBytes: number } | undefined;
@@ -124,6 +127,7 @@ export async function startServer(
         clearInterval(sweep);
       }
       store?.close();
+      await idempotency?.close();
       await redis?.close();
       await auth?.flush();
       await persistence?.close();
@@ -137,7 +141,7 @@ export async function startServer(
       { version: VERSION, host: config.host, port: portOf(api.server), apiBase: `/api/${config.apiVersion}`, loading: true },
       `memkv ${VERSION} listening on ${scheme}://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading (503 loading until ready)`,
     );
-    const [{ createStore }, { buildApp }, { UI_ASSETS_DIR }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }] = await Promise.all([
+    const [{ createStore }, { buildApp }, { UI_ASSETS_DIR }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }, { createMemoryIdempotency }] = await Promise.all([
       import('./engine/store.js'),
       import('./http/app.js'),
       import('./http/routes/ui.js'),
@@ -145,6 +149,7 @@ export async function startServer(
       import('./http/metrics.js'),
       import('./persistence/persistence.js'),
       import('./open-auth.js'),
+      import('./idempotency/memory.js'),
     ]);
     signal?.throwIfAborted();
     // The data: the embedded engine, or Redis, which connects in the background: the server starts
@@ -170,6 +175,9 @@ export async function startServer(
         // Only a debug logger pays for the callback.
         onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
       });
+      const data = store;
+      // Kept answers count toward MAX_MEMORY, and live in the log beside the data.
+      idempotency = createMemoryIdempotency({ ttlMs: config.idempotencyTtlMs, holdBytes: (bytes, force) => data.holdBytes(bytes, force) });
     }
     const metrics = createMetrics({ store, database: redis });
     health = await buildHealthApp({
@@ -211,6 +219,7 @@ export async function startServer(
           loaded = { bytesRead, totalBytes };
         },
         logger,
+        idempotency,
       });
     }
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
@@ -230,6 +239,7 @@ export async function startServer(
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
       idempotencyTtlMs: config.idempotencyTtlMs,
+      idempotency,
       ...(redis === undefined ? { store } : { storage: redis, database: redis }),
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,

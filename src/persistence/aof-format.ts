@@ -11,6 +11,7 @@
 import { crc32 } from 'node:zlib';
 import type { Entry } from '../engine/store.js';
 import type { Mutation } from '../engine/mutation.js';
+import type { KeptRecord } from '../idempotency/idempotency-store.js';
 
 /** First bytes of every log file. */
 export const AOF_MAGIC = Buffer.from('MEMKVAOF', 'latin1');
@@ -37,6 +38,11 @@ const enum Op {
   /** A whole key as compaction writes it, with both creation and update times. */
   EntryString = 10,
   EntryList = 11,
+  /**
+   * A kept answer to a request with an `Idempotency-Key` (src/idempotency/): expiry, scope, key,
+   * fingerprint, status, body, headers. Written in the same write as the change it answers.
+   */
+  Kept = 15,
 }
 
 // ---- Encoding ----
@@ -135,6 +141,29 @@ export class RecordEncoder {
     this.#end();
   }
 
+  /**
+   * Appends one framed record keeping the answer of an idempotent request:
+   * `u8 Kept, f64 expiresAtMs, string scope, string key, string fingerprint, varint status,
+   * string body, varint header count, (string name, string value) × count`.
+   */
+  kept(record: KeptRecord): void {
+    this.#begin();
+    this.#u8(Op.Kept);
+    this.#f64(record.expiresAtMs);
+    this.#string(record.scope);
+    this.#string(record.key);
+    this.#string(record.fingerprint);
+    this.#varint(record.answer.status);
+    this.#string(record.answer.body);
+    const names = Object.keys(record.answer.headers);
+    this.#varint(names.length);
+    for (const name of names) {
+      this.#string(name);
+      this.#string(record.answer.headers[name]!);
+    }
+    this.#end();
+  }
+
   /** The fields most records start with: type, expiry, time of the change, key. */
   #timedKey(op: Op, expiresAtMs: number, atMs: number, key: string): void {
     this.#u8(op);
@@ -229,6 +258,9 @@ export class MalformedRecordError extends Error {
  */
 export type RecordSink = (mutation: Mutation) => void;
 
+/** Receives the kept answers of idempotent requests (see {@link RecordEncoder.kept}); without one they are skipped. */
+export type KeptSink = (record: KeptRecord) => void;
+
 /**
  * Checks whether `file[0, available)` starts with a valid header.
  * @returns `'ok'`, `'short'` (a prefix of a header: a file torn while it was created) or `'bad'`.
@@ -254,7 +286,7 @@ export interface ScanResult {
  * Decodes the records in `buffer[start, limit)` and hands each to `sink`, stopping at the first
  * record that is incomplete (`partial`) or fails its length bound or CRC (`bad`).
  */
-export function scanRecords(buffer: Buffer, start: number, limit: number, sink: RecordSink): ScanResult {
+export function scanRecords(buffer: Buffer, start: number, limit: number, sink: RecordSink, keptSink?: KeptSink): ScanResult {
   let offset = start;
   let records = 0;
   while (offset < limit) {
@@ -265,7 +297,7 @@ export function scanRecords(buffer: Buffer, start: number, limit: number, sink: 
     if (crcAt + 4 > limit) return { end: offset, records, stop: 'partial' };
     if (crc32Range(buffer, offset, crcAt) !== buffer.readUInt32LE(crcAt)) return { end: offset, records, stop: 'bad' };
     try {
-      decodePayload(buffer, offset + 4, crcAt, sink);
+      decodePayload(buffer, offset + 4, crcAt, sink, keptSink);
     } catch (error) {
       if (error instanceof MalformedRecordError || error instanceof RangeError) return { end: offset, records, stop: 'bad' };
       throw error;
@@ -295,7 +327,7 @@ function crc32Range(buffer: Buffer, start: number, end: number): number {
 }
 
 /** Decodes one payload `buffer[start, end)` into mutations for `sink`. */
-function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordSink): void {
+function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordSink, keptSink: KeptSink | undefined): void {
   const reader = new PayloadReader(buffer, start + 1, end);
   const op = buffer[start] as Op;
   switch (op) {
@@ -352,6 +384,25 @@ function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordS
       reader.finish();
       sink({ type: 'set', key, value, expiresAtMs, atMs: createdAtMs });
       if (updatedAtMs !== createdAtMs) sink({ type: 'ttl', key, expiresAtMs, atMs: updatedAtMs });
+      return;
+    }
+    case Op.Kept: {
+      const expiresAtMs = reader.f64();
+      const scope = reader.string();
+      const key = reader.string();
+      const fingerprint = reader.string();
+      const status = reader.varint();
+      const body = reader.string();
+      const count = reader.varint();
+      if (count > end - start) throw new MalformedRecordError('bad header count');
+      const headers: Record<string, string> = {};
+      for (let i = 0; i < count; i++) {
+        const name = reader.string();
+        headers[name] = reader.string();
+      }
+      reader.finish();
+      if (status < 100 || status > 599) throw new MalformedRecordError('bad status');
+      keptSink?.({ scope, key, fingerprint, answer: { status, body, headers }, expiresAtMs });
       return;
     }
     default:
