@@ -137,7 +137,7 @@ async function replay(keys: number): Promise<void> {
     const now = Date.now();
     const fd = fs.openSync(join(dir, AOF_FILE), 'w');
     for (let i = 0; i < keys; i++) {
-      encoder.mutation({ type: 'set', key: `key:${i}`, value: `value-${i}`, expiresAtMs: 0, atMs: now });
+      encoder.mutation({ type: 'set', revision: i + 1, key: `key:${i}`, value: `value-${i}`, expiresAtMs: 0, atMs: now });
       if (encoder.length > 60 * 1024 * 1024) {
         fs.writeSync(fd, encoder.buffer, 0, encoder.length);
         encoder.reset();

@@ -34,16 +34,23 @@ export const ERRORS: { readonly [C in ErrorCode]: ErrorSpec } = {
   persistence_disabled: { status: 409, message: 'persistence is not enabled (PERSISTENCE_ENABLED=false)' },
   // STORAGE=redis: Redis is unreachable, failing over or too slow; answered with Retry-After.
   backend_unavailable: { status: 503, message: 'the storage backend (Redis) is unavailable; retry later' },
+  precondition_failed: { status: 412, message: "the key's version does not match the precondition" },
+  txn_conflict: { status: 409, message: 'a check of the transaction failed; nothing was applied' },
+  history_compacted: { status: 410, message: 'the watch history no longer reaches back to this revision; list the keys again' },
   idempotency_key_reused: { status: 422, message: 'this Idempotency-Key was used for a different request' },
   idempotency_in_flight: { status: 409, message: 'a request with this Idempotency-Key is still in progress; retry later' },
+  // Sent as the last event of a watch stream, never as an HTTP status.
+  watch_overflow: { status: 503, message: 'the watcher did not read its events fast enough; reconnect and resume' },
 };
 
 /** An expected failure with a stable code. Anything that is not a MemkvError is a bug. */
 export class MemkvError extends Error {
   override readonly name = 'MemkvError';
   readonly code: ErrorCode;
+  /** Fields added to the error's answer body beside `code` and `message` (say, a key's current `version`). */
+  readonly details: Readonly<Record<string, unknown>> | undefined;
 
-  constructor(code: ErrorCode, message: string = ERRORS[code].message, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string = ERRORS[code].message, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     // An expected failure needs no stack trace, and capturing one cost more than the rest of a
     // failed request (13% of CPU time under a load of misses).
     const stackTraceLimit = Error.stackTraceLimit;
@@ -51,6 +58,7 @@ export class MemkvError extends Error {
     super(message, options);
     Error.stackTraceLimit = stackTraceLimit;
     this.code = code;
+    this.details = options?.details;
   }
 
   /** HTTP status for this error's code. */

@@ -244,6 +244,7 @@ export async function startServer(
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
       maxKeyBytes: config.maxKeyBytes,
+      maxTxnOps: config.maxTxnOps,
       // The listening server: once the app is ready, it serves the API there instead of 503 loading.
       server: api,
       logger,

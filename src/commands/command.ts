@@ -4,10 +4,16 @@
  * derived from these entries; none of them knows a command by name.
  */
 import type { TSchema } from 'typebox';
-import type { MaybePromise, Storage } from '../storage/storage.js';
+import type { MaybePromise, Preconditions, Storage } from '../storage/storage.js';
 
 /** What a caller needs to run a command when authentication is on. */
 export type CommandAccess = 'read' | 'write' | 'admin';
+
+/** The server's limits that commands apply (from the configuration). */
+export interface CommandLimits {
+  /** Most ops, and most checks, in one transaction (MAX_TXN_OPS). */
+  maxTxnOps: number;
+}
 
 /** The inputs of a command, as every door hands them over after its own parsing. */
 export interface CommandArgs<Body = unknown, Query = unknown> {
@@ -19,6 +25,11 @@ export interface CommandArgs<Body = unknown, Query = unknown> {
   query: Query;
   /** The request asked for the minimal answer (`Prefer: return=minimal`), on commands that offer one. */
   minimal: boolean;
+  /**
+   * A write's preconditions on the key's version (If-Match, If-None-Match, or their body fields:
+   * see preconditions.ts); undefined when it has none.
+   */
+  preconditions?: Preconditions | undefined;
 }
 
 /** One data command. `Result` is a plain JSON value: the body of the 200 answer. */
@@ -32,10 +43,20 @@ export interface Command<Body = unknown, Query = unknown, Result = unknown> {
    */
   readonly path: string;
   readonly access: CommandAccess;
-  /** Where the key comes from: the `:key` path segment or the body's `key` field. */
-  readonly keyFrom: 'params' | 'body';
-  /** Whether it changes data: its answer then waits for the log (see execute.ts). */
+  /**
+   * Where the key comes from: the `:key` path segment or the body's `key` field; `none` for a
+   * command of several keys, which names them in {@link Command.keys}.
+   */
+  readonly keyFrom: 'params' | 'body' | 'none';
+  /** The keys a command of several keys touches, with the right each needs (checked once the body is valid). */
+  readonly keys?: (body: Body) => readonly { key: string; access: 'read' | 'write' }[];
+  /**
+   * Whether it changes data: its answer then waits for the log (see execute.ts), and it takes
+   * preconditions (If-Match …).
+   */
   readonly writes: boolean;
+  /** Whether it creates keys, and so takes `If-None-Match: *` (set). */
+  readonly creates?: boolean;
   /** Whether it honours `Prefer: return=minimal` (see {@link CommandArgs.minimal}). */
   readonly minimal?: boolean;
   readonly summary: string;
@@ -54,7 +75,7 @@ export interface Command<Body = unknown, Query = unknown, Result = unknown> {
   /** Error statuses it can answer, for the OpenAPI document (401/403 are added with auth). */
   readonly errors: readonly number[];
   /** Runs the command: the 200 answer's body, or a thrown (rejected) MemkvError. */
-  run(storage: Storage, args: CommandArgs<Body, Query>): MaybePromise<Result>;
+  run(storage: Storage, args: CommandArgs<Body, Query>, limits: CommandLimits): MaybePromise<Result>;
 }
 
 /** Declares a command, typing `run`'s arguments; the entry is used as is. */

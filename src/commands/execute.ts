@@ -5,7 +5,8 @@
  */
 import { ERRORS, MemkvError, type ErrorCode } from '../errors.js';
 import type { MaybePromise, Storage } from '../storage/storage.js';
-import type { Command, CommandArgs } from './command.js';
+import type { Command, CommandArgs, CommandLimits } from './command.js';
+import { DEFAULT_MAX_TXN_OPS } from './limits.js';
 
 export interface ExecutorOptions {
   storage: Storage;
@@ -15,16 +16,20 @@ export interface ExecutorOptions {
    * waiting for. Absent when writes need no wait.
    */
   durable?: (() => Promise<void> | undefined) | undefined;
+  /** The limits commands apply; default memkv's defaults. */
+  limits?: Partial<CommandLimits> | undefined;
 }
 
 /** Runs commands for the doors. */
 export class Executor {
   readonly storage: Storage;
   readonly #durable: (() => Promise<void> | undefined) | undefined;
+  readonly limits: CommandLimits;
 
   constructor(options: ExecutorOptions) {
     this.storage = options.storage;
     this.#durable = options.durable;
+    this.limits = { maxTxnOps: DEFAULT_MAX_TXN_OPS, ...options.limits };
   }
 
   /**
@@ -32,7 +37,7 @@ export class Executor {
    * waits for the log, else a promise. A failure is thrown (or rejected) as is: see {@link errorAnswer}.
    */
   execute<Result>(command: Command<any, any, Result>, args: CommandArgs<any, any>): MaybePromise<Result> {
-    const result = command.run(this.storage, args);
+    const result = command.run(this.storage, args, this.limits);
     if (!command.writes || this.#durable === undefined) return result;
     return result instanceof Promise ? result.then((value) => this.#logged(value)) : this.#logged(result);
   }
@@ -42,7 +47,7 @@ export class Executor {
    * raw front writes the answers to a chunk once the log has all of them, see {@link waitForLog}).
    */
   run<Result>(command: Command<any, any, Result>, args: CommandArgs<any, any>): MaybePromise<Result> {
-    return command.run(this.storage, args);
+    return command.run(this.storage, args, this.limits);
   }
 
   /** Whether writes wait for the log (persistence is on). */
@@ -64,11 +69,14 @@ export class Executor {
 /** A failure as every door answers it: the status and the `{code, message}` body. */
 export interface ErrorAnswer {
   status: number;
-  body: { code: ErrorCode; message: string };
+  body: { code: ErrorCode; message: string; [field: string]: unknown };
 }
 
 /** The answer to a command's failure: a MemkvError's own code and status; anything else is a 500. */
 export function errorAnswer(error: unknown): ErrorAnswer {
-  if (error instanceof MemkvError) return { status: error.status, body: { code: error.code, message: error.message } };
+  if (error instanceof MemkvError) {
+    const body = { code: error.code, message: error.message };
+    return { status: error.status, body: error.details === undefined ? body : { ...body, ...error.details } };
+  }
   return { status: 500, body: { code: 'internal_server_error', message: ERRORS.internal_server_error.message } };
 }

@@ -54,8 +54,8 @@ export interface DeletePrefixOptions<Cursor> {
   dryRun: boolean;
   /** The backend's scan: one bounded page of at most `limit` keys under `prefix`, from `cursor` (`undefined`: the start). */
   scan: (cursor: Cursor | undefined, prefix: string, limit: number) => MaybePromise<ScanStep<Cursor>>;
-  /** The backend's normal remove (journaled and counted like any other): false when the key was already gone. */
-  remove: (key: string) => MaybePromise<boolean>;
+  /** The backend's normal remove (journaled and counted like any other): 0 when the key was already gone. */
+  remove: (key: string) => MaybePromise<number>;
   /** Only keys this accepts are counted or removed (a user limited to key patterns); default all. */
   allowed?: ((key: string) => boolean) | undefined;
   /** Keys scanned per batch; between two batches the event loop serves other work. Default {@link DELETE_BATCH_KEYS}. */
@@ -85,7 +85,7 @@ export async function deletePrefix<Cursor>(options: DeletePrefixOptions<Cursor>)
       // A batch's removals all at once: a backend in another process (Redis) then has them in
       // flight together instead of one round trip after another; the embedded one answers at once.
       const removed = await Promise.all(keys.map(remove));
-      for (const done of removed) if (done) total++;
+      for (const revision of removed) if (revision !== 0) total++;
     }
     if (page.next === null) return total;
     cursor = page.next;

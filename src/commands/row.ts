@@ -8,6 +8,7 @@ export function toRow(entry: Entry): RowJson {
     key: entry.key,
     kind: entry.kind,
     value: entry.value,
+    version: entry.version,
     ttl: entry.expiresAtMs === null ? null : isoTime(entry.expiresAtMs),
     created_at: isoTime(entry.createdAtMs),
     updated_at: isoTime(entry.updatedAtMs),
@@ -25,6 +26,7 @@ export function toMinimalRow(summary: ListSummary): MinimalRowJson {
     key: summary.key,
     kind: summary.kind,
     length: summary.length,
+    version: summary.version,
     ttl: summary.expiresAtMs === null ? null : isoTime(summary.expiresAtMs),
     created_at: isoTime(summary.createdAtMs),
     updated_at: isoTime(summary.updatedAtMs),
@@ -43,6 +45,7 @@ export function toRangeRow(result: RangeResult): RangeRowJson {
     kind: result.kind,
     value: result.value,
     length: result.length,
+    version: result.version,
     ttl: result.expiresAtMs === null ? null : isoTime(result.expiresAtMs),
     created_at: isoTime(result.createdAtMs),
     updated_at: isoTime(result.updatedAtMs),
@@ -51,7 +54,7 @@ export function toRangeRow(result: RangeResult): RangeRowJson {
 
 /** The answer of the TTL commands: the key's absolute expiry, `null` when it never expires. */
 export function toTtl(expiry: KeyExpiry): TtlJson {
-  return { key: expiry.key, ttl: expiry.expiresAtMs === null ? null : isoTime(expiry.expiresAtMs) };
+  return { key: expiry.key, ttl: expiry.expiresAtMs === null ? null : isoTime(expiry.expiresAtMs), version: expiry.version };
 }
 
 // ---- RFC 3339 formatting with a per-second cache ----

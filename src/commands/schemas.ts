@@ -2,7 +2,7 @@
  * The schemas of the commands' requests and answers: one TypeBox definition per shape gives
  * request validation, the TypeScript types and the OpenAPI document, so the three cannot drift.
  */
-import { Type } from 'typebox';
+import { Type, type TSchema } from 'typebox';
 import { ERROR_CODES } from '@memkv/client/protocol';
 import { DURATION_PATTERN } from '../units.js';
 import { MAX_TTL_CHARS } from './ttl.js';
@@ -28,11 +28,23 @@ export const KeyParams = Type.Object(
   { additionalProperties: false },
 );
 
+/** A version, as rows, ETags and preconditions carry it. */
+export const Version = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: "The revision of the key's last write; the answer's ETag is it in quotes." });
+
+/** The JSON form of `If-Match` (for clients that cannot set headers). */
+const IfVersion = Type.Optional(
+  Type.Union([Version, Type.Null()], {
+    description: "Write only if the key's version is this (`null`: only if the key is missing), else 412 precondition_failed. As `If-Match: \"N\"`.",
+  }),
+);
+
 export const SetBody = Type.Object(
   {
     key: Type.String({ minLength: 1, description: 'The key to create or replace.' }),
     value: Value,
     ttl: Type.Optional(Ttl),
+    if_version: IfVersion,
+    if_absent: Type.Optional(Type.Boolean({ description: 'Create only: 412 precondition_failed when the key exists. As `If-None-Match: *`.' })),
   },
   { additionalProperties: false },
 );
@@ -41,6 +53,7 @@ export const UpdateBody = Type.Object(
   {
     value: Value,
     ttl: Type.Optional(Ttl),
+    if_version: IfVersion,
   },
   { additionalProperties: false },
 );
@@ -51,6 +64,7 @@ export const PushBody = Type.Object(
       description: 'One string, or several pushed in order.',
     }),
     ttl: Type.Optional(Ttl),
+    if_version: IfVersion,
   },
   { additionalProperties: false },
 );
@@ -63,7 +77,7 @@ const TimeFields = {
   updated_at: Timestamp,
 };
 
-const RowFields = { key: Type.String(), ...TimeFields };
+const RowFields = { key: Type.String(), version: Version, ...TimeFields };
 
 const ListRow = Type.Object(
   { ...RowFields, kind: Type.Literal('string_slice'), value: Type.Array(Type.String()) },
@@ -140,7 +154,10 @@ export const PreferHeaders = Type.Object({
   ),
 });
 
-export const Message = Type.Object({ message: Type.String({ examples: ['ok'] }) }, { additionalProperties: false });
+export const Message = Type.Object(
+  { message: Type.String({ examples: ['ok'] }), version: Type.Optional({ ...Version, description: "The key's version after the write (the revision of a removal)." }) },
+  { additionalProperties: false },
+);
 
 export const ErrorBody = Type.Object(
   {
@@ -149,6 +166,13 @@ export const ErrorBody = Type.Object(
       { description: 'Stable machine-readable error code.' },
     ),
     message: Type.String({ description: 'What went wrong, for people.' }),
+    version: Type.Optional(Type.Union([Version, Type.Null()], { description: "precondition_failed: the key's current version (null: missing)." })),
+    conflicts: Type.Optional(
+      Type.Array(Type.Object({ key: Type.String(), version: Type.Union([Version, Type.Null()]) }, { additionalProperties: false }), {
+        description: 'txn_conflict: the checks that failed, with each key\'s current version.',
+      }),
+    ),
+    op: Type.Optional(Type.Integer({ minimum: 0, description: "A transaction's op that failed: its index in `ops`." })),
   },
   { additionalProperties: false },
 );
@@ -175,7 +199,7 @@ export const RangeQuery = Type.Object(
 );
 
 export const RangeRow = Type.Object(
-  { key: Type.String(), kind: Type.Literal('string_slice'), value: Type.Array(Type.String()), length: Length, ...TimeFields },
+  { key: Type.String(), kind: Type.Literal('string_slice'), value: Type.Array(Type.String()), length: Length, version: Version, ...TimeFields },
   { additionalProperties: false, description: 'The elements from `start` to `stop`, and the whole list\'s `length`.' },
 );
 
@@ -184,6 +208,7 @@ export const TtlBody = Type.Object(
     ttl: Type.Union([Type.String({ pattern: DURATION_PATTERN, maxLength: MAX_TTL_CHARS }), Type.Null()], {
       description: 'A positive Go-style duration from now ("90s", "1h30m"), or null to never expire.',
     }),
+    if_version: IfVersion,
   },
   { additionalProperties: false },
 );
@@ -192,6 +217,48 @@ export const TtlAnswer = Type.Object(
   {
     key: Type.String(),
     ttl: Type.Union([Timestamp, Type.Null()], { description: 'Absolute expiry time, or null when the key never expires.' }),
+    version: Version,
   },
   { additionalProperties: false, description: 'The key\'s expiry.' },
 );
+
+// ---- Versions: ETag, preconditions, conditional reads ----
+
+const IfMatch = Type.Optional(
+  Type.String({
+    description:
+      "Write only if the key's version is this ETag (`\"N\"`), or with `*` only if the key exists; else 412 precondition_failed " +
+      'with the current `version`. A malformed value is 400.',
+    examples: ['"42"'],
+  }),
+);
+
+const IfNoneMatchWrite = Type.Optional(
+  Type.String({ description: 'On set, `*`: create only (412 precondition_failed when the key exists). Other values are 400.', examples: ['*'] }),
+);
+
+/** The precondition headers of the writes. */
+export const PreconditionHeaders = Type.Object({ 'if-match': IfMatch, 'if-none-match': IfNoneMatchWrite });
+
+/** Push and pop: preconditions and `Prefer`. */
+export const PreferAndPreconditionHeaders = Type.Object({ ...PreferHeaders.properties, ...PreconditionHeaders.properties });
+
+/** The conditional read header: `If-None-Match` with the ETag a client holds answers 304 while the key is unchanged. */
+export const ReadHeaders = Type.Object({
+  'if-none-match': Type.Optional(
+    Type.String({ description: 'ETags the client holds (`"N"`, a list, or `*`): 304 Not Modified, without a body, while one matches.', examples: ['"42"'] }),
+  ),
+});
+
+/** The 304 answer of a conditional read. */
+export const NotModified = Type.Null({ description: "Not Modified: the key's version is the one `If-None-Match` names." });
+
+const ETAG_HEADER = {
+  ETag: { type: 'string', description: "The key's version in double quotes (`\"N\"`), for If-Match and If-None-Match." },
+};
+
+/** `answer` with the `ETag` response header documented beside its own headers. */
+export function withEtag<T extends TSchema>(answer: T): T {
+  const headers = (answer as { headers?: Record<string, unknown> }).headers;
+  return { ...answer, headers: { ...headers, ...ETAG_HEADER } };
+}

@@ -17,7 +17,7 @@ import type {
   UpdateBody as UpdateBodyJson,
 } from '@memkv/client/protocol';
 import { MemkvError, itemNotFound } from '../errors.js';
-import type { Entry, KeyExpiry } from '../storage/storage.js';
+import type { Entry, KeyExpiry, Preconditions, WriteOptions } from '../storage/storage.js';
 import { defineCommand, type Command } from './command.js';
 import { toMinimalPopRow, toMinimalRow, toPopRow, toRangeRow, toRow, toTtl } from './row.js';
 import {
@@ -34,8 +34,8 @@ import {
   UpdateBody,
 } from './schemas.js';
 import { isDuration, parseTtl } from './ttl.js';
+import { txn } from './txn.js';
 
-const OK: MessageJson = { message: 'ok' };
 
 /**
  * Runs `then(value, key)` on `value`, or on the promise's result: no promise when the storage
@@ -45,16 +45,23 @@ function map<T, R>(value: T | Promise<T>, then: (value: T, key: string) => R, ke
   return value instanceof Promise ? value.then((resolved) => then(resolved, key)) : then(value, key);
 }
 
-const ok = (): MessageJson => OK;
+/** The answer of a write that answers no row: `ok` and the key's new version. */
+const ok = (version: number): MessageJson => ({ message: 'ok', version });
 
 function foundRow(entry: Entry | undefined, key: string): RowJson {
   if (entry === undefined) throw itemNotFound(key);
   return toRow(entry);
 }
 
-function removed(done: boolean, key: string): MessageJson {
-  if (!done) throw itemNotFound(key);
-  return OK;
+function removed(version: number, key: string): MessageJson {
+  if (version === 0) throw itemNotFound(key);
+  return { message: 'ok', version };
+}
+
+/** A write's options: its TTL (a duration, or absent) and preconditions. */
+function writeOptions(ttl: string | undefined, preconditions: Preconditions | undefined): WriteOptions {
+  const ttlMs = parseTtl(ttl);
+  return preconditions === undefined ? { ttlMs } : { ttlMs, ...preconditions };
 }
 
 function foundTtl(expiry: KeyExpiry | undefined, key: string): TtlJson {
@@ -84,13 +91,14 @@ export const set = defineCommand<SetBodyJson, undefined, MessageJson>({
   access: 'write',
   keyFrom: 'body',
   writes: true,
+  creates: true,
   summary: 'Create or replace a key',
   description: "Stores a string or a list of strings. Without `ttl`, the server's DEFAULT_TTL applies (0 = never expire).",
   body: SetBody,
   fastBody: (body) => hasOnly(body, SET_FIELDS) && isKey(body.key) && isValue(body.value, false) && isOptionalTtl(body.ttl),
   answer: Message,
-  errors: [400, 413, 415, 500, 507],
-  run: (storage, { body }) => map(storage.set(body.key, body.value, { ttlMs: parseTtl(body.ttl) }), ok),
+  errors: [400, 412, 413, 415, 500, 507],
+  run: (storage, { body, preconditions }) => map(storage.set(body.key, body.value, writeOptions(body.ttl, preconditions)), ok),
 });
 
 // PATCH /api/v1/:key  {value, ttl?}
@@ -106,8 +114,8 @@ export const update = defineCommand<UpdateBodyJson, undefined, MessageJson>({
   body: UpdateBody,
   fastBody: (body) => hasOnly(body, VALUE_FIELDS) && isValue(body.value, false) && isOptionalTtl(body.ttl),
   answer: Message,
-  errors: [400, 404, 413, 415, 500, 507],
-  run: (storage, { key, body }) => map(storage.update(key, body.value, { ttlMs: parseTtl(body.ttl) }), ok),
+  errors: [400, 404, 412, 413, 415, 500, 507],
+  run: (storage, { key, body, preconditions }) => map(storage.update(key, body.value, writeOptions(body.ttl, preconditions)), ok),
 });
 
 // DELETE /api/v1/:key
@@ -120,8 +128,8 @@ export const remove = defineCommand<undefined, undefined, MessageJson>({
   writes: true,
   summary: 'Remove a key',
   answer: Message,
-  errors: [400, 404, 500],
-  run: (storage, { key }) => map(storage.remove(key), removed, key),
+  errors: [400, 404, 412, 500],
+  run: (storage, { key, preconditions }) => map(storage.remove(key, preconditions), removed, key),
 });
 
 // PATCH /api/v1/:key/push  {value, ttl?}  [Prefer: return=minimal]
@@ -141,9 +149,9 @@ export const push = defineCommand<PushBodyJson, undefined, RowJson | MinimalRowJ
   body: PushBody,
   fastBody: (body) => hasOnly(body, VALUE_FIELDS) && isValue(body.value, true) && isOptionalTtl(body.ttl),
   answer: PushAnswer,
-  errors: [400, 409, 413, 415, 500, 507],
-  run: (storage, { key, body, minimal }) => {
-    const options = { ttlMs: parseTtl(body.ttl) };
+  errors: [400, 409, 412, 413, 415, 500, 507],
+  run: (storage, { key, body, minimal, preconditions }) => {
+    const options = writeOptions(body.ttl, preconditions);
     return minimal ? map(storage.pushSummary(key, body.value, options), toMinimalRow) : map(storage.push(key, body.value, options), toRow);
   },
 });
@@ -163,8 +171,9 @@ export const pop = defineCommand<undefined, undefined, PopRowJson | MinimalPopRo
     'The whole list costs O(list length) per call; with `Prefer: return=minimal`, the answer has its `length` ' +
     'instead, in O(1).',
   answer: PopAnswer,
-  errors: [400, 404, 409, 500],
-  run: (storage, { key, minimal }) => (minimal ? map(storage.popSummary(key), toMinimalPopRow) : map(storage.pop(key), toPopRow)),
+  errors: [400, 404, 409, 412, 500],
+  run: (storage, { key, minimal, preconditions }) =>
+    minimal ? map(storage.popSummary(key, preconditions), toMinimalPopRow) : map(storage.pop(key, preconditions), toPopRow),
 });
 
 // GET /api/v1/:key/range?start=0&stop=-1
@@ -214,12 +223,13 @@ export const setTtl = defineCommand<TtlBodyJson, undefined, TtlJson>({
   body: TtlBody,
   fastBody: (body) => hasOnly(body, TTL_FIELDS) && (body.ttl === null || isDuration(body.ttl)),
   answer: TtlAnswer,
-  errors: [400, 404, 413, 415, 500],
-  run: (storage, { key, body }) => map(storage.setTtl(key, body.ttl === null ? null : parseTtl(body.ttl)!), foundTtl, key),
+  errors: [400, 404, 412, 413, 415, 500],
+  run: (storage, { key, body, preconditions }) =>
+    map(storage.setTtl(key, body.ttl === null ? null : parseTtl(body.ttl)!, preconditions), foundTtl, key),
 });
 
 /** Every data command; each door serves them all. */
-export const COMMANDS: readonly Command<any, any, unknown>[] = [get, set, update, remove, push, pop, range, getTtl, setTtl];
+export const COMMANDS: readonly Command<any, any, unknown>[] = [get, set, update, remove, push, pop, range, getTtl, setTtl, txn];
 
 // ---- Fast checks: a subset of what the schemas accept ----
 

@@ -52,6 +52,8 @@ export interface Config {
   readonly maxKeyBytes: number;
   /** Largest request body, in bytes (MAX_BODY_BYTES). */
   readonly maxBodyBytes: number;
+  /** Most ops, and most checks, in one transaction (MAX_TXN_OPS). */
+  readonly maxTxnOps: number;
   /** Longest time to receive a whole request, head and body, in ms; 0 = no limit (REQUEST_TIMEOUT). */
   readonly requestTimeoutMs: number;
   /** How long the answer to a request with an `Idempotency-Key` is kept for its retries, in ms (IDEMPOTENCY_TTL). */
@@ -126,6 +128,7 @@ export const DEFAULTS: Config = Object.freeze({
   persistenceLoadDamaged: false, // refuse to start on damage before the end of the log
   maxKeyBytes: 1024, // 1 KiB
   maxBodyBytes: 1024 * 1024, // 1 MiB
+  maxTxnOps: 128, // ops (and checks) in one transaction: DEFAULT_MAX_TXN_OPS
   requestTimeoutMs: 30_000, // 30 s: a body announced and never sent, or sent a byte at a time, is answered 408
   idempotencyTtlMs: 24 * 3_600_000, // 24 hours, as Stripe keeps idempotency keys
   maxMemoryBytes: 0, // unlimited, as Redis on 64-bit systems

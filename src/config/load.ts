@@ -6,6 +6,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../errors.js';
 import { MAX_DURATION_MS, formatDurationMs, parseBytes, parseDurationMs } from '../units.js';
+import { TXN_OPS_HARD_LIMIT } from '../commands/limits.js';
 import {
   DEFAULTS,
   EVICTION_POLICIES,
@@ -37,6 +38,7 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   persistenceLoadDamaged: { env: 'PERSISTENCE_LOAD_DAMAGED', parse: boolean },
   maxKeyBytes: { env: 'MAX_KEY_BYTES', parse: bytes(1, 64 * 1024) },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: bytes(64, 1024 ** 3) },
+  maxTxnOps: { env: 'MAX_TXN_OPS', parse: integer(1, TXN_OPS_HARD_LIMIT) },
   requestTimeoutMs: { env: 'REQUEST_TIMEOUT', parse: duration({ allowZero: true }) },
   idempotencyTtlMs: { env: 'IDEMPOTENCY_TTL', parse: duration({ allowZero: false, minMs: 1000 }) },
   maxMemoryBytes: { env: 'MAX_MEMORY', parse: memoryLimit },

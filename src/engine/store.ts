@@ -15,7 +15,9 @@ import { systemClock, type Clock } from './clock.js';
 import { EVICTION_POLICIES, EvictionSampler, isEvictionPolicy, isLruPolicy, type EvictionPolicy } from './eviction.js';
 import { ExpiryIndex } from './expiry.js';
 import { KeyIndex } from './key-index.js';
-import type { Journal, KeyState, Mutation } from './mutation.js';
+import type { Change, ChangeListener, ChangeOp } from './change.js';
+import type { Journal, KeyMutation, KeyState, Mutation } from './mutation.js';
+import type { TxnCheck, TxnOp, TxnOpResult, TxnResult } from './txn.js';
 
 /** A key with its value and times, as the store hands it out (a copy: safe to change). */
 export type Entry =
@@ -24,6 +26,8 @@ export type Entry =
 
 interface EntryBase {
   key: string;
+  /** The revision of the key's last write (see {@link Store.revision}). */
+  version: number;
   /** Absolute expiry in epoch ms, or `null` when the key never expires. */
   expiresAtMs: number | null;
   createdAtMs: number;
@@ -49,10 +53,24 @@ export type RangeResult = ListSummary & { value: string[] };
 export interface KeyExpiry {
   key: string;
   expiresAtMs: number | null;
+  version: number;
+}
+
+/**
+ * Conditions a write needs on the key's version, else it fails with `precondition_failed` and
+ * changes nothing (optimistic concurrency, as HTTP's If-Match and If-None-Match).
+ */
+export interface Preconditions {
+  /** The key's version must be this; `null`: the key must be missing. */
+  ifVersion?: number | null | undefined;
+  /** The key must be missing (If-None-Match: *). */
+  ifAbsent?: boolean | undefined;
+  /** The key must exist, whatever its version (If-Match: *). */
+  ifExists?: boolean | undefined;
 }
 
 /** Per-call options of the writing operations. */
-export interface WriteOptions {
+export interface WriteOptions extends Preconditions {
   /** Time to live in milliseconds (> 0). Omitted: see each operation. */
   ttlMs?: number;
 }
@@ -184,6 +202,8 @@ export class Store {
   #expiresAt: Float64Array = new Float64Array(INITIAL_SLOTS);
   /** Accounted bytes of each entry (accounting.ts). */
   #bytes: Float64Array = new Float64Array(INITIAL_SLOTS);
+  /** Version of each key: the revision of its last write. */
+  #versions: Float64Array = new Float64Array(INITIAL_SLOTS);
   /** Access tick of each slot; allocated only for the LRU policies. */
   #accessedAt: Float64Array;
   /**
@@ -208,6 +228,12 @@ export class Store {
   readonly #eviction: EvictionSampler;
 
   readonly #expiry = new ExpiryIndex();
+  /** The revision of the last change: every change takes the next one (a transaction's changes share one). */
+  #revision = 0;
+  /** While a transaction runs: its revision, and its changes, reported once it has applied whole. */
+  #txnRevision = 0;
+  #txnChanges: Change[] | undefined;
+  #onChange: ChangeListener | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #sweeping = false;
   #expiredCount = 0;
@@ -268,6 +294,16 @@ export class Store {
   /** Number of keys held, including keys whose TTL has passed but which are not yet reclaimed (as Redis DBSIZE). */
   get size(): number {
     return this.#index.size;
+  }
+
+  /** The database's revision: that of its last change (0 for a new database). Never goes backwards. */
+  get revision(): number {
+    return this.#revision;
+  }
+
+  /** Reports every change applied from now on (not replay's) to `listener`; `undefined` stops it. */
+  setChangeListener(listener: ChangeListener | undefined): void {
+    this.#onChange = listener;
   }
 
   /** Number of keys that currently have a TTL. */
@@ -343,7 +379,13 @@ export class Store {
     const slot = this.#liveSlot(key, this.#clock.now());
     if (slot < 0) return undefined;
     const expiresAtMs = this.#expiresAt[slot]!;
-    return { key, expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs };
+    return { key, expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs, version: this.#versions[slot]! };
+  }
+
+  /** The version of `key`, or `null` when it is missing or expired. */
+  version(key: string): number | null {
+    const slot = this.#liveSlot(key, this.#clock.now());
+    return slot < 0 ? null : this.#versions[slot]!;
   }
 
   /**
@@ -420,49 +462,65 @@ export class Store {
    * Creates or replaces `key`. Without `ttlMs` the store's `defaultTtlMs` applies.
    * @throws MemkvError `invalid_request` for a bad key, value or TTL.
    */
-  set(key: string, value: Value, options?: WriteOptions): void {
+  set(key: string, value: Value, options?: WriteOptions): number {
     this.#opCounts[OP_SET]!++;
     this.#checkKey(key);
     const stored = ownValue(value);
     const now = this.#clock.now();
     const given = this.#expiryFor(options?.ttlMs, now);
     const expiresAtMs = given < 0 ? this.#defaultExpiry(now) : given;
-    const slot = this.#index.get(key);
+    if (options !== undefined && hasPreconditions(options)) this.#check(key, this.#liveSlot(key, now), options);
+    let slot = this.#index.get(key);
     const bytes = entryBytes(key, stored);
     this.#reserve(slot < 0 ? bytes : bytes - this.#bytes[slot]!, slot);
-    if (this.#journal !== undefined) this.#journal({ type: 'set', key, value: stored, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
-    this.#applySet(key, slot, stored, bytes, expiresAtMs, now);
+    const revision = this.#nextRevision();
+    if (this.#journal !== undefined) {
+      this.#journal({ type: 'set', revision, key, value: stored, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
+    }
+    slot = this.#applySet(key, slot, stored, bytes, expiresAtMs, now);
+    this.#committed(slot, revision);
+    if (this.#onChange !== undefined) this.#changed('set', key, this.#entry(slot));
+    return revision;
   }
 
   /**
    * Replaces the value of an existing `key` (of either kind). Keeps the TTL unless `ttlMs` is given.
    * @throws MemkvError `item_not_found` when the key is missing or expired; `invalid_request` for bad input.
    */
-  update(key: string, value: Value, options?: WriteOptions): void {
+  update(key: string, value: Value, options?: WriteOptions): number {
     this.#opCounts[OP_UPDATE]!++;
     this.#checkKey(key);
     const stored = ownValue(value);
     const now = this.#clock.now();
     const slot = this.#liveSlot(key, now);
+    if (options !== undefined && hasPreconditions(options)) this.#check(key, slot, options);
     if (slot < 0) throw notFound(key);
     const given = this.#expiryFor(options?.ttlMs, now);
     const resolved = given < 0 ? this.#expiresAt[slot]! : given;
     const bytes = entryBytes(key, stored);
     this.#reserve(bytes - this.#bytes[slot]!, slot);
+    const revision = this.#nextRevision();
     if (this.#journal !== undefined) {
-      this.#journal({ type: 'update', key, value: stored, expiresAtMs: resolved, atMs: now }, this.#stateOf(key, slot));
+      this.#journal({ type: 'update', revision, key, value: stored, expiresAtMs: resolved, atMs: now }, this.#stateOf(key, slot));
     }
     this.#applyUpdate(slot, stored, bytes, resolved, now);
+    this.#committed(slot, revision);
+    if (this.#onChange !== undefined) this.#changed('update', key, this.#entry(slot));
+    return revision;
   }
 
-  /** Deletes `key`. @returns false when it was missing or expired. */
-  remove(key: string): boolean {
+  /** Deletes `key`. @returns the revision of the removal, or 0 when the key was missing or expired. */
+  remove(key: string, options?: Preconditions): number {
     this.#opCounts[OP_REMOVE]!++;
     const slot = this.#liveSlot(key, this.#clock.now());
-    if (slot < 0) return false;
-    if (this.#journal !== undefined) this.#journal({ type: 'remove', key }, this.#stateOf(key, slot));
+    if (options !== undefined && hasPreconditions(options)) this.#check(key, slot, options);
+    if (slot < 0) return 0;
+    const revision = this.#nextRevision();
+    if (this.#journal !== undefined) this.#journal({ type: 'remove', revision, key }, this.#stateOf(key, slot));
     this.#free(slot);
-    return true;
+    this.#committed(-1, revision);
+    if (this.#onChange !== undefined) this.#changed('remove', key, undefined);
+    return revision;
   }
 
   /**
@@ -492,13 +550,20 @@ export class Store {
     const items = ownList(values);
     const now = this.#clock.now();
     const slot = this.#liveSlot(key, now);
+    if (options !== undefined && hasPreconditions(options)) this.#check(key, slot, options);
     if (slot >= 0 && typeof this.#values[slot] === 'string') throw wrongType(key, 'push onto');
     const given = this.#expiryFor(options?.ttlMs, now);
     const expiresAtMs = given >= 0 ? given : slot < 0 ? this.#defaultExpiry(now) : this.#expiresAt[slot]!;
     const addedBytes = listBytes(items);
     this.#reserve(slot < 0 ? KEY_OVERHEAD_BYTES + key.length + addedBytes : addedBytes, slot);
-    if (this.#journal !== undefined) this.#journal({ type: 'push', key, values: items, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
-    return this.#applyPush(key, slot, items, addedBytes, expiresAtMs, now);
+    const revision = this.#nextRevision();
+    if (this.#journal !== undefined) this.#journal({ type: 'push', revision, key, values: items, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
+    // A new list is `items` itself: the change reports a copy.
+    const pushed = this.#onChange === undefined ? undefined : slot < 0 ? items.slice() : items;
+    const at = this.#applyPush(key, slot, items, addedBytes, expiresAtMs, now);
+    this.#committed(at, revision);
+    if (pushed !== undefined) this.#changed('push', key, this.#summary(at), pushed);
+    return at;
   }
 
   /**
@@ -508,26 +573,30 @@ export class Store {
    *   `popSummary` for O(1)) and `popped`.
    * @throws MemkvError `item_not_found`, `wrong_type` (a string), `list_empty`.
    */
-  pop(key: string): PopResult {
-    return this.#pop(key, false) as PopResult;
+  pop(key: string, options?: Preconditions): PopResult {
+    return this.#pop(key, false, options) as PopResult;
   }
 
   /** `pop`, answering the list's length instead of a copy of its elements: O(1). Counted as a `pop`. */
-  popSummary(key: string): PopSummary {
-    return this.#pop(key, true) as PopSummary;
+  popSummary(key: string, options?: Preconditions): PopSummary {
+    return this.#pop(key, true, options) as PopSummary;
   }
 
   /** The body of `pop` and `popSummary`. */
-  #pop(key: string, summary: boolean): PopResult | PopSummary {
+  #pop(key: string, summary: boolean, options: Preconditions | undefined): PopResult | PopSummary {
     this.#opCounts[OP_POP]!++;
     const now = this.#clock.now();
     const slot = this.#liveSlot(key, now);
+    if (options !== undefined && hasPreconditions(options)) this.#check(key, slot, options);
     if (slot < 0) throw notFound(key);
     const list = this.#values[slot]!;
     if (typeof list === 'string') throw wrongType(key, 'pop from');
     if (list.length === 0) throw new MemkvError('list_empty', `the list at key ${quote(key)} is empty`);
-    if (this.#journal !== undefined) this.#journal({ type: 'pop', key, atMs: now }, this.#stateOf(key, slot));
+    const revision = this.#nextRevision();
+    if (this.#journal !== undefined) this.#journal({ type: 'pop', revision, key, atMs: now }, this.#stateOf(key, slot));
     const popped = this.#applyPop(slot, now);
+    this.#committed(slot, revision);
+    if (this.#onChange !== undefined) this.#changed('pop', key, this.#summary(slot), undefined, popped);
     // A fresh object either way: no second one for `popped`.
     const result = (summary ? this.#summary(slot) : this.#entry(slot)) as PopResult | PopSummary;
     result.popped = popped;
@@ -538,18 +607,18 @@ export class Store {
    * Sets the TTL of an existing key to `ttlMs` from now.
    * @returns false when the key is missing or expired.
    */
-  expire(key: string, ttlMs: number): boolean {
+  expire(key: string, ttlMs: number, options?: Preconditions): boolean {
     this.#opCounts[OP_EXPIRE]!++;
     const now = this.#clock.now();
     const expiresAtMs = this.#expiryFor(ttlMs, now);
     if (expiresAtMs < 0) throw new MemkvError('invalid_request', 'ttl is required');
-    return this.#setTtl(key, expiresAtMs, now);
+    return this.#setTtl(key, expiresAtMs, now, options);
   }
 
   /** Removes the TTL of `key` so that it never expires. @returns false when missing or expired. */
-  persist(key: string): boolean {
+  persist(key: string, options?: Preconditions): boolean {
     this.#opCounts[OP_PERSIST]!++;
-    return this.#setTtl(key, 0, this.#clock.now());
+    return this.#setTtl(key, 0, this.#clock.now(), options);
   }
 
   /**
@@ -557,10 +626,11 @@ export class Store {
    * as `expire` and `persist` do, and answers the new expiry.
    * @returns the key's expiry after the change, or `undefined` when the key is missing or expired.
    */
-  setTtl(key: string, ttlMs: number | null): KeyExpiry | undefined {
-    if (!(ttlMs === null ? this.persist(key) : this.expire(key, ttlMs))) return undefined;
-    const expiresAtMs = this.#expiresAt[this.#index.get(key)]!;
-    return { key, expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs };
+  setTtl(key: string, ttlMs: number | null, options?: Preconditions): KeyExpiry | undefined {
+    if (!(ttlMs === null ? this.persist(key, options) : this.expire(key, ttlMs, options))) return undefined;
+    const slot = this.#index.get(key);
+    const expiresAtMs = this.#expiresAt[slot]!;
+    return { key, expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs, version: this.#versions[slot]! };
   }
 
   /**
@@ -568,11 +638,30 @@ export class Store {
    * and the journal is not called. Mutations that no longer apply (a pop on a missing key) are ignored.
    */
   apply(mutation: Mutation): void {
-    const slot = this.#index.get(mutation.key);
+    // A record of a log of format 1 has no revision: it gets the next one.
+    const revision = mutation.revision > 0 ? mutation.revision : this.#revision + 1;
+    switch (mutation.type) {
+      case 'txn':
+        for (const each of mutation.mutations) this.#applyKey(each, revision);
+        break;
+      case 'flush':
+        this.#clear();
+        break;
+      case 'revision':
+        break;
+      default:
+        this.#applyKey(mutation, revision);
+    }
+    if (revision > this.#revision) this.#revision = revision;
+  }
+
+  /** `apply` of one key's mutation, which gives the key `revision` as its version. */
+  #applyKey(mutation: KeyMutation, revision: number): void {
+    let slot = this.#index.get(mutation.key);
     switch (mutation.type) {
       case 'set': {
         const value = ownValue(mutation.value);
-        this.#applySet(mutation.key, slot, value, entryBytes(mutation.key, value), mutation.expiresAtMs, mutation.atMs);
+        slot = this.#applySet(mutation.key, slot, value, entryBytes(mutation.key, value), mutation.expiresAtMs, mutation.atMs);
         break;
       }
       case 'update':
@@ -584,7 +673,7 @@ export class Store {
       case 'push':
         if (slot < 0 || typeof this.#values[slot] !== 'string') {
           const items = ownList(mutation.values);
-          this.#applyPush(mutation.key, slot, items, listBytes(items), mutation.expiresAtMs, mutation.atMs);
+          slot = this.#applyPush(mutation.key, slot, items, listBytes(items), mutation.expiresAtMs, mutation.atMs);
         }
         break;
       case 'pop': {
@@ -595,11 +684,12 @@ export class Store {
       case 'remove':
       case 'expired':
         if (slot >= 0) this.#free(slot);
-        break;
+        return;
       case 'ttl':
         if (slot >= 0) this.#applyTtl(slot, mutation.expiresAtMs, mutation.atMs);
         break;
     }
+    if (slot >= 0) this.#versions[slot] = revision;
   }
 
   /**
@@ -608,15 +698,24 @@ export class Store {
    */
   flush(): number {
     this.#opCounts[OP_FLUSH]!++;
-    let removed = 0;
-    for (let slot = 0; slot < this.#nextSlot; slot++) {
-      const key = this.#index.keyOf(slot);
-      if (key === undefined) continue;
-      if (this.#journal !== undefined) this.#journal({ type: 'remove', key }, this.#stateOf(key, slot));
-      this.#free(slot);
-      removed++;
+    const removed = this.#index.size;
+    const revision = this.#nextRevision();
+    if (this.#journal !== undefined) {
+      const states: KeyState[] = [];
+      for (let slot = 0; slot < this.#nextSlot; slot++) {
+        const key = this.#index.keyOf(slot);
+        if (key !== undefined) states.push(this.#stateOf(key, slot));
+      }
+      this.#journal({ type: 'flush', revision, key: '' }, states);
     }
-    // Every slot is free now: start the columns afresh so that a flush returns their memory.
+    this.#clear();
+    this.#committed(-1, revision);
+    if (this.#onChange !== undefined) this.#changed('flush', '', undefined);
+    return removed;
+  }
+
+  /** Removes every key; the columns start afresh, so that a flush returns their memory. */
+  #clear(): void {
     this.#index.clear();
     this.#values = [];
     this.#freeSlots = new Int32Array(INITIAL_SLOTS);
@@ -626,11 +725,11 @@ export class Store {
     this.#updatedAt = new Float64Array(INITIAL_SLOTS);
     this.#expiresAt = new Float64Array(INITIAL_SLOTS);
     this.#bytes = new Float64Array(INITIAL_SLOTS);
+    this.#versions = new Float64Array(INITIAL_SLOTS);
     if (this.#trackAccess) this.#accessedAt = new Float64Array(INITIAL_SLOTS);
     this.#expiry.clear();
     this.#eviction.clear();
     this.#dataBytes = 0;
-    return removed;
   }
 
   /**
@@ -658,6 +757,7 @@ export class Store {
       this.#bytes[slot] = state.bytes;
       this.#createdAt[slot] = state.createdAtMs;
       this.#updatedAt[slot] = state.updatedAtMs;
+      this.#versions[slot] = state.version;
       this.#applyExpiry(slot, state.expiresAtMs);
     }
   }
@@ -741,9 +841,12 @@ export class Store {
 
   #expireSlot(slot: number): void {
     const key = this.#index.keyOf(slot)!;
-    if (this.#journal !== undefined) this.#journal({ type: 'expired', key }, this.#stateOf(key, slot));
+    const revision = this.#nextRevision();
+    if (this.#journal !== undefined) this.#journal({ type: 'expired', revision, key }, this.#stateOf(key, slot));
     this.#free(slot);
+    this.#committed(-1, revision);
     this.#expiredCount++;
+    if (this.#onChange !== undefined) this.#changed('expire', key, undefined);
   }
 
   // ---- Memory limit and eviction ----
@@ -786,10 +889,13 @@ export class Store {
   /** Removes the key at `slot` as the policy's choice: journaled as a remove, counted, reported. */
   #evict(slot: number): void {
     const key = this.#index.keyOf(slot)!;
-    if (this.#journal !== undefined) this.#journal({ type: 'remove', key }, this.#stateOf(key, slot));
+    const revision = this.#nextRevision();
+    if (this.#journal !== undefined) this.#journal({ type: 'remove', revision, key }, this.#stateOf(key, slot));
     this.#free(slot);
+    this.#committed(-1, revision);
     this.#evictedCount++;
     if (this.#onEvict !== undefined) this.#onEvict(key);
+    if (this.#onChange !== undefined) this.#changed('evict', key, undefined);
   }
 
   // ---- Internals ----
@@ -812,7 +918,7 @@ export class Store {
    * Called only when a journal is set, so a store without one allocates nothing for it.
    */
   #stateOf(key: string, slot: number): KeyState {
-    if (slot < 0) return { key, value: undefined, length: 0, last: undefined, createdAtMs: 0, updatedAtMs: 0, expiresAtMs: 0, bytes: 0 };
+    if (slot < 0) return { key, value: undefined, length: 0, last: undefined, createdAtMs: 0, updatedAtMs: 0, expiresAtMs: 0, bytes: 0, version: 0 };
     const value = this.#values[slot]!;
     const isList = typeof value !== 'string';
     return {
@@ -824,10 +930,12 @@ export class Store {
       updatedAtMs: this.#updatedAt[slot]!,
       expiresAtMs: this.#expiresAt[slot]!,
       bytes: this.#bytes[slot]!,
+      version: this.#versions[slot]!,
     };
   }
 
-  #applySet(key: string, slot: number, value: Value, bytes: number, expiresAtMs: number, now: number): void {
+  /** @returns the key's slot. */
+  #applySet(key: string, slot: number, value: Value, bytes: number, expiresAtMs: number, now: number): number {
     if (slot < 0) slot = this.#allocate(key);
     else if (this.#trackAccess) this.#accessedAt[slot] = ++this.#accessTick;
     this.#dataBytes += bytes - this.#bytes[slot]!;
@@ -836,6 +944,7 @@ export class Store {
     this.#createdAt[slot] = now;
     this.#updatedAt[slot] = now;
     this.#applyExpiry(slot, expiresAtMs);
+    return slot;
   }
 
   #applyUpdate(slot: number, value: Value, bytes: number, expiresAtMs: number, now: number): void {
@@ -872,12 +981,144 @@ export class Store {
     return popped;
   }
 
-  #setTtl(key: string, expiresAtMs: number, now: number): boolean {
+  #setTtl(key: string, expiresAtMs: number, now: number, options: Preconditions | undefined): boolean {
     const slot = this.#liveSlot(key, now);
+    if (options !== undefined && hasPreconditions(options)) this.#check(key, slot, options);
     if (slot < 0) return false;
-    if (this.#journal !== undefined) this.#journal({ type: 'ttl', key, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
+    const revision = this.#nextRevision();
+    if (this.#journal !== undefined) this.#journal({ type: 'ttl', revision, key, expiresAtMs, atMs: now }, this.#stateOf(key, slot));
     this.#applyTtl(slot, expiresAtMs, now);
+    this.#committed(slot, revision);
+    if (this.#onChange !== undefined) this.#changed('ttl', key, this.#entry(slot));
     return true;
+  }
+
+  // ---- Revisions, preconditions, changes ----
+
+  /** The revision the next change takes: the running transaction's, else the one after the last. */
+  #nextRevision(): number {
+    return this.#txnRevision > 0 ? this.#txnRevision : this.#revision + 1;
+  }
+
+  /** Records a change applied under `revision`: the key at `slot` (-1 for none left) gets it as its version. */
+  #committed(slot: number, revision: number): void {
+    if (slot >= 0) this.#versions[slot] = revision;
+    if (this.#txnRevision === 0) this.#revision = revision;
+  }
+
+  /** Reports a change to the listener, or keeps it for the end of the running transaction. */
+  #changed(op: ChangeOp, key: string, entry: Entry | ListSummary | undefined, values?: readonly string[], popped?: string): void {
+    const pending = this.#txnChanges;
+    const change: Change = {
+      revision: pending === undefined ? this.#revision : this.#txnRevision,
+      index: 0,
+      count: 1,
+      op,
+      key,
+      entry,
+      ...(values === undefined ? {} : { values }),
+      ...(popped === undefined ? {} : { popped }),
+    };
+    if (pending !== undefined) pending.push(change);
+    else this.#onChange!(change);
+  }
+
+  /** Throws `precondition_failed` unless the key (live at `slot`, or missing: -1) meets `options`. */
+  #check(key: string, slot: number, options: Preconditions): void {
+    const current = slot < 0 ? null : this.#versions[slot]!;
+    const { ifVersion, ifAbsent, ifExists } = options;
+    if ((ifVersion !== undefined && ifVersion !== current) || (ifAbsent === true && current !== null) || (ifExists === true && current === null)) {
+      throw preconditionFailed(key, current, options);
+    }
+  }
+
+  // ---- Transactions ----
+
+  /**
+   * Applies `ops` together if every check holds: no other call sees a partial state, the keys
+   * written get one revision, the journal receives one `txn` mutation, and the change listener
+   * hears the changes only once all applied. An op that fails undoes the ones before it.
+   * @throws MemkvError `txn_conflict` (with the failed checks) before anything applies; an op's
+   *   own error (with `details.op`, its index) after undoing the transaction.
+   */
+  txn(checks: readonly TxnCheck[], ops: readonly TxnOp[]): TxnResult {
+    const now = this.#clock.now();
+    let conflicts: { key: string; version: number | null }[] | undefined;
+    for (const check of checks) {
+      const slot = this.#liveSlot(check.key, now);
+      const current = slot < 0 ? null : this.#versions[slot]!;
+      if (current !== check.version) (conflicts ??= []).push({ key: check.key, version: current });
+    }
+    if (conflicts !== undefined) {
+      throw new MemkvError('txn_conflict', `${conflicts.length} of the transaction's checks failed (${conflicts.map(({ key }) => quote(key)).join(', ')}); nothing was applied`, {
+        details: { conflicts },
+      });
+    }
+    if (this.#txnRevision > 0) throw new TypeError('a transaction cannot run inside another');
+    const journal = this.#journal;
+    const mutations: KeyMutation[] = [];
+    const states: KeyState[] = [];
+    const revision = this.#revision + 1;
+    const changes: Change[] = [];
+    // The ops journal into these: one record for all, and the states to undo a failed op.
+    this.#journal = (mutation, previous) => {
+      mutations.push(mutation as KeyMutation);
+      states.push(previous as KeyState);
+    };
+    this.#txnRevision = revision;
+    this.#txnChanges = changes;
+    const results: TxnOpResult[] = [];
+    let index = 0;
+    try {
+      for (; index < ops.length; index++) results.push(this.#txnOp(ops[index]!));
+      if (journal !== undefined && mutations.length > 0) journal({ type: 'txn', revision, key: '', mutations }, states);
+    } catch (error) {
+      this.#journal = journal;
+      this.#txnRevision = 0;
+      this.#txnChanges = undefined;
+      this.restoreKeys(states);
+      if (error instanceof MemkvError && index < ops.length) {
+        throw new MemkvError(error.code, `op ${index} (${ops[index]!.op} ${quote(ops[index]!.key)}): ${error.message}; nothing was applied`, {
+          details: { ...error.details, op: index },
+        });
+      }
+      throw error;
+    }
+    this.#journal = journal;
+    this.#txnRevision = 0;
+    this.#txnChanges = undefined;
+    if (mutations.length > 0) this.#revision = revision;
+    const listener = this.#onChange;
+    if (listener !== undefined) {
+      for (let i = 0; i < changes.length; i++) listener({ ...changes[i]!, index: i, count: changes.length });
+    }
+    return { version: mutations.length > 0 ? revision : this.#revision, results };
+  }
+
+  #txnOp(op: TxnOp): TxnOpResult {
+    const { key } = op;
+    switch (op.op) {
+      case 'set':
+        return { op: 'set', key, version: this.set(key, op.value, { ttlMs: op.ttlMs }) };
+      case 'update':
+        return { op: 'update', key, version: this.update(key, op.value, { ttlMs: op.ttlMs }) };
+      case 'push': {
+        const summary = this.pushSummary(key, op.values, { ttlMs: op.ttlMs });
+        return { op: 'push', key, version: summary.version, length: summary.length };
+      }
+      case 'pop': {
+        const summary = this.popSummary(key);
+        return { op: 'pop', key, version: summary.version, length: summary.length, popped: summary.popped };
+      }
+      case 'remove':
+        if (this.remove(key) === 0) throw notFound(key);
+        return { op: 'remove', key, version: null };
+      case 'ttl': {
+        const expiry = this.setTtl(key, op.ttlMs);
+        if (expiry === undefined) throw notFound(key);
+        return { op: 'ttl', key, version: expiry.version };
+      }
+    }
   }
 
   #applyTtl(slot: number, expiresAtMs: number, now: number): void {
@@ -936,6 +1177,7 @@ export class Store {
     this.#updatedAt = grown(this.#updatedAt, capacity);
     this.#expiresAt = grown(this.#expiresAt, capacity);
     this.#bytes = grown(this.#bytes, capacity);
+    this.#versions = grown(this.#versions, capacity);
     if (this.#trackAccess) this.#accessedAt = grown(this.#accessedAt, capacity);
     const freeSlots = new Int32Array(capacity);
     freeSlots.set(this.#freeSlots);
@@ -949,6 +1191,7 @@ export class Store {
     return typeof value === 'string'
       ? {
           key: this.#index.keyOf(slot)!,
+          version: this.#versions[slot]!,
           expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs,
           createdAtMs: this.#createdAt[slot]!,
           updatedAtMs: this.#updatedAt[slot]!,
@@ -957,6 +1200,7 @@ export class Store {
         }
       : {
           key: this.#index.keyOf(slot)!,
+          version: this.#versions[slot]!,
           expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs,
           createdAtMs: this.#createdAt[slot]!,
           updatedAtMs: this.#updatedAt[slot]!,
@@ -970,6 +1214,7 @@ export class Store {
     const expiresAtMs = this.#expiresAt[slot]!;
     return {
       key: this.#index.keyOf(slot)!,
+      version: this.#versions[slot]!,
       expiresAtMs: expiresAtMs === 0 ? null : expiresAtMs,
       createdAtMs: this.#createdAt[slot]!,
       updatedAtMs: this.#updatedAt[slot]!,
@@ -990,6 +1235,21 @@ export class Store {
 }
 
 // ---- Helpers ----
+
+function hasPreconditions(options: Preconditions): boolean {
+  return options.ifVersion !== undefined || options.ifAbsent === true || options.ifExists === true;
+}
+
+function preconditionFailed(key: string, current: number | null, options: Preconditions): MemkvError {
+  const wanted =
+    options.ifAbsent === true || options.ifVersion === null
+      ? 'to be missing'
+      : options.ifExists === true && options.ifVersion === undefined
+        ? 'to exist'
+        : `at version ${options.ifVersion}`;
+  const found = current === null ? 'it is missing' : `its version is ${current}`;
+  return new MemkvError('precondition_failed', `the write needs key ${quote(key)} ${wanted}, but ${found}`, { details: { version: current } });
+}
 
 /** Kind of a value as the API names it. */
 export function kindOf(value: Value): Kind {

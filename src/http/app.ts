@@ -15,6 +15,7 @@ import { Executor } from '../commands/execute.js';
 import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
 import { createMemoryIdempotency } from '../idempotency/memory.js';
 import { COMMANDS } from '../commands/table.js';
+import { DEFAULT_MAX_TXN_OPS } from '../commands/limits.js';
 import type { Store } from '../engine/store.js';
 import { memoryDatabase, memoryStorage } from '../storage/memory.js';
 import type { Database, Storage } from '../storage/storage.js';
@@ -47,6 +48,8 @@ export interface AppOptions {
   maxBodyBytes?: number;
   /** Largest key in UTF-8 bytes, used to size the router's parameter limit; default 1024. */
   maxKeyBytes?: number;
+  /** Most ops, and most checks, in one transaction; default 128. */
+  maxTxnOps?: number;
   /** A pino logger; default none. */
   logger?: Logger;
   /** Records every request's route, status and latency (see metrics.ts); default none, at no cost. */
@@ -149,6 +152,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     apiVersion = APP_DEFAULTS.apiVersion,
     maxBodyBytes = APP_DEFAULTS.maxBodyBytes,
     maxKeyBytes = APP_DEFAULTS.maxKeyBytes,
+    maxTxnOps = DEFAULT_MAX_TXN_OPS,
     logger,
     metrics,
     persistenceStatus,
@@ -187,7 +191,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
-  const executor = new Executor({ storage, durable });
+  const executor = new Executor({ storage, durable, limits: { maxTxnOps } });
   const ownIdempotency =
     options.idempotency === undefined
       ? createMemoryIdempotency({ ttlMs: idempotencyTtlMs, holdBytes: store === undefined ? undefined : (bytes, force) => store.holdBytes(bytes, force) })

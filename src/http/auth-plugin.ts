@@ -4,7 +4,15 @@
  * gets a hook that calls `auth.authorize` before the body is read. Routes that declare nothing
  * need the admin role, so a forgotten declaration fails closed.
  */
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RouteOptions, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
+import type {
+  FastifyContextConfig,
+  FastifyPluginAsync,
+  FastifyReply,
+  FastifyRequest,
+  RouteOptions,
+  onRequestHookHandler,
+  preHandlerHookHandler,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { AuthError } from '../auth/auth-error.js';
 import { ACCESS_LEVELS, type Access, type AuthService, type Identity } from '../auth/auth-service.js';
@@ -18,7 +26,9 @@ declare module 'fastify' {
      * Where the route's key is: `params` (default: `:key`, checked before the body is read) or
      * `body` (the `key` field, checked once the body is validated).
      */
-    keyFrom?: 'params' | 'body';
+    keyFrom?: 'params' | 'body' | 'none';
+    /** A route of several keys: the keys its body names, with the right each needs (checked once the body is valid). */
+    keys?: (body: any) => readonly { key: string; access: 'read' | 'write' }[];
   }
   interface FastifyRequest {
     /** Who the bearer token speaks for; `undefined` on public routes or with auth off. */
@@ -50,6 +60,8 @@ const authPlugin: FastifyPluginAsync<AuthPluginOptions> = async (app, { auth, de
     if (access === 'public') return;
     route.onRequest = [authenticate[access], ...toArray(route.onRequest)];
     if (route.config?.keyFrom === 'body') route.preHandler = [...toArray(route.preHandler), checkBodyKey[access]];
+    const keys = route.config?.keys;
+    if (keys !== undefined) route.preHandler = [...toArray(route.preHandler), checkBodyKeysFor(auth, keys)];
     documentSecurity(route);
   });
 };
@@ -73,6 +85,12 @@ function checkBodyKeyFor(auth: AuthService, access: Access): preHandlerHookHandl
   return async function checkBodyKey(request: FastifyRequest, _reply: FastifyReply) {
     const key = (request.body as { key?: unknown } | undefined)?.key;
     if (typeof key === 'string') auth.checkKey(request.identity!, access, key);
+  };
+}
+
+function checkBodyKeysFor(auth: AuthService, keys: NonNullable<FastifyContextConfig['keys']>): preHandlerHookHandler {
+  return async function checkBodyKeys(request: FastifyRequest, _reply: FastifyReply) {
+    for (const { key, access } of keys(request.body)) auth.checkKey(request.identity!, access, key);
   };
 }
 

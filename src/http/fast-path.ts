@@ -21,9 +21,7 @@
  * 2. the method and URL are a served command's, with no query string, and `{key}` made only of
  *    `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding needed), at most `maxKeyBytes` long, and not
  *    the first segment of any other route under `{base}` for that method (such as `docs`); no
- *    `Prefer` header (preferences change the answer: Fastify's route honours them), no
- *    `Idempotency-Key`, `If-Match` or `If-None-Match` (Fastify's hooks and routes decide whether
- *    the command runs at all; the raw front declines them as it parses); with CORS on,
+ *    `Prefer` header (preferences change the answer: Fastify's route honours them); with CORS on,
  *    no `Origin` header (Fastify's CORS hooks add the headers a browser needs). While writes
  *    wait for the log (persistence on), the node:http listener takes reads only, and Fastify's
  *    handlers await the log; {@link FastPath.answer}, used by the raw front, takes writes too and
@@ -134,6 +132,8 @@ export interface FastPathStats {
 export interface FastAnswer {
   status: number;
   body: string;
+  /** The `ETag` header: the version the answer carries, in quotes; absent for an error. */
+  etag?: string;
   /** True for a write that was applied while writes wait for the log: send it after {@link FastPath.waitForLog}. */
   durable?: boolean;
 }
@@ -185,6 +185,8 @@ export class FastPath {
   readonly #reserved = new Map<string, Set<string>>();
   /** The key of the last request {@link FastPath.#route} accepted (empty when it comes from the body). */
   #routedKey = '';
+  /** The version the last answer {@link FastPath.#run} built carries (its ETag), or -1. */
+  #version = -1;
   #fallback: RequestHandler | undefined;
   #closing = false;
   readonly #logger: Logger | undefined;
@@ -367,9 +369,14 @@ export class FastPath {
     const route = this.#route(method, request.url!, !this.#executor.waitsForLog);
     if (route === undefined) return false;
     const headers = request.headers;
-    // Preferences change the answer (Prefer: return=minimal), preconditions and idempotency keys
-    // decide whether it runs at all: Fastify's routes honour them.
-    if (headers.prefer !== undefined || headers['idempotency-key'] !== undefined || headers['if-match'] !== undefined || headers['if-none-match'] !== undefined) {
+    // Preferences change the answer (Prefer: return=minimal), and preconditions and idempotency
+    // keys whether and how it runs: Fastify's routes honour them.
+    if (
+      headers.prefer !== undefined ||
+      headers['if-match'] !== undefined ||
+      headers['if-none-match'] !== undefined ||
+      headers['idempotency-key'] !== undefined
+    ) {
       return false;
     }
     if (this.crossOrigin && headers.origin !== undefined) return false;
@@ -444,6 +451,8 @@ export class FastPath {
     } catch (error) {
       return isAnswerable(error) ? error : undefined;
     }
+    const version = (result as { version?: unknown }).version;
+    this.#version = typeof version === 'number' ? version : -1;
     try {
       return JSON.stringify(result);
     } catch (error) {
@@ -498,7 +507,7 @@ export class FastPath {
    */
   #record(method: string, route: FastRoute | undefined, result: string | Error, startedAt: number): FastAnswer {
     let answer: FastAnswer;
-    if (typeof result === 'string') answer = { status: 200, body: result };
+    if (typeof result === 'string') answer = this.#version < 0 ? { status: 200, body: result } : { status: 200, body: result, etag: `"${this.#version}"` };
     else {
       const { status, body } = toErrorAnswer(result, this.#limits);
       answer = { status, body: JSON.stringify(body) };
@@ -512,7 +521,9 @@ export class FastPath {
 
   #send(response: ServerResponse, answer: FastAnswer): void {
     // Fastify's header names, values and order, so that both paths answer the same bytes.
-    response.writeHead(answer.status, ['content-type', JSON_TYPE, 'content-length', String(Buffer.byteLength(answer.body))]);
+    const length = String(Buffer.byteLength(answer.body));
+    if (answer.etag === undefined) response.writeHead(answer.status, ['content-type', JSON_TYPE, 'content-length', length]);
+    else response.writeHead(answer.status, ['etag', answer.etag, 'content-type', JSON_TYPE, 'content-length', length]);
     response.end(answer.body);
   }
 

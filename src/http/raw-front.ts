@@ -17,8 +17,7 @@
  *   {@link MAX_HEAD_BYTES} bytes of head;
  * - exactly one `Host`; at most one `Content-Type` and one `Content-Length` (decimal digits and
  *   nothing after them); no `Transfer-Encoding`, `Expect`, `Upgrade` or `Prefer` (preferences
- *   change the answer), no `Idempotency-Key`, `If-Match` or `If-None-Match` (Fastify's hooks
- *   decide whether the command runs); `Connection` only as `keep-alive`; with CORS on, no `Origin` (Fastify's
+ *   change the answer); `Connection` only as `keep-alive`; with CORS on, no `Origin` (Fastify's
  *   CORS hooks add the headers a browser needs);
  * - no body on GET and DELETE; for POST and PATCH the whole `Content-Length` body in the same chunk.
  * The moment a request is outside it, is incomplete at the end of the chunk, or is declined by
@@ -93,10 +92,10 @@ const TRANSFER_ENCODING = Buffer.from('transfer-encoding');
 const EXPECT = Buffer.from('expect');
 const UPGRADE = Buffer.from('upgrade');
 const PREFER = Buffer.from('prefer');
-const IDEMPOTENCY_KEY = Buffer.from('idempotency-key');
+const ORIGIN = Buffer.from('origin');
 const IF_MATCH = Buffer.from('if-match');
 const IF_NONE_MATCH = Buffer.from('if-none-match');
-const ORIGIN = Buffer.from('origin');
+const IDEMPOTENCY_KEY = Buffer.from('idempotency-key');
 const KEEP_ALIVE = Buffer.from('keep-alive');
 const HTTP_11 = Buffer.from(' HTTP/1.1\r\n');
 
@@ -425,7 +424,8 @@ class RawConnection {
     let out = '';
     let corked = false;
     for (const answer of answers) {
-      const head = `${statusLine(answer.status)}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}`;
+      const etag = answer.etag === undefined ? '' : `etag: ${answer.etag}\r\n`;
+      const head = `${statusLine(answer.status)}${etag}content-type: ${FAST_PATH_CONTENT_TYPE}\r\ncontent-length: ${Buffer.byteLength(answer.body)}\r\n${tail}`;
       if (answer.body.length < LARGE_BODY_CHARS) {
         out += head + answer.body;
         continue;
@@ -583,10 +583,10 @@ export function parseRequest(chunk: Buffer, start: number): RawRequest | undefin
       isName(chunk, nameStart, nameEnd, UPGRADE) ||
       // Preferences change the answer (Prefer: return=minimal): Fastify's routes honour them.
       isName(chunk, nameStart, nameEnd, PREFER) ||
-      // Whether the command runs at all: Fastify's idempotency hooks and precondition checks decide.
-      isName(chunk, nameStart, nameEnd, IDEMPOTENCY_KEY) ||
+      // Preconditions and idempotency keys: Fastify's routes honour them.
       isName(chunk, nameStart, nameEnd, IF_MATCH) ||
-      isName(chunk, nameStart, nameEnd, IF_NONE_MATCH)
+      isName(chunk, nameStart, nameEnd, IF_NONE_MATCH) ||
+      isName(chunk, nameStart, nameEnd, IDEMPOTENCY_KEY)
     ) {
       return undefined;
     }

@@ -5,18 +5,25 @@
  *
  * File:    "MEMKVAOF" u32le(version) record*
  * Record:  u32le(payload length) payload u32le(crc32 of the length bytes and the payload)
- * Payload: u8(record type) fields…   (times are float64le epoch ms, 0 = never;
+ * Payload: u8(record type) f64le(revision) fields…   (times are float64le epoch ms, 0 = never;
  *          strings are varint(UTF-8 byte length) + bytes; lists are varint(count) + strings)
+ * A transaction's record holds its keys' payloads, each as u32le(length) + payload without the
+ * revision (they share the transaction's).
+ *
+ * Version 1 (before revisions) has no revision field; it is still read (replay counts the
+ * revisions), and the server rewrites such a log as version 2 before it appends to it.
  */
 import { crc32 } from 'node:zlib';
 import type { Entry } from '../engine/store.js';
-import type { Mutation } from '../engine/mutation.js';
+import type { KeyMutation, Mutation } from '../engine/mutation.js';
 import type { KeptRecord } from '../idempotency/idempotency-store.js';
 
 /** First bytes of every log file. */
 export const AOF_MAGIC = Buffer.from('MEMKVAOF', 'latin1');
 /** Version of the record encoding, written after the magic. */
-export const AOF_VERSION = 1;
+export const AOF_VERSION = 2;
+/** The versions replay reads. */
+export type AofVersion = 1 | 2;
 /** Size of the file header (magic + version), in bytes. */
 export const AOF_HEADER_BYTES = AOF_MAGIC.length + 4;
 /** Bytes a record adds around its payload (length before, CRC after). */
@@ -38,9 +45,15 @@ const enum Op {
   /** A whole key as compaction writes it, with both creation and update times. */
   EntryString = 10,
   EntryList = 11,
+  /** A transaction: its keys' mutations, applied together. */
+  Txn = 12,
+  /** Every key removed. */
+  Flush = 13,
+  /** The database's revision (compaction writes it: the last change may have removed its key). */
+  Revision = 14,
   /**
-   * A kept answer to a request with an `Idempotency-Key` (src/idempotency/): expiry, scope, key,
-   * fingerprint, status, body, headers. Written in the same write as the change it answers.
+   * A kept answer to a request with an `Idempotency-Key` (src/idempotency/), written in the same
+   * write as the change it answers; its revision field is 0 (it changes no key).
    */
   Kept = 15,
 }
@@ -93,33 +106,79 @@ export class RecordEncoder {
   mutation(mutation: Mutation): void {
     this.#begin();
     switch (mutation.type) {
+      case 'txn':
+        this.#u8(Op.Txn);
+        this.#f64(mutation.revision);
+        this.#varint(mutation.mutations.length);
+        for (const each of mutation.mutations) {
+          this.#ensure(4);
+          const lengthAt = this.#length;
+          this.#length += 4;
+          this.#keyPayload(each, false);
+          this.#buffer.writeUInt32LE(this.#length - lengthAt - 4, lengthAt);
+        }
+        break;
+      case 'flush':
+      case 'revision':
+        this.#u8(mutation.type === 'flush' ? Op.Flush : Op.Revision);
+        this.#f64(mutation.revision);
+        break;
+      default:
+        this.#keyPayload(mutation, true);
+    }
+    this.#end();
+  }
+
+  /** The payload of one key's mutation, with its revision or (inside a transaction's record) without. */
+  #keyPayload(mutation: KeyMutation, withRevision: boolean): void {
+    let op: Op;
+    switch (mutation.type) {
       case 'set':
       case 'update': {
         const isString = typeof mutation.value === 'string';
-        const op = mutation.type === 'set' ? (isString ? Op.SetString : Op.SetList) : isString ? Op.UpdateString : Op.UpdateList;
-        this.#timedKey(op, mutation.expiresAtMs, mutation.atMs, mutation.key);
-        this.#value(mutation.value);
+        op = mutation.type === 'set' ? (isString ? Op.SetString : Op.SetList) : isString ? Op.UpdateString : Op.UpdateList;
         break;
       }
       case 'push':
-        this.#timedKey(Op.Push, mutation.expiresAtMs, mutation.atMs, mutation.key);
+        op = Op.Push;
+        break;
+      case 'pop':
+        op = Op.Pop;
+        break;
+      case 'remove':
+        op = Op.Remove;
+        break;
+      case 'expired':
+        op = Op.Expired;
+        break;
+      case 'ttl':
+        op = Op.Ttl;
+        break;
+    }
+    this.#u8(op);
+    if (withRevision) this.#f64(mutation.revision);
+    switch (mutation.type) {
+      case 'set':
+      case 'update':
+        this.#timedKey(mutation.expiresAtMs, mutation.atMs, mutation.key);
+        this.#value(mutation.value);
+        break;
+      case 'push':
+        this.#timedKey(mutation.expiresAtMs, mutation.atMs, mutation.key);
         this.#list(mutation.values);
         break;
       case 'pop':
-        this.#u8(Op.Pop);
         this.#f64(mutation.atMs);
         this.#string(mutation.key);
         break;
       case 'remove':
       case 'expired':
-        this.#u8(mutation.type === 'remove' ? Op.Remove : Op.Expired);
         this.#string(mutation.key);
         break;
       case 'ttl':
-        this.#timedKey(Op.Ttl, mutation.expiresAtMs, mutation.atMs, mutation.key);
+        this.#timedKey(mutation.expiresAtMs, mutation.atMs, mutation.key);
         break;
     }
-    this.#end();
   }
 
   /**
@@ -128,11 +187,12 @@ export class RecordEncoder {
    */
   entry(entry: Entry): void {
     if (entry.updatedAtMs === entry.createdAtMs) {
-      this.mutation({ type: 'set', key: entry.key, value: entry.value, expiresAtMs: entry.expiresAtMs ?? 0, atMs: entry.createdAtMs });
+      this.mutation({ type: 'set', revision: entry.version, key: entry.key, value: entry.value, expiresAtMs: entry.expiresAtMs ?? 0, atMs: entry.createdAtMs });
       return;
     }
     this.#begin();
     this.#u8(entry.kind === 'string' ? Op.EntryString : Op.EntryList);
+    this.#f64(entry.version);
     this.#f64(entry.expiresAtMs ?? 0);
     this.#f64(entry.createdAtMs);
     this.#f64(entry.updatedAtMs);
@@ -143,12 +203,13 @@ export class RecordEncoder {
 
   /**
    * Appends one framed record keeping the answer of an idempotent request:
-   * `u8 Kept, f64 expiresAtMs, string scope, string key, string fingerprint, varint status,
+   * `u8 Kept, f64 0, f64 expiresAtMs, string scope, string key, string fingerprint, varint status,
    * string body, varint header count, (string name, string value) × count`.
    */
   kept(record: KeptRecord): void {
     this.#begin();
     this.#u8(Op.Kept);
+    this.#f64(0);
     this.#f64(record.expiresAtMs);
     this.#string(record.scope);
     this.#string(record.key);
@@ -164,9 +225,8 @@ export class RecordEncoder {
     this.#end();
   }
 
-  /** The fields most records start with: type, expiry, time of the change, key. */
-  #timedKey(op: Op, expiresAtMs: number, atMs: number, key: string): void {
-    this.#u8(op);
+  /** The fields most records start with after the type and revision: expiry, time of the change, key. */
+  #timedKey(expiresAtMs: number, atMs: number, key: string): void {
     this.#f64(expiresAtMs);
     this.#f64(atMs);
     this.#string(key);
@@ -265,11 +325,12 @@ export type KeptSink = (record: KeptRecord) => void;
  * Checks whether `file[0, available)` starts with a valid header.
  * @returns `'ok'`, `'short'` (a prefix of a header: a file torn while it was created) or `'bad'`.
  */
-export function checkHeader(bytes: Buffer, available: number): 'ok' | 'short' | 'bad' {
+export function checkHeader(bytes: Buffer, available: number): AofVersion | 'short' | 'bad' {
   const compared = Math.min(available, AOF_MAGIC.length);
   if (bytes.compare(AOF_MAGIC, 0, compared, 0, compared) !== 0) return 'bad';
   if (available < AOF_HEADER_BYTES) return 'short';
-  return bytes.readUInt32LE(AOF_MAGIC.length) === AOF_VERSION ? 'ok' : 'bad';
+  const version = bytes.readUInt32LE(AOF_MAGIC.length);
+  return version === 1 || version === 2 ? version : 'bad';
 }
 
 /** Outcome of scanning a buffer of records. */
@@ -286,7 +347,14 @@ export interface ScanResult {
  * Decodes the records in `buffer[start, limit)` and hands each to `sink`, stopping at the first
  * record that is incomplete (`partial`) or fails its length bound or CRC (`bad`).
  */
-export function scanRecords(buffer: Buffer, start: number, limit: number, sink: RecordSink, keptSink?: KeptSink): ScanResult {
+export function scanRecords(
+  buffer: Buffer,
+  start: number,
+  limit: number,
+  sink: RecordSink,
+  version: AofVersion = AOF_VERSION,
+  keptSink?: KeptSink,
+): ScanResult {
   let offset = start;
   let records = 0;
   while (offset < limit) {
@@ -297,7 +365,7 @@ export function scanRecords(buffer: Buffer, start: number, limit: number, sink: 
     if (crcAt + 4 > limit) return { end: offset, records, stop: 'partial' };
     if (crc32Range(buffer, offset, crcAt) !== buffer.readUInt32LE(crcAt)) return { end: offset, records, stop: 'bad' };
     try {
-      decodePayload(buffer, offset + 4, crcAt, sink, keptSink);
+      decodePayload(buffer, offset + 4, crcAt, sink, version, keptSink);
     } catch (error) {
       if (error instanceof MalformedRecordError || error instanceof RangeError) return { end: offset, records, stop: 'bad' };
       throw error;
@@ -327,53 +395,30 @@ function crc32Range(buffer: Buffer, start: number, end: number): number {
 }
 
 /** Decodes one payload `buffer[start, end)` into mutations for `sink`. */
-function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordSink, keptSink: KeptSink | undefined): void {
+function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordSink, version: AofVersion, keptSink: KeptSink | undefined): void {
   const reader = new PayloadReader(buffer, start + 1, end);
   const op = buffer[start] as Op;
+  const revision = version === 1 ? 0 : reader.f64();
   switch (op) {
-    case Op.SetString:
-    case Op.SetList:
-    case Op.UpdateString:
-    case Op.UpdateList: {
-      const expiresAtMs = reader.f64();
-      const atMs = reader.f64();
-      const key = reader.string();
-      const value = op === Op.SetString || op === Op.UpdateString ? reader.string() : reader.list();
+    case Op.Txn: {
+      if (version === 1) break;
+      const count = reader.varint();
+      if (count > end - start) throw new MalformedRecordError('bad transaction length');
+      const mutations: KeyMutation[] = [];
+      for (let i = 0; i < count; i++) {
+        const from = reader.skip(reader.u32());
+        mutations.push(decodeKey(buffer[from] as Op, new PayloadReader(buffer, from + 1, reader.offset), revision));
+      }
       reader.finish();
-      sink({ type: op === Op.SetString || op === Op.SetList ? 'set' : 'update', key, value, expiresAtMs, atMs });
+      sink({ type: 'txn', revision, key: '', mutations });
       return;
     }
-    case Op.Push: {
-      const expiresAtMs = reader.f64();
-      const atMs = reader.f64();
-      const key = reader.string();
-      const values = reader.list();
+    case Op.Flush:
+    case Op.Revision:
+      if (version === 1) break;
       reader.finish();
-      sink({ type: 'push', key, values, expiresAtMs, atMs });
+      sink({ type: op === Op.Flush ? 'flush' : 'revision', revision, key: '' });
       return;
-    }
-    case Op.Pop: {
-      const atMs = reader.f64();
-      const key = reader.string();
-      reader.finish();
-      sink({ type: 'pop', key, atMs });
-      return;
-    }
-    case Op.Remove:
-    case Op.Expired: {
-      const key = reader.string();
-      reader.finish();
-      sink({ type: op === Op.Remove ? 'remove' : 'expired', key });
-      return;
-    }
-    case Op.Ttl: {
-      const expiresAtMs = reader.f64();
-      const atMs = reader.f64();
-      const key = reader.string();
-      reader.finish();
-      sink({ type: 'ttl', key, expiresAtMs, atMs });
-      return;
-    }
     case Op.EntryString:
     case Op.EntryList: {
       const expiresAtMs = reader.f64();
@@ -382,11 +427,12 @@ function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordS
       const key = reader.string();
       const value = op === Op.EntryString ? reader.string() : reader.list();
       reader.finish();
-      sink({ type: 'set', key, value, expiresAtMs, atMs: createdAtMs });
-      if (updatedAtMs !== createdAtMs) sink({ type: 'ttl', key, expiresAtMs, atMs: updatedAtMs });
+      sink({ type: 'set', revision, key, value, expiresAtMs, atMs: createdAtMs });
+      if (updatedAtMs !== createdAtMs) sink({ type: 'ttl', revision, key, expiresAtMs, atMs: updatedAtMs });
       return;
     }
     case Op.Kept: {
+      if (version === 1) break;
       const expiresAtMs = reader.f64();
       const scope = reader.string();
       const key = reader.string();
@@ -406,8 +452,57 @@ function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordS
       return;
     }
     default:
+      sink(decodeKey(op, reader, revision));
+      return;
+  }
+  throw new MalformedRecordError(`record type ${String(op)} in a log of format ${version}`);
+}
+
+/** Decodes the fields of one key's mutation of type `op` (the whole rest of `reader`). */
+function decodeKey(op: Op, reader: PayloadReader, revision: number): KeyMutation {
+  let mutation: KeyMutation;
+  switch (op) {
+    case Op.SetString:
+    case Op.SetList:
+    case Op.UpdateString:
+    case Op.UpdateList: {
+      const expiresAtMs = reader.f64();
+      const atMs = reader.f64();
+      const key = reader.string();
+      const value = op === Op.SetString || op === Op.UpdateString ? reader.string() : reader.list();
+      mutation = { type: op === Op.SetString || op === Op.SetList ? 'set' : 'update', revision, key, value, expiresAtMs, atMs };
+      break;
+    }
+    case Op.Push: {
+      const expiresAtMs = reader.f64();
+      const atMs = reader.f64();
+      const key = reader.string();
+      const values = reader.list();
+      mutation = { type: 'push', revision, key, values, expiresAtMs, atMs };
+      break;
+    }
+    case Op.Pop: {
+      const atMs = reader.f64();
+      const key = reader.string();
+      mutation = { type: 'pop', revision, key, atMs };
+      break;
+    }
+    case Op.Remove:
+    case Op.Expired:
+      mutation = { type: op === Op.Remove ? 'remove' : 'expired', revision, key: reader.string() };
+      break;
+    case Op.Ttl: {
+      const expiresAtMs = reader.f64();
+      const atMs = reader.f64();
+      const key = reader.string();
+      mutation = { type: 'ttl', revision, key, expiresAtMs, atMs };
+      break;
+    }
+    default:
       throw new MalformedRecordError(`unknown record type ${String(op)}`);
   }
+  reader.finish();
+  return mutation;
 }
 
 /**
@@ -436,6 +531,26 @@ class PayloadReader {
     this.#offset += 8;
     if (!Number.isFinite(value) || value < 0) throw new MalformedRecordError('bad time');
     return value;
+  }
+
+  /** Where the next field starts. */
+  get offset(): number {
+    return this.#offset;
+  }
+
+  u32(): number {
+    this.#need(4);
+    const value = this.#buffer.readUInt32LE(this.#offset);
+    this.#offset += 4;
+    return value;
+  }
+
+  /** Skips `bytes` bytes. @returns where they start. */
+  skip(bytes: number): number {
+    this.#need(bytes);
+    const start = this.#offset;
+    this.#offset += bytes;
+    return start;
   }
 
   varint(): number {

@@ -8,7 +8,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { PersistenceError } from '../errors.js';
-import { AOF_HEADER_BYTES, FRAME_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, checkHeader, scanRecords, type KeptSink, type RecordSink } from './aof-format.js';
+import { AOF_HEADER_BYTES, type AofVersion, FRAME_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, checkHeader, scanRecords, type KeptSink, type RecordSink } from './aof-format.js';
 
 export interface ReplayOptions {
   /**
@@ -43,6 +43,8 @@ export interface ReplayResult {
   unusedBytes: number;
   /** Records replayed. */
   records: number;
+  /** The format of the file (see aof-format.ts), when it has a whole header. */
+  formatVersion?: AofVersion;
 }
 
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
@@ -119,18 +121,21 @@ async function replayOpen(
     droppedBytes: fileBytes - validBytes - unusedBytes,
     unusedBytes,
     records,
+    ...(formatVersion === undefined ? {} : { formatVersion }),
   });
 
+  let formatVersion: AofVersion | undefined;
   await fill();
   const header = checkHeader(buffer, filled);
   if (header === 'bad') {
     throw new PersistenceError(path, `${path} is not a memkv log (unknown header): move it away or point DB_PATH elsewhere`);
   }
   if (header === 'short') return result(fileBytes === 0 ? 'clean' : 'torn', 0);
+  formatVersion = header;
 
   let position = AOF_HEADER_BYTES;
   for (;;) {
-    const scan = scanRecords(buffer, position, filled, sink, onKept);
+    const scan = scanRecords(buffer, position, filled, sink, header, onKept);
     records += scan.records;
     position = scan.end;
     const offset = base + position;

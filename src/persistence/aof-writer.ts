@@ -149,12 +149,18 @@ export class AofWriter {
    * `restore` should that write fail.
    * @throws MemkvError `persistence_failed` when the log is closed.
    */
-  readonly append = (mutation: Mutation, previous: KeyState): void => {
+  readonly append = (mutation: Mutation, previous: KeyState | readonly KeyState[]): void => {
     if (this.#closed) throw new MemkvError('persistence_failed', 'the log is closed');
-    if (this.#restore !== undefined) this.#undoStates.push(previous);
     this.#encoder.mutation(mutation);
     this.#pending++;
-    if (this.#touched !== undefined) this.#touched.add(mutation.key);
+    // A transaction or a flush: one state per key it changed.
+    if (isStates(previous)) {
+      if (this.#restore !== undefined) for (const state of previous) this.#undoStates.push(state);
+      if (this.#touched !== undefined) for (const state of previous) this.#touched.add(state.key);
+    } else {
+      if (this.#restore !== undefined) this.#undoStates.push(previous);
+      if (this.#touched !== undefined) this.#touched.add(mutation.key);
+    }
     // Never written in the middle of a turn, even for a flush of a million keys: an undo must
     // come after the store's operation has finished, not in the middle of it.
     if (this.#pending === 1) setImmediate(this.#endOfTurn);
@@ -464,4 +470,8 @@ function newBatch(): Batch {
 function describe(error: unknown): string {
   const { code, message } = error as NodeJS.ErrnoException;
   return code ?? message ?? String(error);
+}
+
+function isStates(previous: KeyState | readonly KeyState[]): previous is readonly KeyState[] {
+  return Array.isArray(previous);
 }

@@ -180,7 +180,7 @@ export async function rewriteLog(
     (count & 255) === 0 && (encoder.length >= CHUNK_BYTES || performance.now() - sliceStartedAt >= SLICE_MS);
   const encodeCurrent = (key: string): void => {
     const entry = store.peek(key);
-    if (entry === undefined) encoder.mutation({ type: 'remove', key });
+    if (entry === undefined) encoder.mutation({ type: 'remove', revision: store.revision, key });
     else encoder.entry(entry);
   };
 
@@ -220,6 +220,8 @@ export async function rewriteLog(
       const record = idempotency?.record(scope, key);
       if (record !== undefined) encoder.kept(record);
     }
+    // The revision goes on even when its last change removed a key.
+    encoder.mutation({ type: 'revision', revision: store.revision, key: '' });
     for (let at = 0; at < encoder.length; ) at += fs.writeSync(fd, encoder.buffer, at, encoder.length - at);
     size += encoder.length;
     fs.fdatasyncSync(fd);
@@ -237,4 +239,34 @@ export async function rewriteLog(
     writer.switchTo(fd, size);
   }
   return { keys, afterBytes: size };
+}
+
+/**
+ * Writes a snapshot of `store` as the log at `path` at once (through a temp file and a rename),
+ * for a start that must rewrite the log before appending to it (a log of an older format).
+ */
+export function writeSnapshot(store: Store, path: string): void {
+  const tempPath = path + REWRITE_SUFFIX;
+  const encoder = new RecordEncoder(CHUNK_BYTES + 64 * 1024);
+  const fd = fs.openSync(tempPath, LOG_FLAGS | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
+  try {
+    const flush = (): void => {
+      for (let at = 0; at < encoder.length; ) at += fs.writeSync(fd, encoder.buffer, at, encoder.length - at);
+      encoder.reset();
+    };
+    encoder.header();
+    for (const entry of store.entries()) {
+      encoder.entry(entry);
+      if (encoder.length >= CHUNK_BYTES) flush();
+    }
+    encoder.mutation({ type: 'revision', revision: store.revision, key: '' });
+    flush();
+    fs.fdatasyncSync(fd);
+  } catch (error) {
+    fs.closeSync(fd);
+    fs.rmSync(tempPath, { force: true });
+    throw error;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tempPath, path);
 }

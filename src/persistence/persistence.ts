@@ -13,7 +13,7 @@ import { RecordEncoder } from './aof-format.js';
 import { replayAof } from './aof-replay.js';
 import { openAofWriter, type AofWriter, type AofWriterStatus } from './aof-writer.js';
 import { fsyncDirectory } from './atomic-file.js';
-import { Compactor, REWRITE_SUFFIX, type CompactionStatus } from './compaction.js';
+import { Compactor, REWRITE_SUFFIX, writeSnapshot, type CompactionStatus } from './compaction.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 
 /** Name of the log file inside the database directory. */
@@ -131,7 +131,12 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
         `persistence: the last record of the log is incomplete (a crash during a write): dropped ${replay.droppedBytes} bytes at offset ${replay.validBytes}`,
       );
     }
-    prepareLogFile(path, dir, replay.outcome === 'missing' ? 0 : replay.validBytes, replay.fileBytes);
+    if (replay.formatVersion === 1) {
+      // Records of format 2 carry revisions: they cannot follow records of format 1 in one file.
+      writeSnapshot(store, path);
+      fsyncDirectory(dir);
+      logger?.info({ path }, 'persistence: rewrote the log in the current format (with revisions)');
+    } else prepareLogFile(path, dir, replay.outcome === 'missing' ? 0 : replay.validBytes, replay.fileBytes);
     // The log holds absolute expiry times: keys that expired while the server was down go now.
     const expired = store.expireDue();
     const ms = Math.round(performance.now() - startedAt);

@@ -44,6 +44,7 @@ import type {
   PopSummary,
   RangeResult,
   Storage,
+  TxnResult,
   WriteOptions,
 } from './storage.js';
 
@@ -253,32 +254,37 @@ export class RedisStorage implements Storage, Database {
     return this.#call(false, this.#client.memkvGet(meta, list)).then((r) => {
       if (r[0] === 0) return undefined;
       return r[1] === 'string'
-        ? { key, kind: 'string', value: r[2] as string, createdAtMs: Number(r[3]), updatedAtMs: Number(r[4]), expiresAtMs: expires(r[5]) }
-        : { key, kind: 'string_slice', value: r[2] as string[], createdAtMs: Number(r[3]), updatedAtMs: Number(r[4]), expiresAtMs: expires(r[5]) };
+        ? { key, version: 0, kind: 'string', value: r[2] as string, createdAtMs: Number(r[3]), updatedAtMs: Number(r[4]), expiresAtMs: expires(r[5]) }
+        : { key, version: 0, kind: 'string_slice', value: r[2] as string[], createdAtMs: Number(r[3]), updatedAtMs: Number(r[4]), expiresAtMs: expires(r[5]) };
     });
   }
 
-  set(key: string, value: Value, options?: WriteOptions): Promise<void> {
+  set(key: string, value: Value, options?: WriteOptions): Promise<number> {
     const [meta, list] = this.#keys(key);
     const ttl = ttlArg(options?.ttlMs);
     if (typeof value !== 'string' && !Array.isArray(value)) throw badValue();
     const args = typeof value === 'string' ? ['string', ttl, String(this.#defaultTtlMs), value] : ['string_slice', ttl, String(this.#defaultTtlMs), ...strings(value)];
-    return this.#call(true, this.#client.memkvSet(meta, list, ...args)).then(() => undefined);
+    return this.#call(true, this.#client.memkvSet(meta, list, ...args)).then(() => 0);
   }
 
-  update(key: string, value: Value, options?: WriteOptions): Promise<void> {
+  update(key: string, value: Value, options?: WriteOptions): Promise<number> {
     const [meta, list] = this.#keys(key);
     const ttl = ttlArg(options?.ttlMs);
     if (typeof value !== 'string' && !Array.isArray(value)) throw badValue();
     const args = typeof value === 'string' ? ['string', ttl, value] : ['string_slice', ttl, ...strings(value)];
     return this.#call(true, this.#client.memkvUpdate(meta, list, ...args)).then((r) => {
       if (r[0] === 0) throw itemNotFound(key);
+      return 0;
     });
   }
 
-  remove(key: string): Promise<boolean> {
+  remove(key: string): Promise<number> {
     const [meta, list] = this.#keys(key);
-    return this.#call(true, this.#client.memkvRemove(meta, list)).then((r) => r[0] === 1);
+    return this.#call(true, this.#client.memkvRemove(meta, list)).then((r) => (r[0] === 1 ? 1 : 0));
+  }
+
+  txn(): Promise<TxnResult> {
+    return Promise.reject(new MemkvError('invalid_request', 'transactions are not available with STORAGE=redis'));
   }
 
   push(key: string, values: string | readonly string[], options?: WriteOptions): Promise<Entry> {
@@ -330,13 +336,13 @@ export class RedisStorage implements Storage, Database {
 
   expiry(key: string): Promise<KeyExpiry | undefined> {
     const [meta, list] = this.#keys(key);
-    return this.#call(false, this.#client.memkvExpiry(meta, list)).then((r) => (r[0] === 0 ? undefined : { key, expiresAtMs: expires(r[1]) }));
+    return this.#call(false, this.#client.memkvExpiry(meta, list)).then((r) => (r[0] === 0 ? undefined : { key, expiresAtMs: expires(r[1]), version: 0 }));
   }
 
   setTtl(key: string, ttlMs: number | null): Promise<KeyExpiry | undefined> {
     const [meta, list] = this.#keys(key);
     const ttl = ttlMs === null ? '' : ttlArg(ttlMs);
-    return this.#call(true, this.#client.memkvSetTtl(meta, list, ttl)).then((r) => (r[0] === 0 ? undefined : { key, expiresAtMs: expires(r[1]) }));
+    return this.#call(true, this.#client.memkvSetTtl(meta, list, ttl)).then((r) => (r[0] === 0 ? undefined : { key, expiresAtMs: expires(r[1]), version: 0 }));
   }
 
   // ---- The database as a whole ----
@@ -689,8 +695,8 @@ function expires(text: unknown): number | null {
 }
 
 /** The times of a push or pop answer ({status, created, updated, expires, length, …}). */
-function listTimes(key: string, r: unknown[]): { key: string; createdAtMs: number; updatedAtMs: number; expiresAtMs: number | null } {
-  return { key, createdAtMs: Number(r[1]), updatedAtMs: Number(r[2]), expiresAtMs: expires(r[3]) };
+function listTimes(key: string, r: unknown[]): { key: string; version: number; createdAtMs: number; updatedAtMs: number; expiresAtMs: number | null } {
+  return { key, version: 0, createdAtMs: Number(r[1]), updatedAtMs: Number(r[2]), expiresAtMs: expires(r[3]) };
 }
 
 function summary(key: string, r: unknown[]): ListSummary {

@@ -4,10 +4,11 @@
  * synchronously, and pays nothing for the promise; a backend in another process answers promises.
  * Absence is a value (`undefined`); misuse is a thrown (or rejected) MemkvError.
  */
-import type { Entry, KeyExpiry, ListSummary, PopResult, PopSummary, RangeResult, WriteOptions } from '../engine/store.js';
+import type { Entry, KeyExpiry, ListSummary, PopResult, PopSummary, Preconditions, RangeResult, WriteOptions } from '../engine/store.js';
+import type { TxnCheck, TxnOp, TxnOpResult, TxnResult } from '../engine/txn.js';
 import type { Value } from '@memkv/client/protocol';
 
-export type { Entry, KeyExpiry, ListSummary, PopResult, PopSummary, RangeResult, Value, WriteOptions };
+export type { Entry, KeyExpiry, ListSummary, PopResult, PopSummary, Preconditions, RangeResult, TxnCheck, TxnOp, TxnOpResult, TxnResult, Value, WriteOptions };
 
 /** A value, or a promise of it. */
 export type MaybePromise<T> = T | Promise<T>;
@@ -16,26 +17,34 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface Storage {
   /** The entry at `key`, or undefined when it is missing or expired. */
   get(key: string): MaybePromise<Entry | undefined>;
-  /** Creates or replaces `key`. */
-  set(key: string, value: Value, options?: WriteOptions): MaybePromise<void>;
-  /** Replaces the value of an existing key; `item_not_found` otherwise. The TTL is kept unless given. */
-  update(key: string, value: Value, options?: WriteOptions): MaybePromise<void>;
-  /** Removes `key`. @returns false when it was missing. */
-  remove(key: string): MaybePromise<boolean>;
+  /**
+   * Creates or replaces `key`. @returns its new version. Every write checks `options`'
+   * preconditions first, and fails with `precondition_failed` (details: the current version).
+   */
+  set(key: string, value: Value, options?: WriteOptions): MaybePromise<number>;
+  /** Replaces the value of an existing key; `item_not_found` otherwise. The TTL is kept unless given. @returns its new version. */
+  update(key: string, value: Value, options?: WriteOptions): MaybePromise<number>;
+  /** Removes `key`. @returns the revision of the removal; 0 when it was missing. */
+  remove(key: string, options?: Preconditions): MaybePromise<number>;
   /** Appends to the list at `key` (created when missing); answers the whole list. */
   push(key: string, values: string | readonly string[], options?: WriteOptions): MaybePromise<Entry>;
   /** `push`, answering the list's length instead of its elements. */
   pushSummary(key: string, values: string | readonly string[], options?: WriteOptions): MaybePromise<ListSummary>;
   /** Removes the last element of the list at `key`; answers the list and the element. */
-  pop(key: string): MaybePromise<PopResult>;
+  pop(key: string, options?: Preconditions): MaybePromise<PopResult>;
   /** `pop`, answering the list's length instead of its elements. */
-  popSummary(key: string): MaybePromise<PopSummary>;
+  popSummary(key: string, options?: Preconditions): MaybePromise<PopSummary>;
   /** Elements `start` to `stop` of the list at `key` (Redis LRANGE semantics). */
   range(key: string, start: number, stop: number): MaybePromise<RangeResult>;
   /** The expiry of `key`, or undefined when it is missing or expired. */
   expiry(key: string): MaybePromise<KeyExpiry | undefined>;
   /** Sets (ms from now) or removes (`null`) the TTL of an existing key; undefined when it is missing. */
-  setTtl(key: string, ttlMs: number | null): MaybePromise<KeyExpiry | undefined>;
+  setTtl(key: string, ttlMs: number | null, options?: Preconditions): MaybePromise<KeyExpiry | undefined>;
+  /**
+   * If every check holds, applies `ops` together under one revision (all or nothing).
+   * @throws MemkvError `txn_conflict` (details: `conflicts`), or an op's error (details: `op`, its index).
+   */
+  txn(checks: readonly TxnCheck[], ops: readonly TxnOp[]): MaybePromise<TxnResult>;
 }
 
 // ---- The database as a whole (the /db routes) ----

@@ -57,7 +57,7 @@ describe('wire types and schemas', () => {
   });
 
   it('accept what the client expects at run time', () => {
-    const times = { ttl: null, created_at: '2026-11-27T12:00:00.000Z', updated_at: '2026-11-27T12:00:00.000Z' };
+    const times = { version: 1, ttl: null, created_at: '2026-11-27T12:00:00.000Z', updated_at: '2026-11-27T12:00:00.000Z' };
     const list: RowJson = { key: 'l', kind: 'string_slice', value: ['a'], ...times };
     const minimal: MinimalRowJson = { key: 'l', kind: 'string_slice', length: 1, ...times };
     const range: RangeRowJson = { key: 'l', kind: 'string_slice', value: ['a'], length: 3, ...times };
@@ -66,7 +66,7 @@ describe('wire types and schemas', () => {
     expect(Value.Check(PushAnswer, minimal)).toBe(true);
     expect(Value.Check(PopAnswer, { ...minimal, popped: 'b' } satisfies MinimalPopRowJson)).toBe(true);
     expect(Value.Check(RangeRow, range)).toBe(true);
-    expect(Value.Check(TtlAnswer, { key: 'k', ttl: null } satisfies TtlJson)).toBe(true);
+    expect(Value.Check(TtlAnswer, { key: 'k', ttl: null, version: 3 } satisfies TtlJson)).toBe(true);
     expect(Value.Check(TtlBody, { ttl: '1h' } satisfies TtlBodyJson)).toBe(true);
     expect(Value.Check(TtlBody, { ttl: '1d' })).toBe(false);
   });

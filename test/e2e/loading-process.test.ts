@@ -36,7 +36,7 @@ function writeLog(dir: string, keys: number): number {
     encoder.header();
     const atMs = Date.now();
     for (let i = 0; i < keys; i++) {
-      encoder.mutation({ type: 'set', key: `key:${i}`, value: `value ${i}`, expiresAtMs: 0, atMs });
+      encoder.mutation({ type: 'set', revision: 0, key: `key:${i}`, value: `value ${i}`, expiresAtMs: 0, atMs });
       if ((i + 1) % RECORDS_PER_WRITE === 0 || i === keys - 1) {
         fs.writeSync(fd, encoder.bytes);
         encoder.reset();

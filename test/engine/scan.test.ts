@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createManualClock } from '../../src/engine/clock.js';
 import { createStore, type Store } from '../../src/engine/store.js';
+import type { KeyState } from '../../src/engine/mutation.js';
 import { seededRandom } from '../helpers/random.js';
 
 function collect(store: Store, limit: number, prefix?: string, between?: () => void): string[] {
@@ -92,12 +93,12 @@ describe('scan', () => {
 });
 
 describe('flush', () => {
-  it('removes every key through the journal and leaves a working store', () => {
+  it('removes every key through the journal (one flush, with every key\'s prior state) and leaves a working store', () => {
     const removed: string[] = [];
     const s = createStore({
       cleanupIntervalMs: 0,
-      journal: (m) => {
-        if (m.type === 'remove') removed.push(m.key);
+      journal: (m, previous) => {
+        if (m.type === 'flush' && Array.isArray(previous)) for (const state of previous as KeyState[]) removed.push(state.key);
       },
     });
     for (let i = 0; i < 2000; i++) s.set(`k${i}`, 'v', i % 2 === 0 ? { ttlMs: 60_000 } : undefined);

@@ -15,6 +15,7 @@ describe('set and get', () => {
     s.set('greeting', 'hello');
     expect(s.get('greeting')).toEqual({
       key: 'greeting',
+      version: 1,
       kind: 'string',
       value: 'hello',
       expiresAtMs: null,
@@ -145,9 +146,9 @@ describe('remove', () => {
   it('deletes and reports whether the key existed', () => {
     const { store: s } = store();
     s.set('k', 'v');
-    expect(s.remove('k')).toBe(true);
+    expect(s.remove('k')).toBe(2);
     expect(s.get('k')).toBeUndefined();
-    expect(s.remove('k')).toBe(false);
+    expect(s.remove('k')).toBe(0);
     expect(s.size).toBe(0);
   });
 });
@@ -210,6 +211,7 @@ describe('pushSummary and popSummary', () => {
     const { store: s, clock } = store();
     expect(s.pushSummary('l', 'a', { ttlMs: 60_000 })).toEqual({
       key: 'l',
+      version: 1,
       expiresAtMs: 1_060_000,
       createdAtMs: 1_000_000,
       updatedAtMs: 1_000_000,
@@ -220,6 +222,7 @@ describe('pushSummary and popSummary', () => {
     expect(s.pushSummary('l', ['b', 'c'])).toMatchObject({ length: 3, updatedAtMs: 1_000_001, expiresAtMs: 1_060_000 });
     expect(s.popSummary('l')).toEqual({
       key: 'l',
+      version: 3,
       expiresAtMs: 1_060_000,
       createdAtMs: 1_000_000,
       updatedAtMs: 1_000_001,
@@ -259,15 +262,15 @@ describe('journal', () => {
     clock.advance(10);
     expect(s.get('gone')).toBeUndefined();
     expect(seen).toEqual([
-      { type: 'set', key: 'a', value: 'v', expiresAtMs: 1_001_000, atMs: 1_000_000 },
-      { type: 'update', key: 'a', value: 'w', expiresAtMs: 1_001_000, atMs: 1_000_000 },
-      { type: 'push', key: 'l', values: ['x', 'y'], expiresAtMs: 0, atMs: 1_000_000 },
-      { type: 'pop', key: 'l', atMs: 1_000_000 },
-      { type: 'ttl', key: 'l', expiresAtMs: 1_000_050, atMs: 1_000_000 },
-      { type: 'ttl', key: 'l', expiresAtMs: 0, atMs: 1_000_000 },
-      { type: 'remove', key: 'a' },
-      { type: 'set', key: 'gone', value: 'v', expiresAtMs: 1_000_010, atMs: 1_000_000 },
-      { type: 'expired', key: 'gone' },
+      { type: 'set', revision: 1, key: 'a', value: 'v', expiresAtMs: 1_001_000, atMs: 1_000_000 },
+      { type: 'update', revision: 2, key: 'a', value: 'w', expiresAtMs: 1_001_000, atMs: 1_000_000 },
+      { type: 'push', revision: 3, key: 'l', values: ['x', 'y'], expiresAtMs: 0, atMs: 1_000_000 },
+      { type: 'pop', revision: 4, key: 'l', atMs: 1_000_000 },
+      { type: 'ttl', revision: 5, key: 'l', expiresAtMs: 1_000_050, atMs: 1_000_000 },
+      { type: 'ttl', revision: 6, key: 'l', expiresAtMs: 0, atMs: 1_000_000 },
+      { type: 'remove', revision: 7, key: 'a' },
+      { type: 'set', revision: 8, key: 'gone', value: 'v', expiresAtMs: 1_000_010, atMs: 1_000_000 },
+      { type: 'expired', revision: 9, key: 'gone' },
     ]);
   });
 

@@ -32,7 +32,7 @@ describe('TTL', () => {
     expect(s.has('list')).toBe(false);
     setup();
     expect(() => s.update('str', 'x')).toThrow(MemkvError);
-    expect(s.remove('str')).toBe(false);
+    expect(s.remove('str')).toBe(0);
     expect(() => s.pop('list')).toThrow(expect.objectContaining({ code: 'item_not_found' }));
     setup();
     // Pushing onto an expired list starts a new list (with a new TTL, here the default: none).

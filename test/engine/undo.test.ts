@@ -72,7 +72,7 @@ describe('previous states / restoreKeys (undo of writes the log refused)', () =>
       for (let i = 0; i < 60; i++) randomWrite(store, random, clock);
 
       const states: KeyState[] = [];
-      store.setJournal((_mutation, previous) => states.push(previous));
+      store.setJournal((_mutation, previous) => states.push(...(Array.isArray(previous) ? previous : [previous as KeyState])));
       const before = snapshot(store);
       const batch = 1 + Math.floor(random() * 30);
       for (let i = 0; i < batch; i++) randomWrite(store, random, clock);
@@ -91,7 +91,7 @@ describe('previous states / restoreKeys (undo of writes the log refused)', () =>
     const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0 });
     store.push('list', ['a', 'b', 'c']);
     const states: KeyState[] = [];
-    store.setJournal((_mutation, previous) => states.push(previous));
+    store.setJournal((_mutation, previous) => states.push(...(Array.isArray(previous) ? previous : [previous as KeyState])));
     store.pop('list');
     store.pop('list');
     store.push('list', ['x', 'y']);
@@ -107,7 +107,7 @@ describe('previous states / restoreKeys (undo of writes the log refused)', () =>
     const clock = createManualClock(T0);
     const store = createStore({ clock, cleanupIntervalMs: 0 });
     const seen: Array<[string, KeyState]> = [];
-    store.setJournal((mutation, previous) => seen.push([mutation.type, { ...previous }]));
+    store.setJournal((mutation, previous) => seen.push([mutation.type, { ...(previous as KeyState) }]));
     store.set('s', 'one');
     clock.advance(10);
     store.update('s', 'two', { ttlMs: 50 });
@@ -115,14 +115,14 @@ describe('previous states / restoreKeys (undo of writes the log refused)', () =>
     store.pop('l');
     clock.advance(100);
     store.get('s'); // expired lazily
-    const missing = { value: undefined, length: 0, last: undefined, createdAtMs: 0, updatedAtMs: 0, expiresAtMs: 0, bytes: 0 };
+    const missing = { value: undefined, length: 0, last: undefined, createdAtMs: 0, updatedAtMs: 0, expiresAtMs: 0, bytes: 0, version: 0 };
     expect(seen).toEqual([
       ['set', { key: 's', ...missing }],
-      ['update', { key: 's', value: 'one', length: 0, last: undefined, createdAtMs: T0, updatedAtMs: T0, expiresAtMs: 0, bytes: K + 1 + 3 }],
+      ['update', { key: 's', value: 'one', length: 0, last: undefined, createdAtMs: T0, updatedAtMs: T0, expiresAtMs: 0, bytes: K + 1 + 3, version: 1 }],
       ['push', { key: 'l', ...missing }],
       // The list itself is shared with the store (popped since): its length and last element are what count.
-      ['pop', { key: 'l', value: ['a'], length: 2, last: 'b', createdAtMs: T0 + 10, updatedAtMs: T0 + 10, expiresAtMs: 0, bytes: K + 1 + 2 * (1 + L) }],
-      ['expired', { key: 's', value: 'two', length: 0, last: undefined, createdAtMs: T0, updatedAtMs: T0 + 10, expiresAtMs: T0 + 60, bytes: K + 1 + 3 }],
+      ['pop', { key: 'l', value: ['a'], length: 2, last: 'b', createdAtMs: T0 + 10, updatedAtMs: T0 + 10, expiresAtMs: 0, bytes: K + 1 + 2 * (1 + L), version: 3 }],
+      ['expired', { key: 's', value: 'two', length: 0, last: undefined, createdAtMs: T0, updatedAtMs: T0 + 10, expiresAtMs: T0 + 60, bytes: K + 1 + 3, version: 2 }],
     ]);
   });
 });

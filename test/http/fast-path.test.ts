@@ -117,8 +117,6 @@ const CASES: Case[] = [
   { name: 'set the ttl', method: 'PATCH', path: '/api/v1/a/ttl', headers: JSON_HEADERS, body: '{"ttl":"1h"}', status: 200, via: 'fast' },
   { name: 'pop with an Idempotency-Key', method: 'PATCH', path: '/api/v1/l/pop', headers: { 'idempotency-key': 'k-1' }, status: 200, via: 'fastify' },
   { name: 'the same pop again: the kept answer', method: 'PATCH', path: '/api/v1/l/pop', headers: { 'idempotency-key': 'k-1' }, status: 200, via: 'fastify' },
-  { name: 'set with If-None-Match', ...post('{"key":"inm","value":"v"}', { ...JSON_HEADERS, 'if-none-match': '*' }), status: 200, via: 'fastify' },
-  { name: 'update with If-Match', method: 'PATCH', path: '/api/v1/inm', headers: { ...JSON_HEADERS, 'if-match': '*' }, body: '{"value":"w"}', status: 200, via: 'fastify' },
   { name: 'unknown route', method: 'GET', path: '/api/v2/a', status: 404, via: 'fastify' },
   { name: 'the OpenAPI document', method: 'GET', path: '/api/v1/docs/swagger.json', status: 200, via: 'fastify' },
 ];

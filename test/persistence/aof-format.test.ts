@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Mutation } from '../../src/engine/mutation.js';
 import { AOF_HEADER_BYTES, RecordEncoder, scanRecords } from '../../src/persistence/aof-format.js';
 import { replayAof } from '../../src/persistence/aof-replay.js';
-import { EVERY_MUTATION, T0, fixturePath, logBytes } from './fixtures.js';
+import { EVERY_MUTATION, EVERY_MUTATION_V1, T0, fixturePath, logBytes } from './fixtures.js';
 import { tempDir } from './helpers.js';
 
 function decodeAll(bytes: Buffer, start = AOF_HEADER_BYTES): { mutations: Mutation[]; stop: string; end: number } {
@@ -26,20 +26,29 @@ describe('log record format', () => {
     expect(mutations).toEqual(EVERY_MUTATION);
   });
 
+  it('still reads a log of format 1 (no revisions): the same key mutations, with revision 0 (counted at replay)', () => {
+    const bytes = fs.readFileSync(fixturePath('every-mutation-v1.aof'));
+    const mutations: Mutation[] = [];
+    const { stop, end } = scanRecords(bytes, AOF_HEADER_BYTES, bytes.length, (m) => mutations.push(m), 1);
+    expect(stop).toBe('done');
+    expect(end).toBe(bytes.length);
+    expect(mutations).toEqual(EVERY_MUTATION_V1);
+  });
+
   it('turns a snapshot entry into a set at its creation time plus a ttl at its update time', () => {
     const encoder = new RecordEncoder(8);
-    encoder.entry({ key: 'l', kind: 'string_slice', value: ['a', 'ü'], expiresAtMs: T0 + 5000, createdAtMs: T0, updatedAtMs: T0 + 10 });
-    encoder.entry({ key: 's', kind: 'string', value: 'v', expiresAtMs: null, createdAtMs: T0, updatedAtMs: T0 });
+    encoder.entry({ key: 'l', version: 7, kind: 'string_slice', value: ['a', 'ü'], expiresAtMs: T0 + 5000, createdAtMs: T0, updatedAtMs: T0 + 10 });
+    encoder.entry({ key: 's', version: 3, kind: 'string', value: 'v', expiresAtMs: null, createdAtMs: T0, updatedAtMs: T0 });
     expect(decodeAll(Buffer.from(encoder.bytes), 0).mutations).toEqual([
-      { type: 'set', key: 'l', value: ['a', 'ü'], expiresAtMs: T0 + 5000, atMs: T0 },
-      { type: 'ttl', key: 'l', expiresAtMs: T0 + 5000, atMs: T0 + 10 },
-      { type: 'set', key: 's', value: 'v', expiresAtMs: 0, atMs: T0 },
+      { type: 'set', revision: 7, key: 'l', value: ['a', 'ü'], expiresAtMs: T0 + 5000, atMs: T0 },
+      { type: 'ttl', revision: 7, key: 'l', expiresAtMs: T0 + 5000, atMs: T0 + 10 },
+      { type: 'set', revision: 3, key: 's', value: 'v', expiresAtMs: 0, atMs: T0 },
     ]);
   });
 
   it('round-trips long strings and lists whose lengths need several varint bytes', () => {
     const value = Array.from({ length: 300 }, (_, i) => 'é'.repeat(i));
-    const mutation: Mutation = { type: 'set', key: 'x'.repeat(70_000), value, expiresAtMs: 0, atMs: T0 };
+    const mutation: Mutation = { type: 'set', revision: 0, key: 'x'.repeat(70_000), value, expiresAtMs: 0, atMs: T0 };
     expect(decodeAll(logBytes([mutation])).mutations).toEqual([mutation]);
   });
 

@@ -6,10 +6,10 @@ import { createStore, type Store } from '../../src/engine/store.js';
 import { PersistenceError } from '../../src/errors.js';
 import { AOF_HEADER_BYTES } from '../../src/persistence/aof-format.js';
 import { AOF_FILE, openPersistence, type PersistenceOptions } from '../../src/persistence/persistence.js';
-import { EVERY_MUTATION, T0, logBytes } from './fixtures.js';
+import { EVERY_MUTATION, T0, fixturePath, logBytes } from './fixtures.js';
 import { captureLogger, tempDir } from './helpers.js';
 
-const SETS = [1, 2, 3, 4].map((i) => ({ type: 'set' as const, key: `k${i}`, value: `v${i}`, expiresAtMs: 0, atMs: T0 + i }));
+const SETS = [1, 2, 3, 4].map((i) => ({ type: 'set' as const, revision: 0, key: `k${i}`, value: `v${i}`, expiresAtMs: 0, atMs: T0 + i }));
 
 function storeAt(nowMs = T0 + 100): Store {
   return createStore({ clock: createManualClock(nowMs), cleanupIntervalMs: 0 });
@@ -148,9 +148,9 @@ describe('recovery at start', () => {
     fs.writeFileSync(
       join(dir, AOF_FILE),
       logBytes([
-        { type: 'set', key: 'stale', value: 'x', expiresAtMs: T0 + 1_000, atMs: T0 },
-        { type: 'push', key: 'fresh', values: ['y'], expiresAtMs: T0 + 60_000, atMs: T0 },
-        { type: 'set', key: 'forever', value: 'z', expiresAtMs: 0, atMs: T0 },
+        { type: 'set', revision: 0, key: 'stale', value: 'x', expiresAtMs: T0 + 1_000, atMs: T0 },
+        { type: 'push', revision: 0, key: 'fresh', values: ['y'], expiresAtMs: T0 + 60_000, atMs: T0 },
+        { type: 'set', revision: 0, key: 'forever', value: 'z', expiresAtMs: 0, atMs: T0 },
       ]),
     );
     const { persistence, store } = await open(dir, storeAt(T0 + 30_000));
@@ -160,36 +160,61 @@ describe('recovery at start', () => {
     await persistence.close();
   });
 
-  it('replays every kind of mutation to the exact state, times included', async () => {
+  it('replays every kind of mutation to the exact state, times and versions included', async () => {
     const dir = tempDir();
-    fs.writeFileSync(join(dir, AOF_FILE), logBytes(EVERY_MUTATION));
+    // Up to the transaction: the flush after it would leave nothing to compare.
+    const mutations = EVERY_MUTATION.filter((m) => m.type !== 'flush');
+    fs.writeFileSync(join(dir, AOF_FILE), logBytes(mutations));
     const { persistence, store } = await open(dir, storeAt(T0 + 5));
     const reference = storeAt(T0 + 5);
-    for (const mutation of EVERY_MUTATION) reference.apply(mutation);
+    for (const mutation of mutations) reference.apply(mutation);
     reference.expireDue();
     expect([...store.entries()]).toEqual([...reference.entries()]);
     expect(store.get('list')).toEqual({
       key: 'list',
+      version: 6,
       kind: 'string_slice',
       value: ['x', 'y', 'z', 'p1'],
       expiresAtMs: T0 + 7_200_000,
       createdAtMs: T0 + 1,
       updatedAtMs: T0 + 5,
     });
+    // The transaction's keys share its revision; the revision record raises the database's.
+    expect(store.get('t1')).toMatchObject({ value: 'one', version: 13 });
+    expect(store.get('t2')).toMatchObject({ value: [], version: 13 });
+    expect(store.get('greeting')).toBeUndefined();
+    expect(store.revision).toBe(20);
     await persistence.close();
+  });
+
+  it('rewrites a log of format 1 in format 2 at start, counting its revisions, and keeps appending after it', async () => {
+    const dir = tempDir();
+    fs.copyFileSync(fixturePath('every-mutation-v1.aof'), join(dir, AOF_FILE));
+    const first = await open(dir, storeAt(T0 + 5));
+    const before = [...first.store.entries()];
+    expect(first.store.revision).toBe(12);
+    expect(first.store.get('list')?.version).toBe(6);
+    expect(fs.readFileSync(join(dir, AOF_FILE)).readUInt32LE(8)).toBe(2);
+    first.store.set('after', 'v');
+    await first.persistence.close();
+    const second = await open(dir, storeAt(T0 + 5));
+    expect([...second.store.entries()].filter((e) => e.key !== 'after')).toEqual(before);
+    expect(second.store.get('after')).toMatchObject({ value: 'v', version: 13 });
+    expect(second.store.revision).toBe(13);
+    await second.persistence.close();
   });
 });
 
 describe('replay and active expiry', () => {
   it('keeps the active-expiry timer from removing a key that a later record extends', async () => {
     const dir = tempDir();
-    const filler = Array.from({ length: 40_000 }, (_, i) => ({ type: 'set' as const, key: `f${i}`, value: 'x'.repeat(20), expiresAtMs: 0, atMs: T0 }));
+    const filler = Array.from({ length: 40_000 }, (_, i) => ({ type: 'set' as const, revision: 0, key: `f${i}`, value: 'x'.repeat(20), expiresAtMs: 0, atMs: T0 }));
     fs.writeFileSync(
       join(dir, AOF_FILE),
       logBytes([
-        { type: 'set', key: 'extended', value: 'v', expiresAtMs: T0 + 1_000, atMs: T0 },
+        { type: 'set', revision: 0, key: 'extended', value: 'v', expiresAtMs: T0 + 1_000, atMs: T0 },
         ...filler, // more than one read chunk: replay yields to the event loop, and timers run
-        { type: 'ttl', key: 'extended', expiresAtMs: T0 + 3_600_000, atMs: T0 + 500 },
+        { type: 'ttl', revision: 0, key: 'extended', expiresAtMs: T0 + 3_600_000, atMs: T0 + 500 },
       ]),
     );
     const store = createStore({ clock: createManualClock(T0 + 10_000), cleanupIntervalMs: 1 });

@@ -9,7 +9,7 @@ describe('replay progress', () => {
   it('reports the bytes read and the size once per chunk, up to the whole file', async () => {
     const encoder = new RecordEncoder();
     encoder.header();
-    for (let i = 0; i < 20_000; i++) encoder.mutation({ type: 'set', key: `key:${i}`, value: `value ${i}`, expiresAtMs: 0, atMs: 1 });
+    for (let i = 0; i < 20_000; i++) encoder.mutation({ type: 'set', revision: 0, key: `key:${i}`, value: `value ${i}`, expiresAtMs: 0, atMs: 1 });
     const path = join(tempDir(), 'memkv.aof');
     fs.writeFileSync(path, encoder.bytes);
     const size = encoder.length;

@@ -102,7 +102,7 @@ describe('compaction', () => {
 
   it('compacts soon after start a log that is mostly overwritten records', async () => {
     const dir = tempDir();
-    const overwrites = Array.from({ length: 3000 }, (_, i) => ({ type: 'set' as const, key: 'same', value: `v${i}`, expiresAtMs: 0, atMs: T0 + i }));
+    const overwrites = Array.from({ length: 3000 }, (_, i) => ({ type: 'set' as const, revision: i + 1, key: 'same', value: `v${i}`, expiresAtMs: 0, atMs: T0 + i }));
     fs.writeFileSync(join(dir, AOF_FILE), logBytes(overwrites));
     const store = createStore({ clock: createManualClock(T0), cleanupIntervalMs: 0 });
     const persistence = await openPersistence(store, { dir, fsync: 'no', compactRatio: 2, compactMinBytes: 1024 });
@@ -150,7 +150,7 @@ describe('compaction', () => {
 
   it('ignores and removes the temp file of a compaction cut short by a crash', async () => {
     const dir = tempDir();
-    fs.writeFileSync(join(dir, AOF_FILE), logBytes([{ type: 'set', key: 'a', value: '1', expiresAtMs: 0, atMs: T0 }]));
+    fs.writeFileSync(join(dir, AOF_FILE), logBytes([{ type: 'set', revision: 0, key: 'a', value: '1', expiresAtMs: 0, atMs: T0 }]));
     fs.writeFileSync(join(dir, AOF_FILE + REWRITE_SUFFIX), logBytes([]).subarray(0, 5));
     const store = await reopen(dir, createManualClock(T0));
     expect(store.get('a')?.value).toBe('1');

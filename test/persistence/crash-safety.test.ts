@@ -105,7 +105,7 @@ describe.each(['always', 'everysec'] as const)('crash safety (real process, SIGK
     const dir = tempDir();
     const encoder = new RecordEncoder();
     encoder.header();
-    for (let i = 0; i < BULK_KEYS; i++) encoder.mutation({ type: 'set', key: `bulk:${i}`, value: `bulk value ${i}`, expiresAtMs: 0, atMs: Date.now() });
+    for (let i = 0; i < BULK_KEYS; i++) encoder.mutation({ type: 'set', revision: 0, key: `bulk:${i}`, value: `bulk value ${i}`, expiresAtMs: 0, atMs: Date.now() });
     fs.writeFileSync(join(dir, AOF_FILE), encoder.bytes);
     const models: ClientModel[] = Array.from({ length: CLIENTS }, () => ({ attempted: [], durable: 0, acked: new Map(), inFlight: new Map(), next: 0 }));
 

@@ -198,7 +198,7 @@ describe('a server with persistence', () => {
     const dir = tempDir();
     const encoder = new RecordEncoder();
     encoder.header();
-    for (let i = 0; i < 150_000; i++) encoder.mutation({ type: 'set', key: `key:${i}`, value: `value ${i}`, expiresAtMs: 0, atMs: Date.now() });
+    for (let i = 0; i < 150_000; i++) encoder.mutation({ type: 'set', revision: 0, key: `key:${i}`, value: `value ${i}`, expiresAtMs: 0, atMs: Date.now() });
     fs.writeFileSync(join(dir, AOF_FILE), encoder.bytes);
     const healthPort = await freePort();
     const starting = start(dir, { HEALTH_PORT: String(healthPort) });

@@ -18,6 +18,8 @@ export type RowJson =
 
 interface RowJsonBase {
   key: string;
+  /** The revision of the key's last write; also the answer's `ETag` (`"N"`). */
+  version: number;
   /** Absolute expiry time (RFC 3339), or `null` when the key never expires. */
   ttl: string | null;
   created_at: string;
@@ -45,6 +47,7 @@ export interface MinimalRowJson {
   kind: 'string_slice';
   /** Number of elements in the list. */
   length: number;
+  version: number;
   /** Absolute expiry time (RFC 3339), or `null` when the key never expires. */
   ttl: string | null;
   created_at: string;
@@ -54,21 +57,32 @@ export interface MinimalRowJson {
 /** The minimal row after a pop, with the removed element. */
 export type MinimalPopRowJson = MinimalRowJson & { popped: string };
 
+/**
+ * Preconditions in a write's body, for clients that cannot send `If-Match` / `If-None-Match`:
+ * the write happens only if the key's version is `if_version` (`null`: the key must be missing),
+ * else `412 precondition_failed`.
+ */
+export interface PreconditionFields {
+  if_version?: number | null;
+}
+
 /** `POST /api/{version}/set` body. `ttl` is a duration such as `"1h30m"`. */
-export interface SetBody {
+export interface SetBody extends PreconditionFields {
   key: string;
   value: Value;
   ttl?: string;
+  /** Create only: `412` when the key exists (as `If-None-Match: *`). */
+  if_absent?: boolean;
 }
 
 /** `PATCH /api/{version}/{key}` body. */
-export interface UpdateBody {
+export interface UpdateBody extends PreconditionFields {
   value: Value;
   ttl?: string;
 }
 
 /** `PATCH /api/{version}/{key}/push` body: one string or several, pushed in order. */
-export interface PushBody {
+export interface PushBody extends PreconditionFields {
   value: Value;
   ttl?: string;
 }
@@ -84,6 +98,7 @@ export interface RangeRowJson {
   value: string[];
   /** Number of elements in the whole list. */
   length: number;
+  version: number;
   /** Absolute expiry time (RFC 3339), or `null` when the key never expires. */
   ttl: string | null;
   created_at: string;
@@ -95,16 +110,59 @@ export interface TtlJson {
   key: string;
   /** Absolute expiry time (RFC 3339), or `null` when the key never expires. */
   ttl: string | null;
+  version: number;
 }
 
 /** `PATCH /api/{version}/{key}/ttl` body: a duration such as `"1h"`, or `null` to never expire. */
-export interface TtlBody {
+export interface TtlBody extends PreconditionFields {
   ttl: string | null;
 }
 
-/** Body of answers that carry no row. */
+/** A check of a transaction: the key's version must be `version` (`null`: the key must be missing). */
+export interface TxnCheckJson {
+  key: string;
+  version: number | null;
+}
+
+/** An op of a transaction (`ttl`: a duration such as `"1h"`; on the `ttl` op, `null` to never expire). */
+export type TxnOpJson =
+  | { op: 'set'; key: string; value: Value; ttl?: string }
+  | { op: 'update'; key: string; value: Value; ttl?: string }
+  | { op: 'push'; key: string; value: Value; ttl?: string }
+  | { op: 'pop'; key: string }
+  | { op: 'remove'; key: string }
+  | { op: 'ttl'; key: string; ttl: string | null };
+
+/** `POST /api/{version}/db/txn` body. */
+export interface TxnBody {
+  checks?: TxnCheckJson[];
+  ops: TxnOpJson[];
+}
+
+/** What one op of a transaction did: the key's version after it (`null` once removed). */
+export interface TxnOpResultJson {
+  op: TxnOpJson['op'];
+  key: string;
+  version: number | null;
+  /** push and pop: the list's length after the op. */
+  length?: number;
+  /** pop: the element removed. */
+  popped?: string;
+}
+
+/** `POST /api/{version}/db/txn` answer. */
+export interface TxnJson {
+  ok: true;
+  /** The transaction's revision, which every key it wrote has as its version. */
+  version: number;
+  results: TxnOpResultJson[];
+}
+
+/** Body of answers that carry no row; a write's answer has the `version` it gave the key. */
 export interface MessageJson {
   message: string;
+  /** The revision of the write (set, update, remove). */
+  version?: number;
 }
 
 /** Every error code the API returns, stable across versions. */
@@ -130,16 +188,26 @@ export const ERROR_CODES = [
   'persistence_failed',
   'persistence_disabled',
   'backend_unavailable',
+  'precondition_failed',
+  'txn_conflict',
+  'history_compacted',
   'idempotency_key_reused',
   'idempotency_in_flight',
+  'watch_overflow',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
-/** The body of every error answer. */
+/** The body of every error answer. Some codes add fields (see {@link PreconditionFailedJson}, {@link TxnConflictJson}). */
 export interface ErrorJson {
   code: ErrorCode | (string & {});
   message: string;
+  /** precondition_failed: the key's current version, `null` when it is missing. */
+  version?: number | null;
+  /** txn_conflict: the checks that failed, with each key's current version. */
+  conflicts?: { key: string; version: number | null }[];
+  /** An error of a transaction's op: the op's index in `ops`. */
+  op?: number;
 }
 
 // ---- Database-level answers (`/api/{version}/db/...`) ----
