@@ -231,6 +231,7 @@ describe('Idempotency-Key', () => {
       document.paths['/api/v1/{key}/push'].patch,
       document.paths['/api/v1/{key}/pop'].patch,
       document.paths['/api/v1/{key}/ttl'].patch,
+      document.paths['/api/v1/db/txn'].post,
     ];
     for (const operation of operations) {
       expect(operation.parameters.some((p: any) => p.in === 'header' && p.name === 'idempotency-key')).toBe(true);
@@ -243,5 +244,39 @@ describe('Idempotency-Key', () => {
     }
     // Prefer stays documented beside it.
     expect(document.paths['/api/v1/{key}/pop'].patch.parameters.some((p: any) => p.name === 'prefer')).toBe(true);
+  });
+
+  it('keeps the ETag of the first answer, and makes a transaction idempotent too', async () => {
+    t = await createTestApp();
+    const set = { method: 'POST' as const, url: '/api/v1/set', headers: { 'idempotency-key': 'e' }, payload: { key: 'x', value: '1' } };
+    const first = await t.request(set);
+    expect(first.headers.etag).toBeDefined();
+    await t.request({ method: 'POST', url: '/api/v1/set', payload: { key: 'x', value: '2' } });
+    const again = await t.request(set);
+    expect(again.headers.etag).toBe(first.headers.etag);
+    expect(again.raw).toBe(first.raw);
+    expect(t.store.get('x')?.value).toBe('2');
+
+    t.store.push('q', ['a', 'b']);
+    const txn = {
+      method: 'POST' as const,
+      url: '/api/v1/db/txn',
+      headers: { 'idempotency-key': 't' },
+      payload: { checks: [], ops: [{ op: 'pop', key: 'q' }, { op: 'push', key: 'done', value: 'b' }] },
+    };
+    const applied = await t.request(txn);
+    expect(applied.status, applied.raw).toBe(200);
+    const replayed = await t.request(txn);
+    expect(replayed.raw).toBe(applied.raw);
+    expect(replayed.headers['idempotent-replayed']).toBe('true');
+    expect(replayed.headers.etag).toBe(applied.headers.etag);
+    expect(t.store.get('q')?.value).toEqual(['a']);
+    expect(t.store.get('done')?.value).toEqual(['b']);
+    // A conflict is kept too: the retry gets the same 409, not a second attempt.
+    const conflicting = { ...txn, headers: { 'idempotency-key': 'c' }, payload: { checks: [{ key: 'q', version: 1 }], ops: [{ op: 'pop', key: 'q' }] } };
+    expect((await t.request(conflicting)).status).toBe(409);
+    const repeated = await t.request(conflicting);
+    expect(repeated.status).toBe(409);
+    expect(repeated.headers['idempotent-replayed']).toBe('true');
   });
 });
