@@ -19,6 +19,7 @@ import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
 import type { RedisStorage } from './storage/redis.js';
 import type { MemoryIdempotency } from './idempotency/memory.js';
+import type { RedisIdempotency } from './idempotency/redis.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -92,6 +93,8 @@ export async function startServer(
   let redis: RedisStorage | undefined;
   /** Where the answers of requests with an Idempotency-Key are kept (beside the data). */
   let idempotency: MemoryIdempotency | undefined;
+  /** STORAGE=redis: the kept answers in Redis, shared by every front. */
+  let redisIdempotency: RedisIdempotency | undefined;
   let health: FastifyInstance | undefined;
   /** Progress of the replay: bytes of the log read and its size, once known. */
   let loaded: { bytesRead: number; totalBytes: number } | undefined;
@@ -165,6 +168,8 @@ export async function startServer(
         maxKeyBytes: config.maxKeyBytes,
         onConnectionError: (error) => logger.warn({ err: error }, `Redis is unreachable (reconnecting): ${error.message}`),
       });
+      const { createRedisIdempotency } = await import('./idempotency/redis.js');
+      redisIdempotency = createRedisIdempotency({ client: redis.client, keyPrefix: `${config.redisKeyPrefix}idem:`, ttlMs: config.idempotencyTtlMs });
     } else {
       store = createStore({
         defaultTtlMs: config.defaultTtlMs,
@@ -239,7 +244,7 @@ export async function startServer(
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
       idempotencyTtlMs: config.idempotencyTtlMs,
-      idempotency,
+      idempotency: idempotency ?? redisIdempotency,
       ...(redis === undefined ? { store } : { storage: redis, database: redis }),
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
