@@ -73,7 +73,7 @@ const IdempotencyKeyHeader = Type.String({
   examples: ['6f1c2a7e-2b8f-4a44-9a57-3c1f1e0b9d21'],
 });
 
-const ReplayedHeader = Type.Literal('true', { description: 'Present on a kept answer sent again for a retry with the same `Idempotency-Key`.' });
+const ReplayedHeader = Type.String({ enum: ['true'], description: 'Present on a kept answer sent again for a retry with the same `Idempotency-Key`.' });
 
 /**
  * Whether the handler should answer `request` without waiting for the log: true for a request
@@ -170,7 +170,7 @@ function documentIdempotency(route: RouteOptions): void {
     response: {
       ...errorResponses(409, 422),
       ...response,
-      ...(ok === undefined ? {} : { 200: { ...ok, headers: { [REPLAYED_HEADER]: ReplayedHeader } } }),
+      ...(ok === undefined ? {} : { 200: { ...ok, headers: { ...(ok.headers as object | undefined), [REPLAYED_HEADER]: ReplayedHeader } } }),
     },
   };
 }
