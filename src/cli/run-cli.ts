@@ -44,6 +44,8 @@ const CLIENT_OPTIONS = {
 const TTL_OPTION = { ttl: { type: 'string' } } as const satisfies Options;
 const LIST_OPTION = { list: { type: 'boolean' } } as const satisfies Options;
 const LIMIT_OPTION = { limit: { type: 'string' } } as const satisfies Options;
+/** push and pop: the Idempotency-Key to send (default a new one per run), for a script that runs the same command again after a lost answer. */
+const IDEMPOTENCY_OPTION = { 'idempotency-key': { type: 'string' } } as const satisfies Options;
 
 /** A mistake in the command line: printed with a hint to --help, exit code 2. */
 class UsageError extends Error {}
@@ -86,27 +88,35 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   update: writeCommand('replace the value of an existing KEY (its expiry stays unless --ttl)', (client, ...args) =>
     client.wire.update(...args),
   ),
-  // memkv push KEY VALUE... [--ttl 1h]
+  // memkv push KEY VALUE... [--ttl 1h] [--idempotency-key K]
   push: {
-    args: 'KEY VALUE... [--ttl 1h]',
+    args: 'KEY VALUE... [--ttl 1h] [--idempotency-key K]',
     summary: 'append to the list at KEY (created if missing) and print the list',
     minArgs: 2,
     maxArgs: Infinity,
-    options: TTL_OPTION,
+    options: { ...TTL_OPTION, ...IDEMPOTENCY_OPTION },
     async run(client, [key, ...values], flags, output) {
-      const options = { ttl: stringFlag(flags.ttl) };
+      const options = { ttl: stringFlag(flags.ttl), idempotencyKey: stringFlag(flags['idempotency-key']) };
       if (flags.json === true) return json(output, await client.wire.push(key!, values, options));
       output.out(formatValue(await client.push(key!, values, options)));
       return EXIT.ok;
     },
   },
-  // memkv pop KEY
-  pop: keyCommand('remove the last element of the list at KEY and print it', async (client, key, flags, output) => {
-    if (flags.json === true) return json(output, await client.wire.pop(key));
-    // Only the element is printed: the minimal answer spares the server copying and sending the list.
-    output.out((await client.pop(key, { minimal: true })).popped);
-    return EXIT.ok;
-  }),
+  // memkv pop KEY [--idempotency-key K]
+  pop: {
+    args: 'KEY [--idempotency-key K]',
+    summary: 'remove the last element of the list at KEY and print it (the same KEY and K again print the same element, removing nothing more)',
+    minArgs: 1,
+    maxArgs: 1,
+    options: IDEMPOTENCY_OPTION,
+    async run(client, [key], flags, output) {
+      const idempotencyKey = stringFlag(flags['idempotency-key']);
+      if (flags.json === true) return json(output, await client.wire.pop(key!, { idempotencyKey }));
+      // Only the element is printed: the minimal answer spares the server copying and sending the list.
+      output.out((await client.pop(key!, { minimal: true, idempotencyKey })).popped);
+      return EXIT.ok;
+    },
+  },
   // memkv range KEY START STOP
   range: {
     args: 'KEY START STOP',
@@ -206,7 +216,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   }),
 };
 
-/** get, pop and rm: one KEY and no flags of their own. */
+/** get and rm: one KEY and no flags of their own. */
 function keyCommand(summary: string, run: (client: MemkvClient, key: string, flags: Flags, output: CliOutput) => Promise<CliResult>): Command {
   return {
     args: 'KEY',
