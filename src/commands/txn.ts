@@ -9,11 +9,14 @@ import { MemkvError } from '../errors.js';
 import type { TxnCheck, TxnOp, TxnResult } from '../storage/storage.js';
 import { defineCommand, type CommandLimits } from './command.js';
 import { TXN_OPS_HARD_LIMIT } from './limits.js';
-import { Ttl, Value, Version } from './schemas.js';
-import { parseTtl } from './ttl.js';
+import { DURATION_PATTERN, Version } from './schemas.js';
+import { MAX_TTL_CHARS, parseTtl } from './ttl.js';
 
 
 const Key = Type.String({ minLength: 1 });
+// Without `examples`: OpenAPI 3.0 takes none inside a union's members.
+const Ttl = Type.String({ pattern: DURATION_PATTERN, maxLength: MAX_TTL_CHARS, description: 'A positive duration ("90s", "1h30m").' });
+const Value = Type.Union([Type.String(), Type.Array(Type.String())], { description: 'A string, or a list of strings.' });
 const NullableVersion = Type.Union([Version, Type.Null()]);
 
 const TxnCheckSchema = Type.Object(

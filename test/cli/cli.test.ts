@@ -64,14 +64,14 @@ describe('data commands', () => {
     const run = await memkv(['get', 'j', '--json'], env);
     expect(run).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/j')}\n`, stderr: '' });
     const row = JSON.parse(run.stdout) as Record<string, unknown>;
-    expect(Object.keys(row)).toEqual(['key', 'kind', 'value', 'ttl', 'created_at', 'updated_at']);
+    expect(Object.keys(row)).toEqual(['key', 'kind', 'value', 'version', 'ttl', 'created_at', 'updated_at']);
     expect(new Date(row.ttl as string).getTime()).toBe(server.store.get('j')!.expiresAtMs);
   });
 
   it('push and pop --json print the API\'s rows: the list as GET then reads it, and popped', async () => {
     const pushed = await memkv(['push', 'jlist', 'a', 'b', '--ttl', '1h', '--json'], env);
     expect(pushed).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/jlist')}\n`, stderr: '' });
-    expect(Object.keys(JSON.parse(pushed.stdout) as object)).toEqual(['key', 'kind', 'value', 'ttl', 'created_at', 'updated_at']);
+    expect(Object.keys(JSON.parse(pushed.stdout) as object)).toEqual(['key', 'kind', 'value', 'version', 'ttl', 'created_at', 'updated_at']);
     const popped = await memkv(['pop', 'jlist', '--json'], env);
     expect(popped.code).toBe(0);
     const { popped: element, ...rest } = JSON.parse(popped.stdout) as Record<string, unknown>;
@@ -93,7 +93,9 @@ describe('data commands', () => {
 
   it('set, update and rm --json print the API\'s {"message":"ok"}', async () => {
     for (const args of [['set', 'm', 'v'], ['update', 'm', 'w'], ['rm', 'm']]) {
-      expect(await memkv([...args, '--json'], env)).toEqual({ code: 0, stdout: '{"message":"ok"}\n', stderr: '' });
+      const run = await memkv([...args, '--json'], env);
+      expect(run).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(run.stdout)).toEqual({ message: 'ok', version: server.store.revision });
     }
   });
 
@@ -108,7 +110,7 @@ describe('data commands', () => {
 
   it('pop asks for the minimal answer (it prints only the element); pop --json for the whole one', async () => {
     const prefers: (string | undefined)[] = [];
-    const times = { ttl: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' };
+    const times = { version: 7, ttl: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' };
     const fake = await startHttpServer((request, _body, response) => {
       const prefer = request.headers.prefer as string | undefined;
       prefers.push(prefer);
@@ -142,7 +144,7 @@ describe('data commands', () => {
 
   it('rm removes a key and exits 1 when it is missing', async () => {
     await memkv(['set', 'temp', 'v'], env);
-    expect(await memkv(['rm', 'temp', '--json'], env)).toEqual({ code: 0, stdout: '{"message":"ok"}\n', stderr: '' });
+    expect(await memkv(['rm', 'temp', '--json'], env)).toEqual({ code: 0, stdout: `{"message":"ok","version":${server.store.revision}}\n`, stderr: '' });
     expect(server.store.get('temp')).toBeUndefined();
     expect((await memkv(['rm', 'temp'], env)).code).toBe(1);
   });
@@ -192,7 +194,7 @@ describe('range', () => {
     const run = await memkv(['range', 'jrange', '-2', '-1', '--json'], env);
     expect(run).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/jrange/range?start=-2&stop=-1')}\n`, stderr: '' });
     const row = JSON.parse(run.stdout) as Record<string, unknown>;
-    expect(Object.keys(row)).toEqual(['key', 'kind', 'value', 'length', 'ttl', 'created_at', 'updated_at']);
+    expect(Object.keys(row)).toEqual(['key', 'kind', 'value', 'length', 'version', 'ttl', 'created_at', 'updated_at']);
     expect(row).toMatchObject({ key: 'jrange', value: ['b', 'c'], length: 3 });
   });
 
@@ -238,8 +240,8 @@ describe('ttl', () => {
     expect(await memkv(['ttl', 'jttl', '--json'], env)).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/jttl/ttl')}\n`, stderr: '' });
     const set = await memkv(['ttl', 'jttl', '30m', '--json'], env);
     expect(set).toEqual({ code: 0, stdout: `${await api(server, 'GET', '/jttl/ttl')}\n`, stderr: '' });
-    expect(JSON.parse(set.stdout)).toEqual({ key: 'jttl', ttl: new Date(server.store.get('jttl')!.expiresAtMs!).toISOString() });
-    expect(await memkv(['ttl', 'jttl', 'never', '--json'], env)).toEqual({ code: 0, stdout: '{"key":"jttl","ttl":null}\n', stderr: '' });
+    expect(JSON.parse(set.stdout)).toEqual({ key: 'jttl', ttl: new Date(server.store.get('jttl')!.expiresAtMs!).toISOString(), version: server.store.revision });
+    expect(await memkv(['ttl', 'jttl', 'never', '--json'], env)).toEqual({ code: 0, stdout: `{"key":"jttl","ttl":null,"version":${server.store.revision}}\n`, stderr: '' });
   });
 
   it('a missing key exits 1, reading or setting; a bad duration exits 2', async () => {

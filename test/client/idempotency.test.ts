@@ -81,6 +81,21 @@ describe('idempotency keys over a connection that loses answers', () => {
     expect(memkv.store.get('pushed')?.value).toEqual(['a', 'b', 'c']);
   });
 
+  it('a transaction whose answer is lost is retried and applies once', async () => {
+    memkv.store.set('tq', ['a', 'b']);
+    const proxy = await startDroppingProxy(memkv.url, 1);
+    proxies.push(proxy);
+    const client = createClient({ url: proxy.url, retryDelayMs: 1 });
+    const result = await client.txn([
+      { op: 'pop', key: 'tq' },
+      { op: 'push', key: 'tdone', value: 'b' },
+    ]);
+    expect(result.results[0]).toMatchObject({ op: 'pop', popped: 'b' });
+    expect(proxy.connections()).toBe(2);
+    expect(memkv.store.get('tq')?.value).toEqual(['a']);
+    expect(memkv.store.get('tdone')?.value).toEqual(['b']);
+  });
+
   it('without keys (idempotencyKeys: false) the lost pop is not retried: the caller cannot know', async () => {
     memkv.store.set('plain', ['a', 'b']);
     const proxy = await startDroppingProxy(memkv.url, 1);
@@ -115,7 +130,7 @@ describe('the idempotency key on the wire', () => {
       response.end(
         inFlight
           ? JSON.stringify({ code: 'idempotency_in_flight', message: 'still running' })
-          : JSON.stringify({ key: 'k', kind: 'string_slice', length: 0, ttl: null, created_at: '2025-01-01T00:00:00.000Z', updated_at: '2025-01-01T00:00:00.000Z', popped: 'x' }),
+          : JSON.stringify({ key: 'k', kind: 'string_slice', length: 0, ttl: null, created_at: '2025-01-01T00:00:00.000Z', updated_at: '2025-01-01T00:00:00.000Z', version: 1, popped: 'x' }),
       );
     });
   });

@@ -38,7 +38,7 @@ describe('push and pop with { minimal: true } against a real server', () => {
   it('push answers the length and times, without the elements', async () => {
     const before = Date.now();
     const row: MinimalListRow = await client.push('queue', ['a', 'b'], { minimal: true, ttl: '1h' });
-    expect(Object.keys(row)).toEqual(['key', 'expiresAt', 'createdAt', 'updatedAt', 'kind', 'length']);
+    expect(Object.keys(row)).toEqual(['key', 'version', 'expiresAt', 'createdAt', 'updatedAt', 'kind', 'length']);
     expect(row).toMatchObject({ key: 'queue', kind: 'string_slice', length: 2 });
     expect(row.expiresAt!.getTime()).toBeGreaterThanOrEqual(before + 3_600_000);
     expect(row.updatedAt).toBeInstanceOf(Date);
@@ -52,7 +52,7 @@ describe('push and pop with { minimal: true } against a real server', () => {
   it('pop answers the length after the pop and the popped element', async () => {
     await client.set('stack', ['x', 'y']);
     const row: MinimalPopRow = await client.pop('stack', { minimal: true });
-    expect(Object.keys(row)).toEqual(['key', 'expiresAt', 'createdAt', 'updatedAt', 'kind', 'length', 'popped']);
+    expect(Object.keys(row)).toEqual(['key', 'version', 'expiresAt', 'createdAt', 'updatedAt', 'kind', 'length', 'popped']);
     expect(row).toMatchObject({ key: 'stack', length: 1, popped: 'y' });
     expect(lastExchange()).toMatchObject({ prefer: 'return=minimal', applied: 'return=minimal' });
     expect(await client.pop('stack', { minimal: true })).toMatchObject({ length: 0, popped: 'x' });
@@ -86,7 +86,7 @@ describe('push and pop with { minimal: true } against a real server', () => {
 
 describe('a server that does not apply the preference', () => {
   it('answers the whole row: the client still gives the length', async () => {
-    const times = { ttl: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:01.000Z' };
+    const times = { version: 4, ttl: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:01.000Z' };
     const fake = await startHttpServer((request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
       const row = { key: 'k', kind: 'string_slice', value: ['a', 'b', 'c'], ...times };
@@ -96,6 +96,7 @@ describe('a server that does not apply the preference', () => {
       const old = createClient({ url: fake.url });
       expect(await old.push('k', 'c', { minimal: true })).toEqual({
         key: 'k',
+        version: 4,
         expiresAt: null,
         createdAt: new Date(times.created_at),
         updatedAt: new Date(times.updated_at),
@@ -111,7 +112,7 @@ describe('a server that does not apply the preference', () => {
   it('rejects a minimal answer of the wrong shape', async () => {
     const fake = await startHttpServer((request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
-      const times = { ttl: null, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' };
+      const times = { version: 4, ttl: null, created_at: '2026-01-01T00:00:00Z', updated_at: '2026-01-01T00:00:00Z' };
       // A negative length for push; a pop answer without "popped".
       const length = request.url!.endsWith('/push') ? -1 : 0;
       response.end(JSON.stringify({ key: 'k', kind: 'string_slice', length, ...times }));

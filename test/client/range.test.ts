@@ -23,7 +23,7 @@ describe('range against a real server', () => {
     await client.set('letters', ['a', 'b', 'c', 'd', 'e'], { ttl: '1h' });
     const row: RangeRow | null = await client.range('letters', 1, 3);
     expect(row).not.toBeNull();
-    expect(Object.keys(row!)).toEqual(['key', 'expiresAt', 'createdAt', 'updatedAt', 'kind', 'value', 'length']);
+    expect(Object.keys(row!)).toEqual(['key', 'version', 'expiresAt', 'createdAt', 'updatedAt', 'kind', 'value', 'length']);
     expect(row).toMatchObject({ key: 'letters', kind: 'string_slice', value: ['b', 'c', 'd'], length: 5 });
     expect(row!.expiresAt!.getTime()).toBeGreaterThanOrEqual(before + 3_600_000);
     expect(row!.createdAt).toBeInstanceOf(Date);
@@ -100,7 +100,7 @@ describe('wire.range', () => {
     server.store.set('q', ['a', 'b', 'c'], { ttlMs: 60_000 });
     const json = await client.wire.range('q', -2, -1);
     expect(JSON.stringify(json)).toBe(await plain('/q/range?start=-2&stop=-1'));
-    expect(Object.keys(json)).toEqual(['key', 'kind', 'value', 'length', 'ttl', 'created_at', 'updated_at']);
+    expect(Object.keys(json)).toEqual(['key', 'kind', 'value', 'length', 'version', 'ttl', 'created_at', 'updated_at']);
     expect(json).toMatchObject({ key: 'q', kind: 'string_slice', value: ['b', 'c'], length: 3 });
   });
 
@@ -111,7 +111,7 @@ describe('wire.range', () => {
 
 describe('range answers of the wrong shape', () => {
   it('are UnexpectedResponseErrors', async () => {
-    const times = { ttl: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' };
+    const times = { version: 4, ttl: null, created_at: '2026-01-01T00:00:00.000Z', updated_at: '2026-01-01T00:00:00.000Z' };
     const answers: Record<string, unknown> = {
       // No length, as a server without the range route's shape would answer.
       nolength: { key: 'k', kind: 'string_slice', value: ['a'], ...times },

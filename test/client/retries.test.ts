@@ -86,7 +86,7 @@ describe('503 from a server that is starting', () => {
         JSON.stringify(
           unavailable
             ? { code: 'service_unavailable', message: 'memkv is starting' }
-            : { key: 'k', kind: 'string_slice', value: ['v'], ttl: null, created_at: new Date().toISOString(), updated_at: new Date().toISOString() },
+            : { key: 'k', kind: 'string_slice', value: ['v'], version: 1, ttl: null, created_at: new Date().toISOString(), updated_at: new Date().toISOString() },
         ),
       );
     });
@@ -123,7 +123,7 @@ describe('503 loading from a server that replays its log', () => {
       }
       response.writeHead(200, { 'content-type': 'application/json' });
       const now = new Date().toISOString();
-      response.end(JSON.stringify({ key: 'k', kind: 'string', value: 'v', ttl: null, created_at: now, updated_at: now }));
+      response.end(JSON.stringify({ key: 'k', kind: 'string', value: 'v', version: 1, ttl: null, created_at: now, updated_at: now }));
     });
   });
   afterAll(() => loading.close());

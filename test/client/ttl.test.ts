@@ -27,7 +27,7 @@ describe('getTtl', () => {
   it('answers { key, expiresAt: null } for a key that never expires', async () => {
     await client.set('forever', 'v');
     const expiry: Expiry | null = await client.getTtl('forever');
-    expect(expiry).toEqual({ key: 'forever', expiresAt: null });
+    expect(expiry).toEqual({ key: 'forever', version: expect.any(Number), expiresAt: null });
   });
 
   it('answers the expiry as a Date, the one get reads', async () => {
@@ -69,11 +69,11 @@ describe('setTtl', () => {
 
   it('null removes the expiry: the key then never expires', async () => {
     await client.set('temp', 'v', { ttl: '10m' });
-    expect(await client.setTtl('temp', null)).toEqual({ key: 'temp', expiresAt: null });
+    expect(await client.setTtl('temp', null)).toEqual({ key: 'temp', version: server.store.revision, expiresAt: null });
     expect(server.store.get('temp')?.expiresAtMs).toBeNull();
     expect((await client.get('temp'))!.expiresAt).toBeNull();
     // Setting "never" again gives the same answer: the call is idempotent.
-    expect(await client.setTtl('temp', null)).toEqual({ key: 'temp', expiresAt: null });
+    expect(await client.setTtl('temp', null)).toEqual({ key: 'temp', version: server.store.revision, expiresAt: null });
   });
 
   it('a short TTL makes the key expire', async () => {
@@ -125,7 +125,7 @@ describe('the requests on the wire', () => {
     const seen: string[] = [];
     const fake = await startHttpServer((request, body, response) => {
       seen.push(`${request.method} ${request.url} ${body}`);
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{"key":"k","ttl":null}');
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{"key":"k","ttl":null,"version":3}');
     });
     try {
       const other = createClient({ url: fake.url });
@@ -164,14 +164,14 @@ describe('wire.getTtl and wire.setTtl', () => {
     server.store.set('k', 'v', { ttlMs: 60_000 });
     const got = await client.wire.getTtl('k');
     expect(JSON.stringify(got)).toBe(await plain('GET', '/k/ttl'));
-    expect(Object.keys(got)).toEqual(['key', 'ttl']);
+    expect(Object.keys(got)).toEqual(['key', 'ttl', 'version']);
     expect(got.ttl).toBe(new Date(server.store.get('k')!.expiresAtMs!).toISOString());
     const set = await client.wire.setTtl('k', '2h');
-    expect(Object.keys(set)).toEqual(['key', 'ttl']);
+    expect(Object.keys(set)).toEqual(['key', 'ttl', 'version']);
     expect(set.ttl).toBe(new Date(server.store.get('k')!.expiresAtMs!).toISOString());
     expect(JSON.stringify(set)).toBe(await plain('GET', '/k/ttl'));
-    expect(await client.wire.setTtl('k', null)).toEqual({ key: 'k', ttl: null });
-    expect(await plain('GET', '/k/ttl')).toBe('{"key":"k","ttl":null}');
+    expect(await client.wire.setTtl('k', null)).toEqual({ key: 'k', ttl: null, version: server.store.revision });
+    expect(await plain('GET', '/k/ttl')).toBe(`{"key":"k","ttl":null,"version":${server.store.revision}}`);
   });
 
   it('a missing key is a NotFoundError, where getTtl answers null', async () => {

@@ -20,7 +20,7 @@ describe('client.wire answers the API\'s JSON as it came', () => {
     server.store.set('k', ['a', 'b'], { ttlMs: 60_000 });
     const row = await client.wire.get('k');
     expect(JSON.stringify(row)).toBe(await plain('GET', '/k'));
-    expect(Object.keys(row)).toEqual(['key', 'kind', 'value', 'ttl', 'created_at', 'updated_at']);
+    expect(Object.keys(row)).toEqual(['key', 'kind', 'value', 'version', 'ttl', 'created_at', 'updated_at']);
   });
 
   it('push and pop: the row the key then reads as, with popped last', async () => {
@@ -36,16 +36,17 @@ describe('client.wire answers the API\'s JSON as it came', () => {
   it('push and pop with minimal: the minimal rows, as a plain request with Prefer gets them', async () => {
     server.store.set('list', ['a']);
     const pushed = await client.wire.push('list', 'b', { minimal: true });
-    expect(Object.keys(pushed)).toEqual(['key', 'kind', 'length', 'ttl', 'created_at', 'updated_at']);
+    expect(Object.keys(pushed)).toEqual(['key', 'kind', 'length', 'version', 'ttl', 'created_at', 'updated_at']);
     const popped = await client.wire.pop('list', { minimal: true });
-    expect(Object.keys(popped)).toEqual(['key', 'kind', 'length', 'ttl', 'created_at', 'updated_at', 'popped']);
+    expect(Object.keys(popped)).toEqual(['key', 'kind', 'length', 'version', 'ttl', 'created_at', 'updated_at', 'popped']);
     expect(popped).toMatchObject({ length: 1, popped: 'b' });
   });
 
   it('set, update, remove: {"message":"ok"}; a missing key is a NotFoundError', async () => {
-    expect(await client.wire.set('s', 'v')).toEqual({ message: 'ok' });
-    expect(await client.wire.update('s', 'w')).toEqual({ message: 'ok' });
-    expect(await client.wire.remove('s')).toEqual({ message: 'ok' });
+    const set = await client.wire.set('s', 'v');
+    expect(set).toEqual({ message: 'ok', version: expect.any(Number) });
+    expect(await client.wire.update('s', 'w')).toEqual({ message: 'ok', version: set.version! + 1 });
+    expect(await client.wire.remove('s')).toEqual({ message: 'ok', version: set.version! + 2 });
     await expect(client.wire.remove('s')).rejects.toBeInstanceOf(NotFoundError);
     await expect(client.wire.get('s')).rejects.toMatchObject({ status: 404, code: 'item_not_found', message: 'key "s" does not exist' });
   });

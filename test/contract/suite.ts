@@ -6,6 +6,7 @@
  * held to the same terms. A door's test file is one line:
  * `runContract('inject', openInjectDoor, { http: true })`.
  */
+import type { TxnOpJson } from '@memkv/client/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 // ---- The door interface ----
@@ -15,24 +16,26 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
  * a list holding a number) are part of the contract.
  */
 export type ContractOp =
-  // POST /api/v1/set  {key, value, ttl?}
-  | { op: 'set'; key: string; value: unknown; ttl?: string }
+  // POST /api/v1/set  {key, value, ttl?}  [If-Match, If-None-Match: *]
+  | { op: 'set'; key: string; value: unknown; ttl?: string; ifVersion?: number | null; ifAbsent?: boolean }
   // GET /api/v1/{key}
   | { op: 'get'; key: string }
-  // PATCH /api/v1/{key}  {value, ttl?}
-  | { op: 'update'; key: string; value: unknown; ttl?: string }
-  // DELETE /api/v1/{key}
-  | { op: 'remove'; key: string }
-  // PATCH /api/v1/{key}/push  {value, ttl?}  [Prefer: return=minimal]
-  | { op: 'push'; key: string; value: unknown; ttl?: string; minimal?: boolean }
-  // PATCH /api/v1/{key}/pop  [Prefer: return=minimal]
-  | { op: 'pop'; key: string; minimal?: boolean }
+  // PATCH /api/v1/{key}  {value, ttl?}  [If-Match]
+  | { op: 'update'; key: string; value: unknown; ttl?: string; ifVersion?: number | null }
+  // DELETE /api/v1/{key}  [If-Match]
+  | { op: 'remove'; key: string; ifVersion?: number }
+  // PATCH /api/v1/{key}/push  {value, ttl?, if_version?}  [Prefer: return=minimal]
+  | { op: 'push'; key: string; value: unknown; ttl?: string; minimal?: boolean; ifVersion?: number | null }
+  // PATCH /api/v1/{key}/pop  [Prefer: return=minimal]  [If-Match]
+  | { op: 'pop'; key: string; minimal?: boolean; ifVersion?: number }
+  // POST /api/v1/db/txn  {checks?, ops}
+  | { op: 'txn'; checks?: { key: string; version: number | null }[]; ops: TxnOpJson[] }
   // GET /api/v1/{key}/range?start=&stop=
   | { op: 'range'; key: string; start: number; stop: number }
   // GET /api/v1/{key}/ttl
   | { op: 'getTtl'; key: string }
-  // PATCH /api/v1/{key}/ttl  {ttl}   (null removes the TTL)
-  | { op: 'setTtl'; key: string; ttl: string | null }
+  // PATCH /api/v1/{key}/ttl  {ttl, if_version?}   (null removes the TTL)
+  | { op: 'setTtl'; key: string; ttl: string | null; ifVersion?: number | null }
   // GET /api/v1/db/size
   | { op: 'size' }
   // POST /api/v1/db/flush
@@ -46,6 +49,8 @@ export type ContractOp =
 export interface Outcome {
   status: number;
   body: unknown;
+  /** The `ETag` header, for a raw request that asked for it (`readEtag`). */
+  etag?: string | undefined;
 }
 
 /** A request as written on the wire, for the cases only HTTP can express (bad JSON, unknown fields). */
@@ -56,6 +61,8 @@ export interface HttpRequest {
   /** Body text, sent as it is. */
   body?: string;
   headers?: Record<string, string>;
+  /** Answer the `ETag` header too (as {@link Outcome.etag}). */
+  readEtag?: boolean;
 }
 
 /** A front door: the operations, and raw HTTP requests when the door speaks HTTP. */
@@ -78,11 +85,16 @@ export interface DoorCapabilities {
 const RFC3339_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 const TIME = expect.stringMatching(RFC3339_UTC);
 const HOUR_MS = 3_600_000;
+/** A key's version: a whole number, which only a write of the key changes. */
+const VERSION = expect.any(Number);
+/** The answer of set, update and remove: ok and the version of the write. */
+const OK_VERSION = { message: 'ok', version: VERSION };
 
 const stringRow = (key: string, value: string, ttl: unknown = null) => ({
   key,
   kind: 'string',
   value,
+  version: VERSION,
   ttl,
   created_at: TIME,
   updated_at: TIME,
@@ -92,13 +104,14 @@ const listRow = (key: string, value: string[], ttl: unknown = null) => ({
   key,
   kind: 'string_slice',
   value,
+  version: VERSION,
   ttl,
   created_at: TIME,
   updated_at: TIME,
 });
 
 /** Field order of a minimal row, as documented: `length` where `value` would be. */
-const MINIMAL_FIELDS = ['key', 'kind', 'length', 'ttl', 'created_at', 'updated_at'];
+const MINIMAL_FIELDS = ['key', 'kind', 'length', 'version', 'ttl', 'created_at', 'updated_at'];
 
 /** Checks that `ttl` is an RFC 3339 time `ms` after a moment between `beforeMs` and now. */
 function expectExpiresIn(ttl: unknown, ms: number, beforeMs: number): void {
@@ -211,7 +224,7 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
 
     describe('set and get', () => {
       it('stores a string: set answers ok, get answers the exact row with ttl null and equal RFC 3339 times', async () => {
-        expect(await ok({ op: 'set', key: key(), value: 'hello' })).toEqual({ message: 'ok' });
+        expect(await ok({ op: 'set', key: key(), value: 'hello' })).toEqual(OK_VERSION);
         const row = await ok({ op: 'get', key: key() });
         expect(row).toStrictEqual(stringRow(key(), 'hello'));
         expect(row.updated_at).toBe(row.created_at);
@@ -260,7 +273,7 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
       it('replaces the value of either kind, keeps created_at, answers ok', async () => {
         await ok({ op: 'set', key: key(), value: 'old' });
         const before = await ok({ op: 'get', key: key() });
-        expect(await ok({ op: 'update', key: key(), value: ['n', 'e', 'w'] })).toEqual({ message: 'ok' });
+        expect(await ok({ op: 'update', key: key(), value: ['n', 'e', 'w'] })).toEqual(OK_VERSION);
         const after = await ok({ op: 'get', key: key() });
         expect(after).toStrictEqual(listRow(key(), ['n', 'e', 'w']));
         expect(after.created_at).toBe(before.created_at);
@@ -294,7 +307,7 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
     describe('remove', () => {
       it('answers ok, then the key is gone and a second remove answers 404', async () => {
         await ok({ op: 'set', key: key(), value: 'v' });
-        expect(await ok({ op: 'remove', key: key() })).toEqual({ message: 'ok' });
+        expect(await ok({ op: 'remove', key: key() })).toEqual(OK_VERSION);
         await refused({ op: 'get', key: key() }, 404, 'item_not_found');
         await refused({ op: 'remove', key: key() }, 404, 'item_not_found');
       });
@@ -389,7 +402,7 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
       it('push answers the row with length in place of value, in the documented field order', async () => {
         await ok({ op: 'set', key: key(), value: ['a', 'b'] });
         const row = await ok({ op: 'push', key: key(), value: ['c', 'd'], minimal: true });
-        expect(row).toStrictEqual({ key: key(), kind: 'string_slice', length: 4, ttl: null, created_at: TIME, updated_at: TIME });
+        expect(row).toStrictEqual({ key: key(), kind: 'string_slice', length: 4, version: VERSION, ttl: null, created_at: TIME, updated_at: TIME });
         expect(Object.keys(row)).toEqual(MINIMAL_FIELDS);
         expect(await ok({ op: 'get', key: key() })).toStrictEqual(listRow(key(), ['a', 'b', 'c', 'd']));
       });
@@ -397,14 +410,14 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
       it('push creating a list with a TTL answers length 1 and the TTL', async () => {
         const before = Date.now();
         const row = await ok({ op: 'push', key: key(), value: 'a', ttl: '1h', minimal: true });
-        expect(row).toStrictEqual({ key: key(), kind: 'string_slice', length: 1, ttl: TIME, created_at: TIME, updated_at: TIME });
+        expect(row).toStrictEqual({ key: key(), kind: 'string_slice', length: 1, version: VERSION, ttl: TIME, created_at: TIME, updated_at: TIME });
         expectExpiresIn(row.ttl, HOUR_MS, before);
       });
 
       it('pop answers length and popped, popped last', async () => {
         await ok({ op: 'set', key: key(), value: ['a', 'b', 'c'] });
         const row = await ok({ op: 'pop', key: key(), minimal: true });
-        expect(row).toStrictEqual({ key: key(), kind: 'string_slice', length: 2, ttl: null, created_at: TIME, updated_at: TIME, popped: 'c' });
+        expect(row).toStrictEqual({ key: key(), kind: 'string_slice', length: 2, version: VERSION, ttl: null, created_at: TIME, updated_at: TIME, popped: 'c' });
         expect(Object.keys(row)).toEqual([...MINIMAL_FIELDS, 'popped']);
       });
 
@@ -503,6 +516,7 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
         kind: 'string_slice',
         value,
         length,
+        version: VERSION,
         ttl,
         created_at: TIME,
         updated_at: TIME,
@@ -565,13 +579,13 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
     describe('ttl', () => {
       it('GET ttl answers {key, ttl: null} for a key without expiry', async () => {
         await ok({ op: 'set', key: key(), value: 'v' });
-        expect(await ok({ op: 'getTtl', key: key() })).toStrictEqual({ key: key(), ttl: null });
+        expect(await ok({ op: 'getTtl', key: key() })).toStrictEqual({ key: key(), ttl: null, version: VERSION });
       });
 
       it('GET ttl answers {key, ttl} with the same RFC 3339 time as the row', async () => {
         await ok({ op: 'set', key: key(), value: ['a'], ttl: '1h' });
         const { ttl } = await ok({ op: 'get', key: key() });
-        expect(await ok({ op: 'getTtl', key: key() })).toStrictEqual({ key: key(), ttl });
+        expect(await ok({ op: 'getTtl', key: key() })).toStrictEqual({ key: key(), ttl, version: VERSION });
       });
 
       it('PATCH ttl "1h" answers {key, ttl}; the expiry shows in get and GET ttl, and the value stays', async () => {
@@ -581,8 +595,8 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
         const row = await ok({ op: 'get', key: key() });
         expect(row).toStrictEqual(stringRow(key(), 'v', TIME));
         expectExpiresIn(row.ttl, HOUR_MS, before);
-        expect(answer).toStrictEqual({ key: key(), ttl: row.ttl });
-        expect(await ok({ op: 'getTtl', key: key() })).toStrictEqual({ key: key(), ttl: row.ttl });
+        expect(answer).toStrictEqual({ key: key(), ttl: row.ttl, version: VERSION });
+        expect(await ok({ op: 'getTtl', key: key() })).toStrictEqual({ key: key(), ttl: row.ttl, version: VERSION });
       });
 
       it('PATCH ttl replaces an existing expiry', async () => {
@@ -594,9 +608,9 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
 
       it('PATCH ttl null removes the expiry and answers {key, ttl: null}', async () => {
         await ok({ op: 'set', key: key(), value: ['a'], ttl: '1h' });
-        expect(await ok({ op: 'setTtl', key: key(), ttl: null })).toStrictEqual({ key: key(), ttl: null });
+        expect(await ok({ op: 'setTtl', key: key(), ttl: null })).toStrictEqual({ key: key(), ttl: null, version: VERSION });
         expect(await ok({ op: 'get', key: key() })).toStrictEqual(listRow(key(), ['a']));
-        expect(await ok({ op: 'getTtl', key: key() })).toStrictEqual({ key: key(), ttl: null });
+        expect(await ok({ op: 'getTtl', key: key() })).toStrictEqual({ key: key(), ttl: null, version: VERSION });
       });
 
       it('GET and PATCH ttl answer 404 item_not_found for a missing key, and PATCH creates nothing', async () => {
@@ -709,6 +723,172 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
       });
     });
 
+    // ---- Versions, preconditions and transactions ----
+
+    describe('versions and preconditions', () => {
+      /** Calls `op` and expects 412 precondition_failed naming the key's current version. */
+      const stale = async (op: ContractOp, current: number | null): Promise<void> => {
+        expect(await call(op)).toEqual({ status: 412, body: { code: 'precondition_failed', message: expect.any(String), version: current } });
+      };
+
+      it('every write answers the version it gave the key; reads answer the same version; a later write a greater one', async () => {
+        const { version: v1 } = await ok({ op: 'set', key: key(), value: 'a' });
+        expect(Number.isSafeInteger(v1) && v1 > 0).toBe(true);
+        expect((await ok({ op: 'get', key: key() })).version).toBe(v1);
+        const { version: v2 } = await ok({ op: 'update', key: key(), value: 'b' });
+        expect(v2).toBeGreaterThan(v1);
+        const pushed = await ok({ op: 'push', key: key('l'), value: ['x', 'y'] });
+        expect(pushed.version).toBeGreaterThan(v2);
+        const popped = await ok({ op: 'pop', key: key('l'), minimal: true });
+        expect(popped.version).toBeGreaterThan(pushed.version);
+        expect((await ok({ op: 'range', key: key('l'), start: 0, stop: -1 })).version).toBe(popped.version);
+        const ttl = await ok({ op: 'setTtl', key: key(), ttl: '1h' });
+        expect(ttl.version).toBeGreaterThan(popped.version);
+        expect((await ok({ op: 'getTtl', key: key() })).version).toBe(ttl.version);
+        // Another key's write leaves this one's version alone.
+        await ok({ op: 'set', key: key('other'), value: 'x' });
+        expect((await ok({ op: 'get', key: key() })).version).toBe(ttl.version);
+        const removed = await ok({ op: 'remove', key: key() });
+        expect(removed.version).toBeGreaterThan(ttl.version);
+      });
+
+      it('a write at the current version applies; at another version it answers 412 with the current one and changes nothing', async () => {
+        const { version } = await ok({ op: 'set', key: key(), value: 'one' });
+        await stale({ op: 'set', key: key(), value: 'two', ifVersion: version + 1000 }, version);
+        await stale({ op: 'update', key: key(), value: 'two', ifVersion: version + 1000 }, version);
+        await stale({ op: 'remove', key: key(), ifVersion: version + 1000 }, version);
+        await stale({ op: 'setTtl', key: key(), ttl: '1h', ifVersion: version + 1000 }, version);
+        expect(await ok({ op: 'get', key: key() })).toStrictEqual({ ...stringRow(key(), 'one'), version });
+        const next = await ok({ op: 'update', key: key(), value: 'two', ifVersion: version });
+        expect(next.version).toBeGreaterThan(version);
+        await stale({ op: 'update', key: key(), value: 'three', ifVersion: version }, next.version);
+        expect(await ok({ op: 'remove', key: key(), ifVersion: next.version })).toEqual(OK_VERSION);
+        await stale({ op: 'update', key: key(), value: 'four', ifVersion: next.version }, null);
+      });
+
+      it('push and pop take a version too; a list that was changed meanwhile is left alone', async () => {
+        const created = await ok({ op: 'push', key: key(), value: ['a', 'b'], ifVersion: null });
+        await stale({ op: 'push', key: key(), value: 'c', ifVersion: null }, created.version);
+        const pushed = await ok({ op: 'push', key: key(), value: 'c', ifVersion: created.version, minimal: true });
+        await stale({ op: 'pop', key: key(), ifVersion: created.version }, pushed.version);
+        expect((await ok({ op: 'get', key: key() })).value).toEqual(['a', 'b', 'c']);
+        expect((await ok({ op: 'pop', key: key(), ifVersion: pushed.version, minimal: true })).popped).toBe('c');
+      });
+
+      it('create only: if_absent / If-None-Match: * and a null version create a missing key, and refuse an existing one', async () => {
+        const { version } = await ok({ op: 'set', key: key(), value: 'first', ifAbsent: true });
+        await stale({ op: 'set', key: key(), value: 'second', ifAbsent: true }, version);
+        await stale({ op: 'set', key: key(), value: 'second', ifVersion: null }, version);
+        expect((await ok({ op: 'get', key: key() })).value).toBe('first');
+        await ok({ op: 'set', key: key('n'), value: 'v', ifVersion: null });
+      });
+
+      it('two writers at the same version: exactly one applies', async () => {
+        const { version } = await ok({ op: 'set', key: key(), value: '0' });
+        const outcomes = await Promise.all(['a', 'b', 'c', 'd'].map((value) => call({ op: 'update', key: key(), value, ifVersion: version })));
+        expect(outcomes.filter((o) => o.status === 200)).toHaveLength(1);
+        expect(outcomes.filter((o) => o.status === 412)).toHaveLength(3);
+      });
+    });
+
+    describe('transactions', () => {
+      it('applies every op when the checks hold, under one version shared by every key it wrote', async () => {
+        const { version: a } = await ok({ op: 'set', key: key('a'), value: '1' });
+        await ok({ op: 'push', key: key('l'), value: ['x'] });
+        const body = await ok({
+          op: 'txn',
+          checks: [
+            { key: key('a'), version: a },
+            { key: key('none'), version: null },
+          ],
+          ops: [
+            { op: 'set', key: key('a'), value: '2' },
+            { op: 'push', key: key('l'), value: ['y', 'z'] },
+            { op: 'pop', key: key('l') },
+            { op: 'set', key: key('b'), value: ['n'], ttl: '1h' },
+            { op: 'update', key: key('b'), value: 'str' },
+            { op: 'ttl', key: key('a'), ttl: '1h' },
+            { op: 'remove', key: key('b') },
+          ],
+        });
+        const version = body.version;
+        expect(version).toBeGreaterThan(a);
+        expect(body).toEqual({
+          ok: true,
+          version,
+          results: [
+            { op: 'set', key: key('a'), version },
+            { op: 'push', key: key('l'), version, length: 3 },
+            { op: 'pop', key: key('l'), version, length: 2, popped: 'z' },
+            { op: 'set', key: key('b'), version },
+            { op: 'update', key: key('b'), version },
+            { op: 'ttl', key: key('a'), version },
+            { op: 'remove', key: key('b'), version: null },
+          ],
+        });
+        expect(await ok({ op: 'get', key: key('a') })).toMatchObject({ value: '2', version, ttl: TIME });
+        expect(await ok({ op: 'get', key: key('l') })).toMatchObject({ value: ['x', 'y'], version });
+        await refused({ op: 'get', key: key('b') }, 404, 'item_not_found');
+      });
+
+      it('applies nothing when a check fails, and names each failed check with the current version (409 txn_conflict)', async () => {
+        const { version } = await ok({ op: 'set', key: key('a'), value: '1' });
+        const outcome = await call({
+          op: 'txn',
+          checks: [
+            { key: key('a'), version: version + 1000 },
+            { key: key('missing'), version: 5 },
+            { key: key('a'), version },
+          ],
+          ops: [{ op: 'set', key: key('a'), value: 'changed' }, { op: 'set', key: key('new'), value: 'x' }],
+        });
+        expect(outcome).toEqual({
+          status: 409,
+          body: {
+            code: 'txn_conflict',
+            message: expect.any(String),
+            conflicts: [
+              { key: key('a'), version },
+              { key: key('missing'), version: null },
+            ],
+          },
+        });
+        expect((await ok({ op: 'get', key: key('a') })).value).toBe('1');
+        await refused({ op: 'get', key: key('new') }, 404, 'item_not_found');
+      });
+
+      it('applies nothing when an op fails, and names the op', async () => {
+        await ok({ op: 'set', key: key('s'), value: 'string' });
+        const outcome = await call({
+          op: 'txn',
+          ops: [
+            { op: 'set', key: key('n'), value: 'new' },
+            { op: 'remove', key: key('s') },
+            { op: 'set', key: key('s2'), value: 'x' },
+            { op: 'pop', key: key('s2') },
+          ],
+        });
+        expect(outcome).toEqual({ status: 409, body: { code: 'wrong_type', message: expect.any(String), op: 3 } });
+        await refused({ op: 'get', key: key('n') }, 404, 'item_not_found');
+        expect((await ok({ op: 'get', key: key('s') })).value).toBe('string');
+        const missing = await call({ op: 'txn', ops: [{ op: 'update', key: key('nope'), value: 'x' }] });
+        expect(missing).toEqual({ status: 404, body: { code: 'item_not_found', message: expect.any(String), op: 0 } });
+      });
+
+      it('concurrent transactions on one list move every element exactly once', async () => {
+        const values = Array.from({ length: 20 }, (_, i) => `v${i}`);
+        await ok({ op: 'push', key: key('from'), value: values });
+        const outcomes = await Promise.all(
+          values.map(() => call({ op: 'txn', ops: [{ op: 'pop', key: key('from') }, { op: 'push', key: key('to'), value: 'moved' }] })),
+        );
+        expect(outcomes.map((o) => o.status)).toEqual(values.map(() => 200));
+        const popped = outcomes.map((o) => (o.body as { results: { popped: string }[] }).results[0]!.popped);
+        expect([...popped].sort()).toEqual([...values].sort());
+        expect((await ok({ op: 'get', key: key('from') })).value).toEqual([]);
+        expect((await ok({ op: 'get', key: key('to') })).value).toHaveLength(20);
+      });
+    });
+
     // ---- Concurrency ----
 
     describe('concurrency', () => {
@@ -753,6 +933,63 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
         };
         const path = (k: string, suffix = ''): string => `/${encodeURIComponent(k)}${suffix}`;
 
+        it('every answer that carries a version has it as its ETag, in quotes', async () => {
+          const set = await send({ ...json('POST', '/set', { key: key(), value: 'v' }), readEtag: true });
+          expect(set.etag).toBe(`"${(set.body as { version: number }).version}"`);
+          const got = await send({ method: 'GET', path: path(key()), readEtag: true });
+          expect(got).toEqual({ status: 200, body: stringRow(key(), 'v'), etag: set.etag });
+          const pushed = await send({ ...json('PATCH', path(key('l'), '/push'), { value: ['a'] }), readEtag: true });
+          expect(pushed.etag).toBe(`"${(pushed.body as { version: number }).version}"`);
+          const ttl = await send({ method: 'GET', path: path(key('l'), '/ttl'), readEtag: true });
+          expect(ttl.etag).toBe(pushed.etag);
+          const txn = await send({ ...json('POST', '/db/txn', { ops: [{ op: 'remove', key: key() }] }), readEtag: true });
+          expect(txn.etag).toBe(`"${(txn.body as { version: number }).version}"`);
+          const missing = await send({ method: 'GET', path: path(key()), readEtag: true });
+          expect(missing.status).toBe(404);
+          expect(missing.etag).toBeUndefined();
+        });
+
+        it('a read with If-None-Match naming the current version answers 304 without a body; another version, 200', async () => {
+          const { version } = await ok({ op: 'set', key: key(), value: 'v' });
+          expect(await send({ method: 'GET', path: path(key()), headers: { 'if-none-match': `"${version}"` }, readEtag: true })).toEqual({
+            status: 304,
+            body: '',
+            etag: `"${version}"`,
+          });
+          expect(await send({ method: 'GET', path: path(key()), headers: { 'if-none-match': `"${version - 1}", W/"${version}"` } })).toEqual({ status: 304, body: '' });
+          expect((await send({ method: 'GET', path: path(key()), headers: { 'if-none-match': `"${version + 1}"` } })).status).toBe(200);
+        });
+
+        it('malformed precondition headers are refused with 400 invalid_request and change nothing', async () => {
+          await ok({ op: 'set', key: key(), value: 'v' });
+          const write = (headers: Record<string, string>): HttpRequest => ({ ...json('PATCH', path(key()), { value: 'changed' }), headers: { 'content-type': 'application/json', ...headers } });
+          for (const ifMatch of ['5', '"abc"', '"1", "2"', 'W/"1"', '""', '"-1"', '"99999999999999999999"']) {
+            expectRefusal(await send(write({ 'if-match': ifMatch })), 400, 'invalid_request');
+          }
+          // If-None-Match: * is for set (create only); on other writes, and with a tag, it is refused.
+          expectRefusal(await send(write({ 'if-none-match': '*' })), 400, 'invalid_request');
+          expectRefusal(await send({ ...json('POST', '/set', { key: key(), value: 'x' }), headers: { 'content-type': 'application/json', 'if-none-match': '"1"' } }), 400, 'invalid_request');
+          expectRefusal(await send(json('PATCH', path(key()), { value: 'x', if_version: -1 })), 400, 'invalid_request');
+          expectRefusal(await send(json('PATCH', path(key()), { value: 'x', if_version: '1' })), 400, 'invalid_request');
+          expect((await ok({ op: 'get', key: key() })).value).toBe('v');
+          // A header and a body field that disagree.
+          const { version } = await ok({ op: 'get', key: key() });
+          expectRefusal(
+            await send({ ...json('PATCH', path(key()), { value: 'x', if_version: version + 1 }), headers: { 'content-type': 'application/json', 'if-match': `"${version}"` } }),
+            400,
+            'invalid_request',
+          );
+        });
+
+        it('a transaction body of the wrong shape is refused with 400 invalid_request', async () => {
+          for (const body of [{}, { ops: [] }, { ops: [{ op: 'get', key: key() }] }, { ops: [{ op: 'set', key: key() }] }, { ops: [{ op: 'set', key: '', value: 'v' }] }, { ops: [{ op: 'pop', key: key(), value: 'v' }] }, { checks: [{ key: key() }], ops: [{ op: 'remove', key: key() }] }, { ops: [{ op: 'set', key: key(), value: 'v', ttl: '0s' }] }]) {
+            expectRefusal(await send(json('POST', '/db/txn', body)), 400, 'invalid_request');
+          }
+          const many = Array.from({ length: 129 }, (_, i) => ({ op: 'set', key: key(String(i)), value: 'v' }));
+          expectRefusal(await send(json('POST', '/db/txn', { ops: many })), 400, 'invalid_request');
+          await refused({ op: 'get', key: key('0') }, 404, 'item_not_found');
+        });
+
         it('an unknown field in a set, update or push body is refused with 400 invalid_request', async () => {
           expectRefusal(await send(json('POST', '/set', { key: key(), value: 'v', extra: 1 })), 400, 'invalid_request');
           await refused({ op: 'get', key: key() }, 404, 'item_not_found');
@@ -764,8 +1001,8 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
 
         it('a body without Content-Type is read as JSON on every route that takes one; another type is 415', async () => {
           const bare = (method: HttpRequest['method'], p: string, body: unknown): HttpRequest => ({ method, path: p, body: JSON.stringify(body) });
-          expect(await send(bare('POST', '/set', { key: key(), value: ['a'] }))).toEqual({ status: 200, body: { message: 'ok' } });
-          expect(await send(bare('PATCH', path(key()), { value: ['b'] }))).toEqual({ status: 200, body: { message: 'ok' } });
+          expect(await send(bare('POST', '/set', { key: key(), value: ['a'] }))).toEqual({ status: 200, body: OK_VERSION });
+          expect(await send(bare('PATCH', path(key()), { value: ['b'] }))).toEqual({ status: 200, body: OK_VERSION });
           expect((await send(bare('PATCH', path(key(), '/push'), { value: 'c' }))).status).toBe(200);
           expect((await send(bare('PATCH', path(key(), '/ttl'), { ttl: '1h' }))).status).toBe(200);
           expect((await ok({ op: 'get', key: key() })).value).toEqual(['b', 'c']);
@@ -823,7 +1060,10 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
         it('range without start and stop answers the whole list (defaults 0 and -1)', async () => {
           await ok({ op: 'set', key: key(), value: ['a', 'b', 'c'] });
           const outcome = await send({ method: 'GET', path: path(key(), '/range') });
-          expect(outcome).toEqual({ status: 200, body: { key: key(), kind: 'string_slice', value: ['a', 'b', 'c'], length: 3, ttl: null, created_at: TIME, updated_at: TIME } });
+          expect(outcome).toEqual({
+            status: 200,
+            body: { key: key(), kind: 'string_slice', value: ['a', 'b', 'c'], length: 3, version: VERSION, ttl: null, created_at: TIME, updated_at: TIME },
+          });
         });
 
         it('a write repeated with the same Idempotency-Key gets the first answer and applies once; another request with the key is 422', async () => {

@@ -164,7 +164,7 @@ describe('GET /api/v1/db/size and POST /api/v1/db/flush', () => {
     const flush = await app.inject({ method: 'POST', url: '/api/v1/db/flush' });
     expect(flush.statusCode).toBe(200);
     expect(flush.json()).toEqual({ removed: 12 });
-    expect(journal.filter((m) => m.type === 'remove').length).toBe(12);
+    expect(journal.filter((m) => m.type === 'flush').length).toBe(1);
     expect((await app.inject({ method: 'GET', url: '/api/v1/db/size' })).json()).toEqual({ keys: 0 });
     expect((await app.inject({ method: 'GET', url: '/api/v1/k1' })).statusCode).toBe(404);
   });

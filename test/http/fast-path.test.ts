@@ -38,13 +38,13 @@ const MAX_KEY_BYTES = 64;
 const post = (body: string, headers: Record<string, string> = JSON_HEADERS) => ({ method: 'POST', path: '/api/v1/set', headers, body });
 
 const CASES: Case[] = [
-  { name: 'set a string', ...post('{"key":"a","value":"b"}'), status: 200, expect: { message: 'ok' }, via: 'fast' },
+  { name: 'set a string', ...post('{"key":"a","value":"b"}'), status: 200, expect: { message: 'ok', version: 1 }, via: 'fast' },
   {
     name: 'get it',
     method: 'GET',
     path: '/api/v1/a',
     status: 200,
-    expect: { key: 'a', kind: 'string', value: 'b', ttl: null, created_at: iso(T0), updated_at: iso(T0) },
+    expect: { key: 'a', kind: 'string', value: 'b', version: 1, ttl: null, created_at: iso(T0), updated_at: iso(T0) },
     via: 'fast',
   },
   { name: 'get a missing key', method: 'GET', path: '/api/v1/missing', status: 404, expect: { code: 'item_not_found', message: 'key "missing" does not exist' }, via: 'fast' },
@@ -58,9 +58,13 @@ const CASES: Case[] = [
     method: 'PATCH',
     path: '/api/v1/new-list/pop',
     status: 200,
-    expect: { key: 'new-list', kind: 'string_slice', value: [], ttl: null, created_at: iso(T0 + 7), updated_at: iso(T0 + 8), popped: 'one' },
+    expect: { key: 'new-list', kind: 'string_slice', value: [], version: 7, ttl: null, created_at: iso(T0 + 7), updated_at: iso(T0 + 8), popped: 'one' },
     via: 'fast',
   },
+  // Preconditions and idempotency keys change whether and how a write runs: Fastify's.
+  { name: 'a conditional read', method: 'GET', path: '/api/v1/a', headers: { 'if-none-match': '"1"' }, status: 304, via: 'fastify' },
+  { name: 'a stale If-Match', ...post('{"key":"a","value":"z"}', { ...JSON_HEADERS, 'if-match': '"999"' }), status: 412, via: 'fastify' },
+  { name: 'an Idempotency-Key', method: 'PATCH', path: '/api/v1/nothing/pop', headers: { 'idempotency-key': 'k-1' }, status: 404, via: 'fastify' },
   { name: 'pop an empty list', method: 'PATCH', path: '/api/v1/new-list/pop', status: 409, expect: { code: 'list_empty', message: 'the list at key "new-list" is empty' }, via: 'fast' },
   { name: 'pop a string', method: 'PATCH', path: '/api/v1/a/pop', status: 409, via: 'fast' },
   { name: 'pop a missing key', method: 'PATCH', path: '/api/v1/nothing/pop', status: 404, via: 'fast' },
@@ -115,8 +119,8 @@ const CASES: Case[] = [
   { name: 'range (a query string)', method: 'GET', path: '/api/v1/l/range?start=0&stop=-1', status: 200, via: 'fastify' },
   { name: 'ttl', method: 'GET', path: '/api/v1/a/ttl', status: 200, via: 'fast' },
   { name: 'set the ttl', method: 'PATCH', path: '/api/v1/a/ttl', headers: JSON_HEADERS, body: '{"ttl":"1h"}', status: 200, via: 'fast' },
-  { name: 'pop with an Idempotency-Key', method: 'PATCH', path: '/api/v1/l/pop', headers: { 'idempotency-key': 'k-1' }, status: 200, via: 'fastify' },
-  { name: 'the same pop again: the kept answer', method: 'PATCH', path: '/api/v1/l/pop', headers: { 'idempotency-key': 'k-1' }, status: 200, via: 'fastify' },
+  { name: 'pop with an Idempotency-Key', method: 'PATCH', path: '/api/v1/l/pop', headers: { 'idempotency-key': 'k-pop' }, status: 200, via: 'fastify' },
+  { name: 'the same pop again: the kept answer', method: 'PATCH', path: '/api/v1/l/pop', headers: { 'idempotency-key': 'k-pop' }, status: 200, via: 'fastify' },
   { name: 'unknown route', method: 'GET', path: '/api/v2/a', status: 404, via: 'fastify' },
   { name: 'the OpenAPI document', method: 'GET', path: '/api/v1/docs/swagger.json', status: 200, via: 'fastify' },
 ];

@@ -140,11 +140,26 @@ describe('raw front', () => {
   });
 
   /** Sends the same bytes to both servers; the answers must be equal but for Date. */
+  /**
+   * The answers with the versions written as N: the two servers' revisions differ (some cases run
+   * on one only); each answer's ETag must still be its body's version.
+   */
+  const versionless = (answers: Exchange['answers']): Exchange['answers'] =>
+    answers.map((answer) => {
+      const version = /"version":(\d+)/.exec(answer.body)?.[1];
+      const etag = /^etag: "(\d+)"$/m.exec(answer.head)?.[1];
+      if (etag !== undefined) expect(etag).toBe(version);
+      if (version === undefined) return answer;
+      // The length counts the version's digits.
+      const head = answer.head.replace(/^etag: "\d+"$/m, 'etag: "N"').replace(/^content-length: \d+$/m, `content-length: ${Buffer.byteLength(answer.body) - version.length}+N`);
+      return { ...answer, head, body: answer.body.replace(/"version":\d+/g, '"version":N') };
+    });
+
   async function same(writes: string[], count: number): Promise<Exchange> {
     const a = await exchange(fast.port, writes, count);
     const b = await exchange(plain.port, writes, count);
     expect(a.answers.length).toBe(count);
-    expect(a.answers).toEqual(b.answers);
+    expect(versionless(a.answers)).toEqual(versionless(b.answers));
     expect(a.closed).toBe(b.closed);
     return a;
   }
@@ -164,7 +179,7 @@ describe('raw front', () => {
     const a = await same([get('a') + pop('list') + get('nothing') + pop('a')], 4);
     expect(a.answers.map((x) => x.status)).toEqual([200, 200, 404, 409]);
     expect(a.answers[0]!.head).toMatch(
-      /^HTTP\/1\.1 200 OK\ncontent-type: application\/json; charset=utf-8\ncontent-length: \d+\nConnection: keep-alive\nKeep-Alive: timeout=72$/,
+      /^HTTP\/1\.1 200 OK\netag: "\d+"\ncontent-type: application\/json; charset=utf-8\ncontent-length: \d+\nConnection: keep-alive\nKeep-Alive: timeout=72$/,
     );
   });
 

@@ -42,6 +42,7 @@ describe('GET /api/v1/:key', () => {
       key: 'test',
       kind: 'string',
       value: 'Test1',
+      version: 1,
       ttl: null,
       created_at: iso(EPOCH),
       updated_at: iso(EPOCH),
@@ -117,7 +118,7 @@ describe('keys as path segments', () => {
 describe('DELETE /api/v1/:key', () => {
   it('removes a key and answers ok, then 404', async () => {
     t.store.set('k', 'v');
-    expect((await t.request({ method: 'DELETE', url: '/api/v1/k' })).body).toEqual({ message: 'ok' });
+    expect((await t.request({ method: 'DELETE', url: '/api/v1/k' })).body).toEqual({ message: 'ok', version: 2 });
     const again = await t.request({ method: 'DELETE', url: '/api/v1/k' });
     expect(again.status).toBe(404);
     expect(again.body.code).toBe('item_not_found');
@@ -156,6 +157,7 @@ describe('PATCH /api/v1/:key/push and /pop', () => {
       key: 'l',
       kind: 'string_slice',
       value: ['test2'],
+      version: 1,
       ttl: iso(EPOCH + 24 * 3_600_000),
       created_at: iso(EPOCH),
       updated_at: iso(EPOCH),
@@ -221,6 +223,7 @@ describe('PATCH /api/v1/:key/push and /pop with Prefer: return=minimal (RFC 7240
         key: 'l',
         kind: 'string_slice',
         length: 3,
+        version: 2,
         ttl: iso(EPOCH + 60_000),
         created_at: iso(EPOCH),
         updated_at: iso(EPOCH + 1_000),
@@ -231,7 +234,7 @@ describe('PATCH /api/v1/:key/push and /pop with Prefer: return=minimal (RFC 7240
 
   it('push creating a list answers its length 1 and applies the TTL', async () => {
     const res = await t.request({ method: 'PATCH', url: '/api/v1/new/push', headers: minimal, payload: { value: 'x', ttl: '1h' } });
-    expect(res.body).toEqual({ key: 'new', kind: 'string_slice', length: 1, ttl: iso(EPOCH + 3_600_000), created_at: iso(EPOCH), updated_at: iso(EPOCH) });
+    expect(res.body).toEqual({ key: 'new', kind: 'string_slice', length: 1, version: 1, ttl: iso(EPOCH + 3_600_000), created_at: iso(EPOCH), updated_at: iso(EPOCH) });
   });
 
   it('pop answers the length after the pop and the popped element, without the list', async () => {
@@ -240,7 +243,7 @@ describe('PATCH /api/v1/:key/push and /pop with Prefer: return=minimal (RFC 7240
     expect(res.status).toBe(200);
     expect(res.headers['preference-applied']).toBe('return=minimal');
     expect(res.raw).toBe(
-      JSON.stringify({ key: 'l', kind: 'string_slice', length: 1, ttl: null, created_at: iso(EPOCH), updated_at: iso(EPOCH), popped: 'b' }),
+      JSON.stringify({ key: 'l', kind: 'string_slice', length: 1, version: 2, ttl: null, created_at: iso(EPOCH), updated_at: iso(EPOCH), popped: 'b' }),
     );
     const last = await t.request({ method: 'PATCH', url: '/api/v1/l/pop', headers: minimal });
     expect(last.body).toMatchObject({ length: 0, popped: 'a' });

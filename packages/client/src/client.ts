@@ -36,6 +36,10 @@ import {
   type TokenPairJson,
   type TtlBody,
   type TtlJson,
+  type TxnBody,
+  type TxnCheckJson,
+  type TxnJson,
+  type TxnOpJson,
   type UpdateBody,
   type Value,
 } from './protocol.js';
@@ -47,6 +51,7 @@ import {
   checkRangeRow,
   checkRow,
   checkTtl,
+  isVersion,
   toExpiry,
   toListRow,
   toMinimalListRow,
@@ -89,19 +94,19 @@ export interface ClientOptions {
    * Further attempts after a failure that is safe to retry; default 2 (three attempts in all).
    * Retried: a connection refused (the request never left) for every call but `login`; for the
    * idempotent calls (`get`, `set`, `update`, `remove`, `range`, `getTtl`, `setTtl`, `listKeys`,
-   * `size`, `stats`, `flush`, `deletePrefix`, `logout`, and `push` and `pop` sent with an
+   * `size`, `stats`, `flush`, `deletePrefix`, `logout`, and `push`, `pop` and `txn` sent with an
    * idempotency key, see {@link idempotencyKeys}) also a connection broken before the answer and
    * an HTTP 502/503/504 (such as `503 loading` while the server replays its log at start), and a
    * `409 idempotency_in_flight` (the first attempt still runs). Never retried: timeouts, other
-   * answers, and a `push` or `pop` without an idempotency key whose request may have reached the
-   * server. An answer's `Retry-After` (`1` from a loading server) lengthens the wait before the
+   * answers, and a `push`, `pop` or `txn` without an idempotency key whose request may have
+   * reached the server. An answer's `Retry-After` (`1` from a loading server) lengthens the wait before the
    * next attempt to what it asks, up to the longest backoff (5 s); an answer asking for longer
    * is not retried, but reported at once.
    */
   retries?: number;
   /**
    * Send an `Idempotency-Key` (a new random UUID per call, the same for each of its attempts) with
-   * every `push` and `pop`, so that they are retried like the idempotent calls: the server keeps
+   * every `push`, `pop` and `txn`, so that they are retried like the idempotent calls: the server keeps
    * the first attempt's answer (IDEMPOTENCY_TTL, default 24 h) and answers a retry with it
    * instead of applying the call again, so a lost answer never loses or doubles an element.
    * Default true; false sends none unless a call gives its own ({@link IdempotentOptions.idempotencyKey}).
@@ -133,7 +138,18 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-/** Per-call options of the calls that send an idempotency key (`push`, `pop`). */
+/**
+ * A precondition on the key's version (optimistic concurrency): the write happens only if the
+ * key's version is `ifVersion` (a row's `version`), else it fails with a
+ * {@link PreconditionFailedError} that carries the current version. Such a write is never retried
+ * (a retry after a lost answer would find the version it wrote).
+ */
+export interface ConditionalOptions extends CallOptions {
+  /** The key's version must be this; `null`: the key must be missing (on set, update, push and setTtl). */
+  ifVersion?: number | null;
+}
+
+/** Per-call options of the calls that send an idempotency key (`push`, `pop`, `txn`). */
 export interface IdempotentOptions {
   /**
    * The `Idempotency-Key` of this call (1 to 255 visible ASCII characters), for a caller that
@@ -145,12 +161,20 @@ export interface IdempotentOptions {
 }
 
 /** Per-call options of the writing calls. */
-export interface WriteOptions extends CallOptions {
+export interface WriteOptions extends ConditionalOptions {
   /**
    * Time to live, from now. Omitted: `set` applies the server's DEFAULT_TTL; `update` and a push
    * onto an existing list keep the current expiry.
    */
   ttl?: Ttl;
+  /** `set` only: create the key, or fail with {@link PreconditionFailedError} when it exists (`If-None-Match: *`). */
+  ifAbsent?: boolean;
+}
+
+/** Options of {@link MemkvClient.txn}. */
+export interface TxnOptions extends CallOptions, IdempotentOptions {
+  /** Versions the keys must have (`null`: missing); if one does not hold, nothing applies ({@link TxnConflictError}). */
+  checks?: TxnCheckJson[];
 }
 
 /** Options of {@link MemkvClient.push}. */
@@ -164,7 +188,7 @@ export interface PushOptions extends WriteOptions, IdempotentOptions {
 }
 
 /** Options of {@link MemkvClient.pop}. */
-export interface PopOptions extends CallOptions, IdempotentOptions {
+export interface PopOptions extends ConditionalOptions, IdempotentOptions {
   /** Answer the list's `length` and `popped`, not its elements (a {@link MinimalPopRow}); see {@link PushOptions.minimal}. Default false. */
   minimal?: boolean;
 }
@@ -185,7 +209,7 @@ export interface WireCalls {
   // PATCH /api/v1/:key  {value, ttl?}
   update(key: string, value: Value, options?: WriteOptions): Promise<MessageJson>;
   // DELETE /api/v1/:key
-  remove(key: string, options?: CallOptions): Promise<MessageJson>;
+  remove(key: string, options?: ConditionalOptions): Promise<MessageJson>;
   /**
    * With `minimal`, the answer is a whole list row only when the server (or a proxy) did not
    * apply the preference.
@@ -203,7 +227,9 @@ export interface WireCalls {
   // GET /api/v1/:key/ttl
   getTtl(key: string, options?: CallOptions): Promise<TtlJson>;
   // PATCH /api/v1/:key/ttl  {ttl}
-  setTtl(key: string, ttl: Ttl | null, options?: CallOptions): Promise<TtlJson>;
+  setTtl(key: string, ttl: Ttl | null, options?: ConditionalOptions): Promise<TtlJson>;
+  // POST /api/v1/db/txn  {checks?, ops}
+  txn(ops: TxnOpJson[], options?: TxnOptions): Promise<TxnJson>;
   // GET /api/v1/db/keys?prefix=&cursor=&limit=
   listKeys(options?: KeysPageOptions): Promise<KeysPageJson>;
   // GET /api/v1/db/size
@@ -280,6 +306,8 @@ interface RequestSpec {
   prefer?: string;
   /** `Idempotency-Key` request header, if any: the same for every attempt, which makes the call safe to retry. */
   idempotencyKey?: string;
+  /** `If-Match` request header (a version in quotes), if any. */
+  ifMatch?: string | undefined;
 }
 
 /** A successful answer: its status and parsed JSON body. */
@@ -394,16 +422,22 @@ export class MemkvClient {
     }
   }
 
-  /** Creates or replaces a key with a string or a list of strings. */
-  // POST /api/v1/set  {key, value, ttl?}
-  async set(key: string, value: Value, options?: WriteOptions): Promise<void> {
-    await this.wire.set(key, value, options);
+  /**
+   * Creates or replaces a key with a string or a list of strings. @returns the key's new version.
+   * @throws PreconditionFailedError when `ifVersion` or `ifAbsent` does not hold.
+   */
+  // POST /api/v1/set  {key, value, ttl?, if_version?, if_absent?}
+  async set(key: string, value: Value, options?: WriteOptions): Promise<number> {
+    return versionOf(await this.wire.set(key, value, options));
   }
 
-  /** Replaces the value of an existing key (of either kind). @throws NotFoundError when the key does not exist. */
-  // PATCH /api/v1/:key  {value, ttl?}
-  async update(key: string, value: Value, options?: WriteOptions): Promise<void> {
-    await this.wire.update(key, value, options);
+  /**
+   * Replaces the value of an existing key (of either kind). @returns the key's new version.
+   * @throws NotFoundError when the key does not exist; PreconditionFailedError when `ifVersion` does not hold.
+   */
+  // PATCH /api/v1/:key  {value, ttl?, if_version?}
+  async update(key: string, value: Value, options?: WriteOptions): Promise<number> {
+    return versionOf(await this.wire.update(key, value, options));
   }
 
   /**
@@ -411,7 +445,7 @@ export class MemkvClient {
    * lost answer, a removal that did happen reads as `false`.)
    */
   // DELETE /api/v1/:key
-  async remove(key: string, options?: CallOptions): Promise<boolean> {
+  async remove(key: string, options?: ConditionalOptions): Promise<boolean> {
     try {
       await this.wire.remove(key, options);
       return true;
@@ -497,8 +531,19 @@ export class MemkvClient {
    *   exist or has expired; ValidationError for a TTL the server refuses.
    */
   // PATCH /api/v1/:key/ttl  {ttl}
-  async setTtl(key: string, ttl: Ttl | null, options?: CallOptions): Promise<Expiry> {
+  async setTtl(key: string, ttl: Ttl | null, options?: ConditionalOptions): Promise<Expiry> {
     return toExpiry(await this.wire.setTtl(key, ttl, options));
+  }
+
+  /**
+   * Applies `ops` together, if every check of `options.checks` holds: all of them or none, under
+   * one new version. @returns `{ ok, version, results }`, one result per op.
+   * @throws TxnConflictError (with the failed checks) when a check does not hold; the error of
+   *   the op that failed (NotFoundError, WrongTypeError, ListEmptyError …) otherwise, nothing applied.
+   */
+  // POST /api/v1/db/txn  {checks?, ops}
+  txn(ops: TxnOpJson[], options?: TxnOptions): Promise<TxnJson> {
+    return this.wire.txn(ops, options);
   }
 
   // ---- Database calls ----
@@ -617,17 +662,20 @@ export class MemkvClient {
         return checkRow(answer.body, answer.status);
       },
       set: async (key, value, options) => {
-        const body: SetBody = { key: checkKey(key), value, ttl: ttlText(options?.ttl) };
-        return expectMessage(await request({ method: 'POST', path: '/set', body, idempotent: true, options }));
+        const body: SetBody = { key: checkKey(key), value, ttl: ttlText(options?.ttl), ...preconditionFields(options) };
+        if (options?.ifAbsent === true) body.if_absent = true;
+        const idempotent = !isConditional(options);
+        return expectMessage(await request({ method: 'POST', path: '/set', body, idempotent, options }));
       },
       update: async (key, value, options) => {
-        const body: UpdateBody = { value, ttl: ttlText(options?.ttl) };
-        return expectMessage(await request({ method: 'PATCH', path: keyPath(key), body, idempotent: true, options }));
+        const body: UpdateBody = { value, ttl: ttlText(options?.ttl), ...preconditionFields(options) };
+        return expectMessage(await request({ method: 'PATCH', path: keyPath(key), body, idempotent: !isConditional(options), options }));
       },
-      remove: async (key, options) => expectMessage(await request({ method: 'DELETE', path: keyPath(key), idempotent: true, options })),
+      remove: async (key, options) =>
+        expectMessage(await request({ method: 'DELETE', path: keyPath(key), idempotent: !isConditional(options), options, ifMatch: ifMatchOf(options) })),
       // One implementation for the overloads: the check follows what was asked.
       push: (async (key: string, value: string | string[], options?: PushOptions) => {
-        const body: PushBody = { value, ttl: ttlText(options?.ttl) };
+        const body: PushBody = { value, ttl: ttlText(options?.ttl), ...preconditionFields(options) };
         const minimal = options?.minimal === true;
         const answer = await request({
           method: 'PATCH',
@@ -647,6 +695,7 @@ export class MemkvClient {
           path: keyPath(key, '/pop'),
           idempotent: false,
           options,
+          ifMatch: ifMatchOf(options),
           prefer: minimal ? PREFER_MINIMAL : undefined,
           idempotencyKey: this.#idempotencyKeyFor(options),
         });
@@ -663,10 +712,18 @@ export class MemkvClient {
       },
       setTtl: async (key, ttl, options) => {
         if (ttl === undefined) throw invalid('ttl must be a duration string, a whole number of milliseconds > 0, or null (never expire)');
-        const body: TtlBody = { ttl: ttl === null ? null : ttlText(ttl)! };
+        const body: TtlBody = { ttl: ttl === null ? null : ttlText(ttl)!, ...preconditionFields(options) };
         // Idempotent as `update` with a ttl: a repeat sets the same relative TTL again (see setTtl).
-        const answer = await request({ method: 'PATCH', path: keyPath(key, '/ttl'), body, idempotent: true, options });
+        const answer = await request({ method: 'PATCH', path: keyPath(key, '/ttl'), body, idempotent: !isConditional(options), options });
         return checkTtl(answer.body, answer.status);
+      },
+      txn: async (ops, options) => {
+        if (!Array.isArray(ops) || ops.length === 0) throw invalid('a transaction needs at least one op');
+        const body: TxnBody = options?.checks === undefined ? { ops } : { checks: options.checks, ops };
+        // Not idempotent by itself (a retry after a lost answer would apply the ops again): safe to
+        // retry with its idempotency key, whose first answer the server sends again.
+        const answer = await request({ method: 'POST', path: '/db/txn', body, idempotent: false, options, idempotencyKey: this.#idempotencyKeyFor(options) });
+        return checkTxn(answer);
       },
       listKeys: async (options = {}) => {
         const query = new URLSearchParams();
@@ -781,7 +838,7 @@ export class MemkvClient {
   }
 
   /** One attempt: sends the request, reads the whole answer under the timeout, parses it. */
-  async #send({ method, path, body, options, prefer, idempotencyKey }: RequestSpec): Promise<Answer> {
+  async #send({ method, path, body, options, prefer, ifMatch, idempotencyKey }: RequestSpec): Promise<Answer> {
     const signal = options?.signal;
     signal?.throwIfAborted();
     const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
@@ -791,6 +848,7 @@ export class MemkvClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#authorization !== undefined) headers.authorization = this.#authorization;
     if (prefer !== undefined) headers.prefer = prefer;
+    if (ifMatch !== undefined) headers['if-match'] = ifMatch;
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
 
     const controller = new AbortController();
@@ -1021,6 +1079,35 @@ function indexText(index: number, name: string): string {
 }
 
 /** Checks the `{message}` answer of the calls that return no row. @returns the body, unchanged. */
+/** The body fields of a write's precondition (`if_version`), none when it has none. */
+function preconditionFields(options: ConditionalOptions | undefined): { if_version?: number | null } {
+  return options?.ifVersion === undefined ? {} : { if_version: options.ifVersion };
+}
+
+/** `If-Match` for a write without a body (pop, remove): a version in quotes. */
+function ifMatchOf(options: ConditionalOptions | undefined): string | undefined {
+  const version = options?.ifVersion;
+  if (version === undefined) return undefined;
+  if (!Number.isSafeInteger(version) || version! < 0) throw invalid('ifVersion of pop and remove must be a version (a whole number >= 0)');
+  return `"${version}"`;
+}
+
+function isConditional(options: WriteOptions | ConditionalOptions | undefined): boolean {
+  return options?.ifVersion !== undefined || (options as WriteOptions | undefined)?.ifAbsent === true;
+}
+
+/** The version a write's `{message, version}` answer carries. */
+function versionOf(message: MessageJson): number {
+  if (!isVersion(message.version)) throw new UnexpectedResponseError('unexpected_response', 'the server\'s answer has no "version"');
+  return message.version;
+}
+
+function checkTxn(answer: Answer): TxnJson {
+  const body = answer.body as TxnJson | null;
+  if (body?.ok !== true || !isVersion(body.version) || !Array.isArray(body.results)) throw unexpected(answer, '{"ok": true, "version", "results"}');
+  return body;
+}
+
 function expectMessage(answer: Answer): MessageJson {
   const body = answer.body as MessageJson | null;
   if (typeof body?.message !== 'string') throw unexpected(answer, '{"message": ...}');

@@ -14,6 +14,8 @@ export interface MemkvClientErrorOptions {
   status?: number | undefined;
   /** The underlying error, such as the network error behind a connection failure. */
   cause?: unknown;
+  /** A transaction's op that failed: its index in `ops`. */
+  op?: number | undefined;
 }
 
 /**
@@ -27,11 +29,14 @@ export class MemkvClientError extends Error {
   override name = 'MemkvClientError';
   readonly code: ErrorCode | ClientErrorCode | (string & {});
   readonly status: number | undefined;
+  /** For the error of a transaction's op: the op's index in `ops`; otherwise undefined. */
+  readonly op: number | undefined;
 
   constructor(code: MemkvClientError['code'], message: string, options: MemkvClientErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status;
+    this.op = options.op;
   }
 }
 
@@ -87,6 +92,30 @@ export class UnexpectedResponseError extends MemkvClientError {
   override name = 'UnexpectedResponseError';
 }
 
+/** A write's precondition failed (`412 precondition_failed`): `version` is the key's current one, `null` when it is missing. */
+export class PreconditionFailedError extends MemkvClientError {
+  override name = 'PreconditionFailedError';
+  /** The key's current version; `null` when it is missing. */
+  readonly version: number | null;
+
+  constructor(code: string, message: string, options?: MemkvClientErrorOptions & { version?: number | null }) {
+    super(code, message, options);
+    this.version = options?.version ?? null;
+  }
+}
+
+/** A transaction's check failed (`409 txn_conflict`): nothing was applied. */
+export class TxnConflictError extends MemkvClientError {
+  override name = 'TxnConflictError';
+  /** The checks that failed, with each key's current version (`null`: missing). */
+  readonly conflicts: readonly { key: string; version: number | null }[];
+
+  constructor(code: string, message: string, options?: MemkvClientErrorOptions & { conflicts?: { key: string; version: number | null }[] }) {
+    super(code, message, options);
+    this.conflicts = options?.conflicts ?? [];
+  }
+}
+
 type ErrorClass = new (code: string, message: string, options?: MemkvClientErrorOptions) => MemkvClientError;
 
 /** The server's error codes that have a class of their own. */
@@ -99,6 +128,8 @@ const CLASS_BY_CODE: Readonly<Record<string, ErrorClass>> = {
   payload_too_large: ValidationError,
   unsupported_media_type: ValidationError,
   forbidden: ForbiddenError,
+  precondition_failed: PreconditionFailedError,
+  txn_conflict: TxnConflictError,
 };
 
 /**
@@ -116,7 +147,12 @@ export function errorFromAnswer(status: number, body: unknown, bodyText: string)
     });
   }
   const ErrorClass = Object.hasOwn(CLASS_BY_CODE, json.code) ? CLASS_BY_CODE[json.code]! : MemkvClientError;
-  return new ErrorClass(json.code, json.message, { status });
+  return new ErrorClass(json.code, json.message, {
+    status,
+    ...(json.version === undefined ? {} : { version: json.version }),
+    ...(Array.isArray(json.conflicts) ? { conflicts: json.conflicts } : {}),
+    ...(Number.isSafeInteger(json.op) ? { op: json.op } : {}),
+  });
 }
 
 function isErrorJson(body: unknown): body is ErrorJson {

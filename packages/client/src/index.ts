@@ -3,6 +3,8 @@ export { createClient, MemkvClient, CLIENT_DEFAULTS } from './client.js';
 export type {
   CallOptions,
   ClientOptions,
+  ConditionalOptions,
+  TxnOptions,
   DeletePrefixOptions,
   FetchFunction,
   KeysOptions,
@@ -24,6 +26,8 @@ export {
   ConnectionError,
   TimeoutError,
   UnexpectedResponseError,
+  PreconditionFailedError,
+  TxnConflictError,
 } from './errors.js';
 export type { ClientErrorCode, MemkvClientErrorOptions } from './errors.js';
 export type { Row, StringRow, ListRow, PopRow, MinimalListRow, MinimalPopRow, RangeRow, Expiry } from './row.js';

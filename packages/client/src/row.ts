@@ -8,6 +8,8 @@ import type { ListRowJson, MinimalPopRowJson, MinimalRowJson, PopRowJson, RangeR
 
 interface RowBase {
   key: string;
+  /** The revision of the key's last write: pass it as `ifVersion` to write only if nobody changed the key since. */
+  version: number;
   /** When the key expires, or `null` when it never does. */
   expiresAt: Date | null;
   createdAt: Date;
@@ -41,6 +43,7 @@ export type RangeRow = ListRow & { length: number };
 /** The expiry of a key, as `getTtl` and `setTtl` answer it. */
 export interface Expiry {
   key: string;
+  version: number;
   /** When the key expires, or `null` when it never does. */
   expiresAt: Date | null;
 }
@@ -105,6 +108,7 @@ export function checkTtl(json: unknown, status: number): TtlJson {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badExpiry(status, 'not an object');
   const fields = json as Record<string, unknown>;
   if (typeof fields.key !== 'string') throw badExpiry(status, '"key" is not a string');
+  if (!isVersion(fields.version)) throw badExpiry(status, '"version" is not a whole number');
   if (fields.ttl !== null && (typeof fields.ttl !== 'string' || Number.isNaN(new Date(fields.ttl).getTime()))) {
     throw badExpiry(status, '"ttl" is neither a time nor null');
   }
@@ -146,7 +150,7 @@ export function toRangeRow(json: RangeRowJson): RangeRow {
 
 /** The client's expiry for a checked `{key, ttl}` answer. */
 export function toExpiry(json: TtlJson): Expiry {
-  return { key: json.key, expiresAt: json.ttl === null ? null : new Date(json.ttl) };
+  return { key: json.key, version: json.version, expiresAt: json.ttl === null ? null : new Date(json.ttl) };
 }
 
 // ---- Helpers ----
@@ -156,19 +160,26 @@ function checkBase(json: unknown, status: number): Record<string, unknown> {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw badRow(status, 'not an object');
   const fields = json as Record<string, unknown>;
   if (typeof fields.key !== 'string') throw badRow(status, '"key" is not a string');
+  if (!isVersion(fields.version)) throw badRow(status, '"version" is not a whole number');
   if (fields.ttl !== null) checkTime(fields.ttl, 'ttl', status);
   checkTime(fields.created_at, 'created_at', status);
   checkTime(fields.updated_at, 'updated_at', status);
   return fields;
 }
 
-function toBase(json: { key: string; ttl: string | null; created_at: string; updated_at: string }): RowBase {
+function toBase(json: { key: string; version: number; ttl: string | null; created_at: string; updated_at: string }): RowBase {
   return {
     key: json.key,
+    version: json.version,
     expiresAt: json.ttl === null ? null : new Date(json.ttl),
     createdAt: new Date(json.created_at),
     updatedAt: new Date(json.updated_at),
   };
+}
+
+/** A version as the server writes it: a whole number >= 0. */
+export function isVersion(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0;
 }
 
 function isStrings(value: unknown): value is string[] {

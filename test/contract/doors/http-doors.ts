@@ -26,27 +26,43 @@ function withJson(method: HttpRequest['method'], path: string, body: unknown, he
   return { method, path, body: JSON.stringify(body), headers: { ...JSON_HEADERS, ...headers } };
 }
 
+/**
+ * A precondition as headers: `If-Match: "N"` for a version, `If-None-Match: *` for a missing key.
+ * (push and setTtl send theirs as the body's `if_version`, so that both forms are held to the contract.)
+ */
+function preconditionHeaders(ifVersion: number | null | undefined, ifAbsent?: boolean): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (typeof ifVersion === 'number') headers['if-match'] = `"${ifVersion}"`;
+  if (ifVersion === null || ifAbsent === true) headers['if-none-match'] = '*';
+  return headers;
+}
+
 /** The request of an operation, as the README's API section writes it. */
 export function requestFor(op: ContractOp): HttpRequest {
   switch (op.op) {
     case 'set':
-      return withJson('POST', '/set', { key: op.key, value: op.value, ttl: op.ttl });
+      return withJson('POST', '/set', { key: op.key, value: op.value, ttl: op.ttl }, preconditionHeaders(op.ifVersion, op.ifAbsent));
     case 'get':
       return { method: 'GET', path: `/${seg(op.key)}` };
     case 'update':
-      return withJson('PATCH', `/${seg(op.key)}`, { value: op.value, ttl: op.ttl });
+      // If-None-Match is for set only: a null version goes in the body.
+      return op.ifVersion === null
+        ? withJson('PATCH', `/${seg(op.key)}`, { value: op.value, ttl: op.ttl, if_version: null })
+        : withJson('PATCH', `/${seg(op.key)}`, { value: op.value, ttl: op.ttl }, preconditionHeaders(op.ifVersion));
     case 'remove':
-      return { method: 'DELETE', path: `/${seg(op.key)}` };
+      return { method: 'DELETE', path: `/${seg(op.key)}`, headers: preconditionHeaders(op.ifVersion) };
     case 'push':
-      return withJson('PATCH', `/${seg(op.key)}/push`, { value: op.value, ttl: op.ttl }, op.minimal === true ? MINIMAL_HEADERS : {});
+      return withJson('PATCH', `/${seg(op.key)}/push`, { value: op.value, ttl: op.ttl, if_version: op.ifVersion }, op.minimal === true ? MINIMAL_HEADERS : {});
     case 'pop':
-      return { method: 'PATCH', path: `/${seg(op.key)}/pop`, headers: op.minimal === true ? { ...MINIMAL_HEADERS } : {} };
+      return { method: 'PATCH', path: `/${seg(op.key)}/pop`, headers: { ...(op.minimal === true ? MINIMAL_HEADERS : {}), ...preconditionHeaders(op.ifVersion) } };
+    case 'txn':
+      return withJson('POST', '/db/txn', { checks: op.checks, ops: op.ops });
     case 'range':
       return { method: 'GET', path: `/${seg(op.key)}/range?start=${op.start}&stop=${op.stop}` };
     case 'getTtl':
       return { method: 'GET', path: `/${seg(op.key)}/ttl` };
     case 'setTtl':
-      return withJson('PATCH', `/${seg(op.key)}/ttl`, { ttl: op.ttl });
+      return withJson('PATCH', `/${seg(op.key)}/ttl`, { ttl: op.ttl, if_version: op.ifVersion });
     case 'size':
       return { method: 'GET', path: '/db/size' };
     case 'flush':
@@ -74,9 +90,13 @@ function parseBody(text: string): unknown {
   }
 }
 
-/** A door over any function that sends one HTTP request. */
+/** A door over any function that sends one HTTP request (and answers the `ETag` header too). */
 function httpDoor(send: (request: HttpRequest) => Promise<Outcome>, close: () => Promise<void>): Door {
-  return { call: (op) => send(requestFor(op)), http: send, close };
+  const withoutEtag = async (request: HttpRequest): Promise<Outcome> => {
+    const { etag, ...outcome } = await send(request);
+    return request.readEtag === true ? { ...outcome, etag } : outcome;
+  };
+  return { call: (op) => withoutEtag(requestFor(op)), http: withoutEtag, close };
 }
 
 /** `buildApp()` over a store with the system clock, requests through `app.inject()`: no sockets. */
@@ -86,7 +106,7 @@ export async function openInjectDoor(): Promise<Door> {
   return httpDoor(
     async ({ method, path, body, headers }) => {
       const response = await app.inject({ method, url: API + path, payload: body, headers });
-      return { status: response.statusCode, body: parseBody(response.body) };
+      return { status: response.statusCode, body: parseBody(response.body), etag: response.headers.etag as string | undefined };
     },
     async () => {
       await app.close();
@@ -100,7 +120,7 @@ function fetchTo(baseUrl: string): (request: HttpRequest) => Promise<Outcome> {
   return async ({ method, path, body, headers }) => {
     // Bytes, not a string: fetch would add `Content-Type: text/plain` to a string body.
     const response = await fetch(baseUrl + API + path, { method, body: body === undefined ? undefined : Buffer.from(body), headers });
-    return { status: response.status, body: parseBody(await response.text()) };
+    return { status: response.status, body: parseBody(await response.text()), etag: response.headers.get('etag') ?? undefined };
   };
 }
 
@@ -120,7 +140,7 @@ function wireTo(port: number, tls?: { ca: string }): (request: HttpRequest) => P
       await connection.write(Buffer.from(`${head}\r\n${body ?? ''}`, 'utf8'));
       const [answer] = await connection.waitForAnswers(1, 10_000);
       if (answer === undefined) throw new Error(`no answer to ${method} ${path} (connection ${connection.closed ? 'closed' : 'timed out'})`);
-      return { status: answer.status, body: parseBody(answer.body) };
+      return { status: answer.status, body: parseBody(answer.body), etag: /^etag: (.*)$/im.exec(answer.head)?.[1] };
     } finally {
       connection.close();
     }
@@ -174,7 +194,7 @@ export async function openTlsFastifyDoor(): Promise<Door> {
   return httpDoor(
     async ({ method, path, body, headers }) => {
       const response = await undiciFetch(`https://localhost:${port}${API}${path}`, { method, body: body === undefined ? undefined : Buffer.from(body), headers, dispatcher });
-      return { status: response.status, body: parseBody(await response.text()) };
+      return { status: response.status, body: parseBody(await response.text()), etag: response.headers.get('etag') ?? undefined };
     },
     async () => {
       await dispatcher.close();

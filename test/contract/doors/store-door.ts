@@ -1,63 +1,55 @@
 /**
- * The engine as a front door: the store in-process, each operation answered as HTTP would (rows
- * from the API's row builder, a MemkvError as its status and `{code, message}`).
+ * The engine as a front door: the store in-process, each operation run through the command layer
+ * (the executor and the command table, as every HTTP door runs it), answered as HTTP would (a
+ * MemkvError as its status and body).
  */
+import type { CommandArgs } from '../../../src/commands/command.js';
+import { errorAnswer, Executor } from '../../../src/commands/execute.js';
 import { deletePrefix, groupByDelimiter } from '../../../src/commands/prefix-ops.js';
-import { toMinimalPopRow, toMinimalRow, toPopRow, toRangeRow, toRow, toTtl } from '../../../src/commands/row.js';
+import { COMMANDS } from '../../../src/commands/table.js';
 import { createStore } from '../../../src/engine/store.js';
-import { itemNotFound, MemkvError } from '../../../src/errors.js';
-import { parseDurationMs } from '../../../src/units.js';
+import { MemkvError } from '../../../src/errors.js';
+import { memoryStorage } from '../../../src/storage/memory.js';
+import type { Preconditions } from '../../../src/storage/storage.js';
 import type { ContractOp, Door, Outcome } from '../suite.js';
 
-const OK = { message: 'ok' } as const;
+const byName = new Map(COMMANDS.map((command) => [command.name, command]));
 
-/**
- * A duration as the API takes it, in ms for the store. Text that is not a duration becomes NaN,
- * which the store refuses as `invalid_request` (as it refuses 0), so the store has the last word.
- */
-function ttlMs(ttl: string | undefined): number | undefined {
-  return ttl === undefined ? undefined : (parseDurationMs(ttl) ?? Number.NaN);
+/** A precondition as the command layer takes it from the headers (see http-doors.ts). */
+function preconditions(ifVersion: number | null | undefined, ifAbsent?: boolean): Preconditions | undefined {
+  if (ifVersion === undefined && ifAbsent !== true) return undefined;
+  return { ...(ifVersion === undefined ? {} : { ifVersion }), ...(ifAbsent === true ? { ifAbsent } : {}) };
 }
 
 /** Opens a store with the system clock and default options, as `memkv serve` does. */
 export async function openStoreDoor(): Promise<Door> {
   const store = createStore();
+  const executor = new Executor({ storage: memoryStorage(store) });
+  const command = (name: string, args: Partial<CommandArgs>): unknown =>
+    executor.execute(byName.get(name)!, { key: '', body: undefined, query: undefined, minimal: false, ...args });
 
-  const run = (op: ContractOp): unknown | Promise<unknown> => {
+  const run = (op: ContractOp): unknown => {
     switch (op.op) {
       case 'set':
-        store.set(op.key, op.value as string, { ttlMs: ttlMs(op.ttl) });
-        return OK;
-      case 'get': {
-        const entry = store.get(op.key);
-        if (entry === undefined) throw itemNotFound(op.key);
-        return toRow(entry);
-      }
+        return command('set', { body: { key: op.key, value: op.value, ttl: op.ttl }, preconditions: preconditions(op.ifVersion, op.ifAbsent) });
+      case 'get':
+        return command('get', { key: op.key });
       case 'update':
-        store.update(op.key, op.value as string, { ttlMs: ttlMs(op.ttl) });
-        return OK;
+        return command('update', { key: op.key, body: { value: op.value, ttl: op.ttl }, preconditions: preconditions(op.ifVersion) });
       case 'remove':
-        if (!store.remove(op.key)) throw itemNotFound(op.key);
-        return OK;
-      case 'push': {
-        const options = { ttlMs: ttlMs(op.ttl) };
-        const value = op.value as string | string[];
-        return op.minimal === true ? toMinimalRow(store.pushSummary(op.key, value, options)) : toRow(store.push(op.key, value, options));
-      }
+        return command('remove', { key: op.key, preconditions: preconditions(op.ifVersion) });
+      case 'push':
+        return command('push', { key: op.key, body: { value: op.value, ttl: op.ttl }, minimal: op.minimal === true, preconditions: preconditions(op.ifVersion) });
       case 'pop':
-        return op.minimal === true ? toMinimalPopRow(store.popSummary(op.key)) : toPopRow(store.pop(op.key));
+        return command('pop', { key: op.key, minimal: op.minimal === true, preconditions: preconditions(op.ifVersion) });
       case 'range':
-        return toRangeRow(store.range(op.key, op.start, op.stop));
-      case 'getTtl': {
-        const expiry = store.expiry(op.key);
-        if (expiry === undefined) throw itemNotFound(op.key);
-        return toTtl(expiry);
-      }
-      case 'setTtl': {
-        const expiry = store.setTtl(op.key, op.ttl === null ? null : ttlMs(op.ttl)!);
-        if (expiry === undefined) throw itemNotFound(op.key);
-        return toTtl(expiry);
-      }
+        return command('range', { key: op.key, query: { start: String(op.start), stop: String(op.stop) } });
+      case 'getTtl':
+        return command('getTtl', { key: op.key });
+      case 'setTtl':
+        return command('setTtl', { key: op.key, body: { ttl: op.ttl }, preconditions: preconditions(op.ifVersion) });
+      case 'txn':
+        return command('txn', { body: { checks: op.checks, ops: op.ops } });
       case 'size':
         return { keys: store.size };
       case 'flush':
@@ -91,7 +83,7 @@ export async function openStoreDoor(): Promise<Door> {
       try {
         return { status: 200, body: await run(op) };
       } catch (error) {
-        if (error instanceof MemkvError) return { status: error.status, body: { code: error.code, message: error.message } };
+        if (error instanceof MemkvError) return errorAnswer(error);
         throw error;
       }
     },
