@@ -170,7 +170,7 @@ function documentIdempotency(route: RouteOptions): void {
     response: {
       ...errorResponses(409, 422),
       ...response,
-      ...(ok === undefined ? {} : { 200: { ...ok, headers: { ...(ok.headers as object | undefined), [REPLAYED_HEADER]: ReplayedHeader } } }),
+      ...(ok === undefined ? {} : { 200: { ...ok, headers: { ...(ok.headers as object | undefined), 'Idempotent-Replayed': ReplayedHeader } } }),
     },
   };
 }

@@ -235,7 +235,7 @@ describe('Idempotency-Key', () => {
     ];
     for (const operation of operations) {
       expect(operation.parameters.some((p: any) => p.in === 'header' && p.name === 'idempotency-key')).toBe(true);
-      expect(operation.responses['200'].headers['idempotent-replayed']).toBeDefined();
+      expect(operation.responses['200'].headers['Idempotent-Replayed']).toBeDefined();
       expect(operation.responses['422']).toBeDefined();
       expect(operation.responses['409']).toBeDefined();
     }
