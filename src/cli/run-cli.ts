@@ -4,7 +4,17 @@
  * a command prints the API's answer exactly as the server sent it (the client's `wire` calls).
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { createClient, ListEmptyError, MemkvClientError, NotFoundError, type MemkvClient, type MessageJson, type Value } from '@memkv/client';
+import {
+  createClient,
+  ListEmptyError,
+  MemkvClientError,
+  NotFoundError,
+  type MemkvClient,
+  type MessageJson,
+  type TxnCheckJson,
+  type TxnOpJson,
+  type Value,
+} from '@memkv/client';
 import { readFile } from 'node:fs/promises';
 import type { Dispatcher } from 'undici';
 import { loadCliSettings, type CliSettings } from '../config/cli-settings.js';
@@ -46,6 +56,8 @@ const LIST_OPTION = { list: { type: 'boolean' } } as const satisfies Options;
 const LIMIT_OPTION = { limit: { type: 'string' } } as const satisfies Options;
 /** push and pop: the Idempotency-Key to send (default a new one per run), for a script that runs the same command again after a lost answer. */
 const IDEMPOTENCY_OPTION = { 'idempotency-key': { type: 'string' } } as const satisfies Options;
+/** Compare-and-set: write only if the key's version is N (`none`: only if the key is missing). */
+const IF_VERSION_OPTION = { 'if-version': { type: 'string' } } as const satisfies Options;
 
 /** A mistake in the command line: printed with a hint to --help, exit code 2. */
 class UsageError extends Error {}
@@ -88,35 +100,33 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   update: writeCommand('replace the value of an existing KEY (its expiry stays unless --ttl)', (client, ...args) =>
     client.wire.update(...args),
   ),
-  // memkv push KEY VALUE... [--ttl 1h] [--idempotency-key K]
+  // memkv push KEY VALUE... [--ttl 1h] [--if-version N] [--idempotency-key K]
   push: {
-    args: 'KEY VALUE... [--ttl 1h] [--idempotency-key K]',
+    args: 'KEY VALUE... [--ttl 1h] [--if-version N] [--idempotency-key K]',
     summary: 'append to the list at KEY (created if missing) and print the list',
     minArgs: 2,
     maxArgs: Infinity,
-    options: { ...TTL_OPTION, ...IDEMPOTENCY_OPTION },
+    options: { ...TTL_OPTION, ...IF_VERSION_OPTION, ...IDEMPOTENCY_OPTION },
     async run(client, [key, ...values], flags, output) {
-      const options = { ttl: stringFlag(flags.ttl), idempotencyKey: stringFlag(flags['idempotency-key']) };
+      const options = { ttl: stringFlag(flags.ttl), ifVersion: ifVersionOf(flags), idempotencyKey: stringFlag(flags['idempotency-key']) };
       if (flags.json === true) return json(output, await client.wire.push(key!, values, options));
       output.out(formatValue(await client.push(key!, values, options)));
       return EXIT.ok;
     },
   },
-  // memkv pop KEY [--idempotency-key K]
-  pop: {
-    args: 'KEY [--idempotency-key K]',
-    summary: 'remove the last element of the list at KEY and print it (the same KEY and K again print the same element, removing nothing more)',
-    minArgs: 1,
-    maxArgs: 1,
-    options: IDEMPOTENCY_OPTION,
-    async run(client, [key], flags, output) {
+  // memkv pop KEY [--if-version N] [--idempotency-key K]
+  pop: keyCommand(
+    'remove the last element of the list at KEY and print it (with --idempotency-key, running it again prints the same element and removes nothing more)',
+    async (client, key, flags, output) => {
+      const ifVersion = ifVersionOf(flags) ?? undefined;
       const idempotencyKey = stringFlag(flags['idempotency-key']);
-      if (flags.json === true) return json(output, await client.wire.pop(key!, { idempotencyKey }));
+      if (flags.json === true) return json(output, await client.wire.pop(key, { ifVersion, idempotencyKey }));
       // Only the element is printed: the minimal answer spares the server copying and sending the list.
-      output.out((await client.pop(key!, { minimal: true, idempotencyKey })).popped);
+      output.out((await client.pop(key, { minimal: true, ifVersion, idempotencyKey })).popped);
       return EXIT.ok;
     },
-  },
+    { ...IF_VERSION_OPTION, ...IDEMPOTENCY_OPTION },
+  ),
   // memkv range KEY START STOP
   range: {
     args: 'KEY START STOP',
@@ -141,11 +151,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     summary: 'print when KEY expires (RFC 3339, or never); with DURATION, set it from now (never: no expiry) and print it',
     minArgs: 1,
     maxArgs: 2,
-    options: {},
+    options: IF_VERSION_OPTION,
     async run(client, [key, duration], flags, output) {
-      // Both answers are {key, ttl}; the text is the API's own time, so nothing is converted.
+      // Both answers are {key, ttl, version}; the text is the API's own time, so nothing is converted.
       const answer =
-        duration === undefined ? await client.wire.getTtl(key!) : await client.wire.setTtl(key!, duration === 'never' ? null : duration);
+        duration === undefined
+          ? await client.wire.getTtl(key!)
+          : await client.wire.setTtl(key!, duration === 'never' ? null : duration, { ifVersion: ifVersionOf(flags) });
       output.out(flags.json === true ? JSON.stringify(answer) : (answer.ttl ?? 'never'));
       return EXIT.ok;
     },
@@ -207,23 +219,59 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       return done(flags, output, await client.wire.logout());
     },
   },
-  // memkv rm KEY
+  // memkv rm KEY [--if-version N]
   rm: keyCommand('remove KEY', async (client, key, flags, output) => {
-    if (flags.json === true) return json(output, await client.wire.remove(key));
-    if (!(await client.remove(key))) throw missing(key);
+    const ifVersion = ifVersionOf(flags) ?? undefined;
+    if (flags.json === true) return json(output, await client.wire.remove(key, { ifVersion }));
+    if (!(await client.remove(key, { ifVersion }))) throw missing(key);
     output.out('OK');
     return EXIT.ok;
-  }),
+  }, IF_VERSION_OPTION),
+  // memkv txn [FILE] [--idempotency-key K]
+  txn: {
+    args: '[FILE] [--idempotency-key K]',
+    summary: 'apply a transaction, {"checks": [...], "ops": [...]} as JSON from FILE or stdin, all or nothing; print its version',
+    minArgs: 0,
+    maxArgs: 1,
+    options: IDEMPOTENCY_OPTION,
+    async run(client, [file], flags, output, { readInput }) {
+      const text = file === undefined ? await readInput() : await readFile(file, 'utf8');
+      let body: { checks?: TxnCheckJson[]; ops?: TxnOpJson[] };
+      try {
+        body = JSON.parse(text) as typeof body;
+      } catch (error) {
+        throw new UsageError(`the transaction is not JSON: ${(error as Error).message}`);
+      }
+      if (typeof body !== 'object' || body === null || !Array.isArray(body.ops)) throw new UsageError('the transaction needs "ops": an array of ops');
+      const answer = await client.txn(body.ops, { checks: body.checks, idempotencyKey: stringFlag(flags['idempotency-key']) });
+      output.out(flags.json === true ? JSON.stringify(answer) : `OK (version ${answer.version})`);
+      return EXIT.ok;
+    },
+  },
 };
 
-/** get and rm: one KEY and no flags of their own. */
-function keyCommand(summary: string, run: (client: MemkvClient, key: string, flags: Flags, output: CliOutput) => Promise<CliResult>): Command {
+/** --if-version: a version, `none` (the key must be missing), or undefined when not given. */
+function ifVersionOf(flags: Flags): number | null | undefined {
+  const text = flags['if-version'];
+  if (typeof text !== 'string') return undefined;
+  if (text === 'none') return null;
+  const version = /^[0-9]{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(version)) throw new UsageError(`--if-version takes a version (a whole number) or none; got ${JSON.stringify(text)}`);
+  return version;
+}
+
+/** get, pop and rm: one KEY (pop and rm take --if-version, pop --idempotency-key). */
+function keyCommand(
+  summary: string,
+  run: (client: MemkvClient, key: string, flags: Flags, output: CliOutput) => Promise<CliResult>,
+  options: Options = {},
+): Command {
   return {
-    args: 'KEY',
+    args: ['KEY', ...('if-version' in options ? ['[--if-version N]'] : []), ...('idempotency-key' in options ? ['[--idempotency-key K]'] : [])].join(' '),
     summary,
     minArgs: 1,
     maxArgs: 1,
-    options: {},
+    options,
     run: (client, [key], flags, output) => run(client, key!, flags, output),
   };
 }
@@ -234,13 +282,13 @@ function writeCommand(
   write: (client: MemkvClient, ...args: Parameters<MemkvClient['set']>) => Promise<MessageJson>,
 ): Command {
   return {
-    args: 'KEY VALUE... [--ttl 1h] [--list]',
+    args: 'KEY VALUE... [--ttl 1h] [--list] [--if-version N|none]',
     summary,
     minArgs: 1,
     maxArgs: Infinity,
-    options: { ...TTL_OPTION, ...LIST_OPTION },
+    options: { ...TTL_OPTION, ...LIST_OPTION, ...IF_VERSION_OPTION },
     async run(client, [key, ...values], flags, output) {
-      return done(flags, output, await write(client, key!, valueOf(values, flags), { ttl: stringFlag(flags.ttl) }));
+      return done(flags, output, await write(client, key!, valueOf(values, flags), { ttl: stringFlag(flags.ttl), ifVersion: ifVersionOf(flags) }));
     },
   };
 }

@@ -21,7 +21,9 @@
  * 2. the method and URL are a served command's, with no query string, and `{key}` made only of
  *    `A-Z a-z 0-9 - _ . ~ :` (no percent-decoding needed), at most `maxKeyBytes` long, and not
  *    the first segment of any other route under `{base}` for that method (such as `docs`); no
- *    `Prefer` header (preferences change the answer: Fastify's route honours them); with CORS on,
+ *    `Prefer` header (preferences change the answer: Fastify's route honours them), no `If-Match`,
+ *    `If-None-Match` or `Idempotency-Key` (they decide whether and how a write runs, and a read
+ *    may answer 304: Fastify's routes honour them); with CORS on,
  *    no `Origin` header (Fastify's CORS hooks add the headers a browser needs). While writes
  *    wait for the log (persistence on), the node:http listener takes reads only, and Fastify's
  *    handlers await the log; {@link FastPath.answer}, used by the raw front, takes writes too and
@@ -41,7 +43,8 @@
  * head, or after the body was read, in which case the body is replayed to Fastify through a
  * `preParsing` hook ({@link installFastPathReplay}), so that Fastify parses, validates and
  * answers exactly as without the fast path. The answers it does give are byte-for-byte
- * Fastify's: same status, headers in the same order, same `JSON.stringify` of the same result.
+ * Fastify's: same status, headers in the same order (`ETag` first when the result carries a
+ * `version`, as the route sets it), same `JSON.stringify` of the same result.
  *
  * Request metrics (metrics.ts) are recorded here too, with the command's route pattern as label.
  * Any other feature that every data request must honour and that lives in a Fastify hook (an

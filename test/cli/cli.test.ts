@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { refusedUrl, startHttpServer, startMemkv } from '../helpers/servers.js';
@@ -386,5 +389,36 @@ describe.concurrent('usage', () => {
     expect((await memkv(['range', '--help'])).stdout).toMatch(/^Usage: memkv range KEY START STOP\n/);
     expect((await memkv(['serve', '--help'])).stdout).toContain('--health-port VALUE');
     expect((await memkv(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe('versions and transactions', () => {
+  it('--if-version writes only at that version (none: only a missing key); a stale one exits 2 with the server\'s message', async () => {
+    expect(await memkv(['set', 'cas', 'one', '--if-version', 'none'], env)).toEqual({ code: 0, stdout: 'OK\n', stderr: '' });
+    const version = server.store.get('cas')!.version;
+    const stale = await memkv(['set', 'cas', 'two', '--if-version', String(version + 5)], env);
+    expect(stale.code).toBe(2);
+    expect(stale.stderr).toBe(`memkv: the write needs key "cas" at version ${version + 5}, but its version is ${version}\n`);
+    expect(server.store.get('cas')!.value).toBe('one');
+    expect(await memkv(['update', 'cas', 'two', '--if-version', String(version)], env)).toMatchObject({ code: 0, stdout: 'OK\n' });
+    expect((await memkv(['rm', 'cas', '--if-version', String(version)], env)).code).toBe(2);
+    expect((await memkv(['rm', 'cas', '--if-version', 'x1'], env)).stderr).toMatch(/--if-version takes a version/);
+    expect(await memkv(['rm', 'cas', '--if-version', String(version + 1)], env)).toMatchObject({ code: 0, stdout: 'OK\n' });
+  });
+
+  it('txn applies the ops of a file, or of stdin, and prints the version; a failed check exits 2 and applies nothing', async () => {
+    const dir = fs.mkdtempSync(join(tmpdir(), 'memkv-cli-txn-'));
+    const file = join(dir, 'txn.json');
+    fs.writeFileSync(file, JSON.stringify({ ops: [{ op: 'set', key: 't1', value: 'a' }, { op: 'push', key: 't2', value: ['x', 'y'] }] }));
+    const run = await memkv(['txn', file], env);
+    const version = server.store.get('t1')!.version;
+    expect(run).toEqual({ code: 0, stdout: `OK (version ${version})\n`, stderr: '' });
+    expect(server.store.get('t2')).toMatchObject({ value: ['x', 'y'], version });
+    fs.writeFileSync(file, JSON.stringify({ checks: [{ key: 't1', version: version - 1 }], ops: [{ op: 'remove', key: 't1' }] }));
+    const refused = await memkv(['txn', file, '--json'], env);
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.stderr)).toMatchObject({ code: 'txn_conflict' });
+    expect(server.store.get('t1')?.value).toBe('a');
+    fs.rmSync(dir, { recursive: true });
   });
 });
