@@ -4,7 +4,7 @@
  * STORAGE=redis (WORKERS=1 and 2) beside Webdis on the same Redis. Prints one table; each figure
  * is the median of `--runs` runs. See bench/README.md.
  *
- * Usage: node bench/run.mjs [--runs 3] [--duration 5] [--pin] [--only startup,engine,memory,http,expiry,redis]
+ * Usage: node bench/run.mjs [--runs 3] [--duration 5] [--pin] [--only startup,engine,memory,http,expiry,redis,watch]
  */
 import { execFileSync } from 'node:child_process';
 import { cpus } from 'node:os';
@@ -21,7 +21,7 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '5' },
     connections: { type: 'string', default: '50' },
     pin: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'startup,engine,memory,http,expiry,redis' },
+    only: { type: 'string', default: 'startup,engine,memory,http,expiry,redis,watch' },
     'http-keys': { type: 'string', default: '100000' },
     ops: { type: 'string', default: 'get,set,push,pop' },
   },
@@ -58,6 +58,7 @@ try {
   if (SECTIONS.has('http')) await httpSection(tools);
   if (SECTIONS.has('expiry')) await expirySection(tools);
   if (SECTIONS.has('redis')) await redisSection(tools);
+  if (SECTIONS.has('watch')) await watchSection(tools);
   printTable();
 } catch (error) {
   if (!wasInterrupted()) process.stderr.write(`bench: ${error?.stack ?? error}\n`);
@@ -334,6 +335,25 @@ async function expirySection(tools) {
 }
 
 // ---- Output ----
+
+async function watchSection(tools) {
+  if (!tools.wrk) {
+    notes.push('wrk is not installed: no watch fan-out figures.');
+    return;
+  }
+  log(`watch: SET at ${CONNECTIONS} connections without and with 100 watchers on its prefix, ${RUNS} x ${SECONDS} s`);
+  const result = JSON.parse(
+    await run(process.execPath, [here('./watch.mjs'), '--runs', String(RUNS), '--duration', String(SECONDS), '--connections', String(CONNECTIONS)], {
+      timeoutMs: (RUNS * (2 * SECONDS + 10) + 30) * 1000,
+    }),
+  );
+  const group = `watch fan-out: 100 watchers on the SET prefix (wrk, ${CONNECTIONS} connections)`;
+  rows.push({ group, name: 'SET req/s, no watchers', memkv: result.setRpsWithout, unit: 'ops' });
+  rows.push({ group, name: 'SET req/s, 100 watchers', memkv: result.setRpsWith, ratio: result.ratio, unit: 'ops' });
+  rows.push({ group, name: 'event lag p50 (write start to arrival)', memkv: result.lagP50Ms, unit: 'ms' });
+  rows.push({ group, name: 'event lag p99 (write start to arrival)', memkv: result.lagP99Ms, unit: 'ms' });
+  if (result.cutOff > 0) notes.push(`watch: ${result.cutOff} watchers were cut off (watch_overflow) and watched again`);
+}
 
 function printTable() {
   const header = ['benchmark', 'memkv', 'other', 'ratio', 'target'];

@@ -20,6 +20,7 @@ import { ERRORS } from './errors.js';
 import type { RedisStorage } from './storage/redis.js';
 import type { MemoryIdempotency } from './idempotency/memory.js';
 import type { RedisIdempotency } from './idempotency/redis.js';
+import type { WatchHub } from './watch/watch-hub.js';
 import { VERSION } from './version.js';
 
 export interface RunningServer {
@@ -32,6 +33,8 @@ export interface RunningServer {
   readonly persistence: Persistence | undefined;
   /** The auth service, when AUTH_ENABLED. */
   readonly auth: AuthService | undefined;
+  /** The change feed behind `GET /db/watch` (STORAGE=memory, WATCH_HISTORY > 0). */
+  readonly watch: WatchHub | undefined;
   /** Port the API listens on (useful when PORT=0). */
   readonly port: number;
   /** Port the health server listens on. */
@@ -95,6 +98,7 @@ export async function startServer(
   let idempotency: MemoryIdempotency | undefined;
   /** STORAGE=redis: the kept answers in Redis, shared by every front. */
   let redisIdempotency: RedisIdempotency | undefined;
+  let watch: WatchHub | undefined;
   let health: FastifyInstance | undefined;
   /** Progress of the replay: bytes of the log read and its size, once known. */
   let loaded: { bytesRead: number; totalBytes: number } | undefined;
@@ -129,6 +133,7 @@ export async function startServer(
       } finally {
         clearInterval(sweep);
       }
+      watch?.close();
       store?.close();
       await idempotency?.close();
       await redis?.close();
@@ -144,7 +149,7 @@ export async function startServer(
       { version: VERSION, host: config.host, port: portOf(api.server), apiBase: `/api/${config.apiVersion}`, loading: true },
       `memkv ${VERSION} listening on ${scheme}://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading (503 loading until ready)`,
     );
-    const [{ createStore }, { buildApp }, { UI_ASSETS_DIR }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }, { createMemoryIdempotency }] = await Promise.all([
+    const [{ createStore }, { buildApp }, { UI_ASSETS_DIR }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }, { connectWatch }, { createMemoryIdempotency }] = await Promise.all([
       import('./engine/store.js'),
       import('./http/app.js'),
       import('./http/routes/ui.js'),
@@ -152,6 +157,7 @@ export async function startServer(
       import('./http/metrics.js'),
       import('./persistence/persistence.js'),
       import('./open-auth.js'),
+      import('./watch/connect.js'),
       import('./idempotency/memory.js'),
     ]);
     signal?.throwIfAborted();
@@ -229,6 +235,13 @@ export async function startServer(
     }
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
     signal?.throwIfAborted();
+    // The change feed starts after the replay: a watch resumes from the revision the log ended at
+    // on. STORAGE=redis has no feed yet (GET /db/watch answers 404): its seam is a hub made with
+    // createWatchHub({ historyEvents, maxBufferBytes, revision }) whose `publish` a source of
+    // Redis's changes calls with each Change, passed to buildApp as `watch` like this one.
+    if (store !== undefined && config.watchHistory > 0) {
+      watch = connectWatch(store, { historyEvents: config.watchHistory, maxBufferBytes: config.watchMaxBufferBytes });
+    }
     if (config.authEnabled) auth = await openAuth(config, logger, redis);
     const log = persistence;
     app = await buildApp({
@@ -245,6 +258,7 @@ export async function startServer(
       trustProxy: config.trustProxy,
       idempotencyTtlMs: config.idempotencyTtlMs,
       idempotency: idempotency ?? redisIdempotency,
+      watch,
       ...(redis === undefined ? { store } : { storage: redis, database: redis }),
       apiVersion: config.apiVersion,
       maxBodyBytes: config.maxBodyBytes,
@@ -297,7 +311,7 @@ export async function startServer(
     logger.info({ subject: next.subject, validTo: next.validTo.toISOString() }, `TLS: new connections get ${next.subject} (valid until ${next.validTo.toISOString()})`);
     return true;
   };
-  return { store, redis, logger, persistence, auth, port, healthPort, secure: tls !== undefined, reloadTls, close };
+  return { store, redis, logger, persistence, auth, watch, port, healthPort, secure: tls !== undefined, reloadTls, close };
 }
 
 /** The TLS files of `config` read and checked, or undefined for plain HTTP. @throws ConfigError */

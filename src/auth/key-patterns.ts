@@ -4,7 +4,16 @@
  */
 
 /** Tells whether a key is allowed. */
-export type KeyMatcher = (key: string) => boolean;
+export interface KeyMatcher {
+  (key: string): boolean;
+  /**
+   * Whether every key that starts with `prefix` is allowed (a watch of the prefix). Sure, not
+   * complete: true when a pattern ends with an unescaped `*` and matches `prefix` itself (then it
+   * matches the prefix followed by anything); a prefix that only several patterns cover
+   * together, or only an odd pattern such as `a*?`, is refused.
+   */
+  coversPrefix(prefix: string): boolean;
+}
 
 /** Most patterns a user may hold. */
 export const MAX_KEY_PATTERNS = 32;
@@ -36,7 +45,17 @@ export function describeBadKeyPatterns(patterns: readonly string[]): string | un
 export function compileKeyPatterns(patterns: readonly string[]): KeyMatcher | null {
   if (patterns.includes('*')) return null;
   const regex = new RegExp(`^(?:${patterns.map(patternSource).join('|')})$`, 'su');
-  return (key) => regex.test(key);
+  // A pattern P·* matches p·s for any s once it matches p (its `*` takes s as well).
+  const open = patterns.filter(endsWithWildcard);
+  const openRegex = open.length === 0 ? undefined : new RegExp(`^(?:${open.map(patternSource).join('|')})$`, 'su');
+  return Object.assign((key: string) => regex.test(key), {
+    coversPrefix: (prefix: string) => openRegex !== undefined && openRegex.test(prefix),
+  });
+}
+
+/** Whether the pattern's last character is a `*` wildcard (not an escaped `\*`). */
+function endsWithWildcard(pattern: string): boolean {
+  return /(^|[^\\])(\\\\)*\*$/.test(pattern);
 }
 
 function patternSource(pattern: string): string {

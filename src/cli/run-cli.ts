@@ -81,6 +81,8 @@ interface CommandContext {
   env: Readonly<Record<string, string | undefined>>;
   /** The whole standard input, as text. */
   readInput(): Promise<string>;
+  /** Aborts a command that runs until stopped (`watch`): Ctrl-C in the executable. */
+  signal: AbortSignal | undefined;
 }
 
 // ---- Client commands ----
@@ -217,6 +219,23 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     options: {},
     async run(client, _args, flags, output) {
       return done(flags, output, await client.wire.logout());
+    },
+  },
+  // memkv watch [PREFIX] [--from ID]
+  watch: {
+    args: '[PREFIX] [--from ID]',
+    summary: 'print each change to the keys (starting with PREFIX) as one JSON line, from now or after event ID, until Ctrl-C',
+    minArgs: 0,
+    maxArgs: 1,
+    options: { from: { type: 'string' } },
+    async run(client, [prefix], flags, output, { signal }) {
+      const from = stringFlag(flags.from);
+      if (from !== undefined && !/^[0-9]{1,16}(\.[0-9]{1,10})?$/.test(from)) {
+        throw new UsageError(`--from takes an event id such as 42 or 42.1; got ${JSON.stringify(from)}`);
+      }
+      // Always JSON: the event as the server sent it, with its id (to resume with --from).
+      for await (const event of client.watch({ prefix, from, signal })) output.out(JSON.stringify(event));
+      return EXIT.ok;
     },
   },
   // memkv rm KEY [--if-version N]
@@ -450,12 +469,14 @@ function parse(argv: string[], options: Options, maxArgs: number, negativeArgs =
  * written to `output.err` and becomes exit code 1 (not found) or 2.
  * @param env environment for MEMKV_URL, MEMKV_API_VERSION, MEMKV_TOKEN, MEMKV_TIMEOUT and MEMKV_PASSWORD; default `process.env`.
  * @param readInput reads the standard input (`login --password-stdin`); default the process's.
+ * @param signal stops a command that runs until stopped (`watch`), which then ends with 0.
  */
 export async function runCli(
   argv: readonly string[],
   output: CliOutput,
   env?: Readonly<Record<string, string | undefined>>,
   readInput: () => Promise<string> = readProcessInput,
+  signal?: AbortSignal,
 ): Promise<CliResult> {
   const [name, ...rest] = argv;
   // Read before parsing, so that a usage error is reported as JSON too; after `--` it is a value.
@@ -495,7 +516,7 @@ export async function runCli(
     });
     // The CLI settings are the client's options of the same names, and its TLS files a dispatcher of Node's fetch.
     const client = createClient({ ...settings, fetchOptions: await tlsFetchOptions(settings) });
-    return await command.run(client, positionals, values, output, { env: env ?? process.env, readInput });
+    return await command.run(client, positionals, values, output, { env: env ?? process.env, readInput, signal });
   } catch (error) {
     return fail(error, json, output);
   }

@@ -110,6 +110,10 @@ export interface Config {
   readonly redisCommandTimeoutMs: number;
   /** Front processes serving the API port (WORKERS; `auto` = the number of cores); above 1 only with STORAGE=redis. */
   readonly workers: number;
+  /** Changes kept for resuming a watch, in events; 0 = watch off (WATCH_HISTORY). */
+  readonly watchHistory: number;
+  /** Unsent bytes after which a watcher that does not read is cut off (WATCH_MAX_BUFFER). */
+  readonly watchMaxBufferBytes: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -157,4 +161,6 @@ export const DEFAULTS: Config = Object.freeze({
   redisKeyPrefix: 'memkv:', // memkv's keys never collide with other applications' in the same Redis
   redisCommandTimeoutMs: 2_000, // 2 s: no request waits longer on Redis
   workers: 1, // one front process
+  watchHistory: 10_000, // events (also bounded to 64 MiB of event text)
+  watchMaxBufferBytes: 1024 * 1024, // 1 MiB unsent per watcher
 });

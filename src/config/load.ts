@@ -67,6 +67,8 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   redisKeyPrefix: { env: 'REDIS_KEY_PREFIX', parse: keyPrefix },
   redisCommandTimeoutMs: { env: 'REDIS_COMMAND_TIMEOUT', parse: duration({ allowZero: false, minMs: 10 }) },
   workers: { env: 'WORKERS', parse: workers },
+  watchHistory: { env: 'WATCH_HISTORY', parse: integer(0, 10_000_000) },
+  watchMaxBufferBytes: { env: 'WATCH_MAX_BUFFER', parse: bytes(1024, 1024 ** 3) },
 };
 
 /** What Redis owns in redis mode, and what to configure there instead. */

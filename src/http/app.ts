@@ -32,6 +32,8 @@ import { commandRoutes } from './routes/commands.js';
 import { dbRoutes, type PersistenceStats } from './routes/db.js';
 import { registerDocsRoutes, registerOpenApi } from './routes/docs.js';
 import { registerUiRoutes } from './routes/ui.js';
+import { watchRoutes } from './routes/watch.js';
+import type { WatchHub } from '../watch/watch-hub.js';
 
 export type { PersistenceStats };
 
@@ -120,10 +122,16 @@ export interface AppOptions {
   idempotency?: IdempotencyStore;
   /** How long the default idempotency store keeps an answer, in ms; default 24 h. */
   idempotencyTtlMs?: number;
+  /**
+   * The change feed served at `GET /db/watch` (src/watch/): a hub that the store's change
+   * listener (or any other source of changes) publishes to. Default none: the route answers 404
+   * (watch off). The app ends its watch streams when it closes; the hub's owner closes the hub.
+   */
+  watch?: WatchHub;
 }
 
 /** The request headers a cross-origin page may send (the preflight's `Access-Control-Allow-Headers`). */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer', 'Idempotency-Key'] as const;
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer', 'Last-Event-ID', 'Idempotency-Key'] as const;
 /** The answer headers a cross-origin page may read besides the safelisted ones. */
 export const CORS_EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'Preference-Applied', 'Idempotent-Replayed'] as const;
 /** How long a browser may keep a preflight's answer, in seconds (Chromium caps it at 2 h). */
@@ -169,6 +177,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     corsOrigins = [],
     trustProxy = false,
     idempotencyTtlMs,
+    watch,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 1) throw new TypeError('maxBodyBytes must be an integer >= 1');
@@ -314,6 +323,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(idempotencyPlugin, { store: idempotency, waitForLog: () => durable?.(), limits: { maxBodyBytes, maxKeyBytes } });
       await api.register(commandRoutes, { executor });
       await api.register(dbRoutes, { prefix: '/db', database, storage, persistenceStatus, startedAtMs, compact, durable });
+      await api.register(watchRoutes, {
+        prefix: '/db',
+        hub: watch,
+        offReason: store === undefined ? 'watch is not available with STORAGE=redis yet' : 'watch is off on this server (WATCH_HISTORY=0)',
+      });
       if (auth !== undefined) await api.register(authRoutes, { auth, loginRateLimit });
     },
     { prefix: basePath },

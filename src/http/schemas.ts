@@ -134,3 +134,34 @@ export const Stats = Type.Object(
   { description: 'What the server is doing, in the spirit of Redis INFO.' },
 );
 
+
+// ---- Watch (`GET /db/watch`) ----
+
+export const WatchQuery = Type.Object(
+  {
+    prefix: Type.Optional(Type.String({ maxLength: 4096, description: 'Only changes to keys that start with this text; default every key.' })),
+    from: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        description:
+          'Resume after this event id: a revision `N` (after all of it) or `N.i` (after change i of revision N). ' +
+          'The `Last-Event-ID` header, when sent, wins. Default: the current revision (only changes from now on).',
+        examples: ['42', '42.1'],
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** The 200 answer of `GET /db/watch`: a stream of server-sent events, documented as text. */
+export const WatchStream = {
+  description:
+    'A `text/event-stream` that begins with `retry: 1000`, an `id:` without data (the position the stream starts ' +
+    'after, to resume from if it drops before its first event) and a comment, then one event per change to a matching key: ' +
+    '`id:` the revision (`N`; in a revision of k > 1 changes, a transaction, `N.0` … `N.(k-2)` then `N`), ' +
+    '`data:` JSON `{"revision":N,"op":"set","key":"a","row":{...}}` (push: the minimal row and `values`; pop: the ' +
+    'minimal row and `popped`; remove, expire, evict: no row; flush: `{"revision":N,"op":"flush"}`). A comment ' +
+    '`: heartbeat` comes every 15 s. A watcher that does not read fast enough gets `event: error` with ' +
+    '`{"code":"watch_overflow",...}` and the stream ends: resume from the last id.',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+} as const;

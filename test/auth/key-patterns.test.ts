@@ -37,4 +37,18 @@ describe('key patterns', () => {
     expect(describeBadKeyPatterns(['ok\\\\'])).toBeUndefined();
     expect(describeBadKeyPatterns(['cache:*'])).toBeUndefined();
   });
+
+  it('covers a prefix (a watch) only through a pattern ending in * that matches the prefix itself', () => {
+    const match = compileKeyPatterns(['cache:*', 'user:?:*', 'exact', 'star\\*', 'a*b'])!;
+    expect(match.coversPrefix('cache:')).toBe(true);
+    expect(match.coversPrefix('cache:x:')).toBe(true);
+    expect(match.coversPrefix('cache')).toBe(false);
+    expect(match.coversPrefix('')).toBe(false);
+    expect(match.coversPrefix('user:1:')).toBe(true);
+    expect(match.coversPrefix('user:1')).toBe(false);
+    expect(match.coversPrefix('exact')).toBe(false);
+    expect(match.coversPrefix('star')).toBe(false);
+    expect(match.coversPrefix('a')).toBe(false);
+    expect(compileKeyPatterns(['star\\\\*'])!.coversPrefix('star\\')).toBe(true);
+  });
 });

@@ -9,6 +9,7 @@ import { APP_DEFAULTS } from '../../src/http/app.js';
 import { DEFAULT_IDEMPOTENCY_TTL_MS } from '../../src/idempotency/idempotency-store.js';
 import { PERSISTENCE_DEFAULTS } from '../../src/persistence/persistence.js';
 import { REDIS_DEFAULTS } from '../../src/storage/redis.js';
+import { WATCH_DEFAULTS } from '../../src/watch/watch-hub.js';
 
 describe('configuration defaults', () => {
   it('are the defaults of the store, the HTTP app and persistence', () => {
@@ -51,5 +52,9 @@ describe('configuration defaults', () => {
       maxKeyBytes: DEFAULTS.maxKeyBytes,
     }).toEqual(REDIS_DEFAULTS);
     expect(DEFAULTS.idempotencyTtlMs).toBe(DEFAULT_IDEMPOTENCY_TTL_MS);
+    expect({ historyEvents: DEFAULTS.watchHistory, maxBufferBytes: DEFAULTS.watchMaxBufferBytes }).toEqual({
+      historyEvents: WATCH_DEFAULTS.historyEvents,
+      maxBufferBytes: WATCH_DEFAULTS.maxBufferBytes,
+    });
   });
 });

@@ -35,6 +35,7 @@ export const DOCUMENTED_PATHS = [
   '/api/v1/db/stats',
   '/api/v1/db/compact',
   '/api/v1/db/txn',
+  '/api/v1/db/watch',
 ] as const;
 
 export const EPOCH = Date.UTC(2025, 5, 20, 16, 43, 47, 150);

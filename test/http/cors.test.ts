@@ -37,7 +37,7 @@ describe('CORS with auth off', () => {
     expect(answer.status).toBe(204);
     expect(answer.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(listOf(answer.headers.get('access-control-allow-methods'))).toEqual(expect.arrayContaining(['get', 'post', 'patch', 'delete']));
-    expect(listOf(answer.headers.get('access-control-allow-headers'))).toEqual(['authorization', 'content-type', 'prefer', 'idempotency-key']);
+    expect(listOf(answer.headers.get('access-control-allow-headers'))).toEqual(['authorization', 'content-type', 'prefer', 'last-event-id', 'idempotency-key']);
     expect(answer.headers.get('access-control-max-age')).toBe(String(CORS_MAX_AGE_S));
     expect(listOf(answer.headers.get('vary'))).toContain('origin');
     expect(answer.headers.get('access-control-allow-credentials')).toBeNull();

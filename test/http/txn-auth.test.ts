@@ -11,7 +11,7 @@ describe('POST /api/v1/db/txn with auth on', () => {
   });
   afterAll(() => t.close());
 
-  const txn = async (persona: 'admin' | 'readwrite' | 'readonly' | 'cache', payload: object) => {
+  const txn = async (persona: 'admin' | 'readwrite' | 'readonly' | 'cache', payload: Record<string, unknown>) => {
     const { access_token } = await t.login(persona);
     return t.request({ method: 'POST', url: '/api/v1/db/txn', headers: bearer(access_token), payload });
   };

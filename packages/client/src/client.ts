@@ -67,6 +67,8 @@ import {
   type RangeRow,
   type Row,
 } from './row.js';
+import { watchEvents, type WatchOptions } from './watch.js';
+import type { WatchEvent } from './protocol.js';
 
 /** A time to live: a Go-style duration string (`"90s"`, `"1h30m"`) or a whole number of milliseconds (> 0). */
 export type Ttl = string | number;
@@ -619,6 +621,36 @@ export class MemkvClient {
   // POST /api/v1/auth/logout  {refresh_token?}
   async logout(options?: CallOptions): Promise<void> {
     await this.wire.logout(options);
+  }
+
+  /**
+   * Watches the changes to the keys under `prefix`: an async iterator of {@link WatchEvent}s (the
+   * server's event JSON, with its `id`), one per change, in order. It reconnects by itself (with
+   * backoff, and after the server cut a watcher that fell behind) and resumes after the last id
+   * received, so no change is missed or repeated. Ends when `signal` aborts or the loop breaks.
+   * @throws HistoryCompactedError when the server's history no longer reaches back to the id to
+   *   resume from (`from`, or the last one after a long disconnection): list the keys again, then watch anew;
+   *   ForbiddenError without the read right on every key under the prefix; a MemkvClientError
+   *   `route_not_found` (404) from a server with watch off.
+   */
+  // GET /api/v1/db/watch?prefix=&from=   (text/event-stream)
+  watch(options: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    return watchEvents(
+      {
+        baseUrl: this.#baseUrl,
+        fetch: this.#fetch,
+        fetchOptions: this.#fetchOptions,
+        authorization: () => this.#authorization,
+        refresh: async () => {
+          if (this.#refreshToken === undefined) return false;
+          await this.#refresh();
+          return true;
+        },
+        timeoutMs: this.#timeoutMs,
+        retryDelayMs: this.#retryDelayMs,
+      },
+      options,
+    );
   }
 
   /** Trades the refresh token for a new pair; concurrent callers share one exchange. */

@@ -116,6 +116,14 @@ export class TxnConflictError extends MemkvClientError {
   }
 }
 
+/**
+ * A watch asked to resume from an event id the server's history no longer reaches (`history_compacted`,
+ * 410): list the keys again, then watch from the current revision.
+ */
+export class HistoryCompactedError extends MemkvClientError {
+  override name = 'HistoryCompactedError';
+}
+
 type ErrorClass = new (code: string, message: string, options?: MemkvClientErrorOptions) => MemkvClientError;
 
 /** The server's error codes that have a class of their own. */
@@ -130,6 +138,7 @@ const CLASS_BY_CODE: Readonly<Record<string, ErrorClass>> = {
   forbidden: ForbiddenError,
   precondition_failed: PreconditionFailedError,
   txn_conflict: TxnConflictError,
+  history_compacted: HistoryCompactedError,
 };
 
 /**

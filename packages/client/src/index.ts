@@ -15,6 +15,7 @@ export type {
   WireCalls,
   WriteOptions,
 } from './client.js';
+export type { WatchOptions } from './watch.js';
 export {
   MemkvClientError,
   NotFoundError,
@@ -28,6 +29,7 @@ export {
   UnexpectedResponseError,
   PreconditionFailedError,
   TxnConflictError,
+  HistoryCompactedError,
 } from './errors.js';
 export type { ClientErrorCode, MemkvClientErrorOptions } from './errors.js';
 export type { Row, StringRow, ListRow, PopRow, MinimalListRow, MinimalPopRow, RangeRow, Expiry } from './row.js';

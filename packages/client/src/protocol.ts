@@ -332,6 +332,37 @@ export interface BackendStatsJson {
   }[];
 }
 
+// ---- Watch (`GET /api/{version}/db/watch`, server-sent events) ----
+
+/** The operations a watch reports, one event per change to a matching key. */
+export type WatchOp = 'set' | 'update' | 'push' | 'pop' | 'ttl' | 'remove' | 'expire' | 'evict' | 'flush';
+
+/**
+ * The `data:` of one watch event. `revision` is the database revision of the change (several
+ * changes of one transaction share it). set, update and ttl carry the key's whole row; push and
+ * pop its minimal row (`length`, no elements) with the values pushed or the element popped;
+ * remove, expire and evict no row; flush no key either (every key is gone).
+ */
+export type WatchEventJson =
+  | { revision: number; op: 'set' | 'update' | 'ttl'; key: string; row: RowJson }
+  | { revision: number; op: 'push'; key: string; row: MinimalRowJson; values: string[] }
+  | { revision: number; op: 'pop'; key: string; row: MinimalRowJson; popped: string }
+  | { revision: number; op: 'remove' | 'expire' | 'evict'; key: string }
+  | { revision: number; op: 'flush' };
+
+/**
+ * A watch event with its SSE `id:`: `N` for a revision with one change; for a revision with k > 1
+ * changes `N.0` … `N.(k-2)`, then `N` for the last. Resuming from an id (`from`, or the
+ * `Last-Event-ID` header) continues right after that event.
+ */
+export type WatchEvent = WatchEventJson & { id: string };
+
+/** The `data:` of the `event: error` that ends a watch stream (`watch_overflow`: the watcher did not keep up). */
+export interface WatchErrorJson {
+  code: ErrorCode | (string & {});
+  message: string;
+}
+
 // ---- Authentication ----
 
 /** A user's role: `readonly` reads, `readwrite` also writes, `admin` also manages users and the database. */
