@@ -18,6 +18,8 @@ import { readTlsFiles, serverOnly, type TlsMaterial } from './http/tls.js';
 import type { AuthService } from './auth/auth-service.js';
 import { ERRORS } from './errors.js';
 import type { RedisStorage } from './storage/redis.js';
+import type { MemoryIdempotency } from './idempotency/memory.js';
+import type { RedisIdempotency } from './idempotency/redis.js';
 import type { WatchHub } from './watch/watch-hub.js';
 import type { RedisWatch } from './storage/redis-watch.js';
 import type { MemkvError } from './errors.js';
@@ -94,6 +96,10 @@ export async function startServer(
   let app: FastifyInstance | undefined;
   let store: Store | undefined;
   let redis: RedisStorage | undefined;
+  /** Where the answers of requests with an Idempotency-Key are kept (beside the data). */
+  let idempotency: MemoryIdempotency | undefined;
+  /** STORAGE=redis: the kept answers in Redis, shared by every front. */
+  let redisIdempotency: RedisIdempotency | undefined;
   let watch: WatchHub | undefined;
   /** STORAGE=redis on a standalone Redis: the hub fed by Redis's change stream, once reachable. */
   let redisWatch: RedisWatch<WatchHub> | undefined;
@@ -134,6 +140,7 @@ export async function startServer(
       watch?.close();
       redisWatch?.hub?.close();
       store?.close();
+      await idempotency?.close();
       await redis?.close();
       await auth?.flush();
       await persistence?.close();
@@ -147,7 +154,7 @@ export async function startServer(
       { version: VERSION, host: config.host, port: portOf(api.server), apiBase: `/api/${config.apiVersion}`, loading: true },
       `memkv ${VERSION} listening on ${scheme}://${config.host}:${portOf(api.server)}/api/${config.apiVersion}: loading (503 loading until ready)`,
     );
-    const [{ createStore }, { buildApp }, { UI_ASSETS_DIR }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }, { connectWatch }] = await Promise.all([
+    const [{ createStore }, { buildApp }, { UI_ASSETS_DIR }, { buildHealthApp }, { createMetrics }, { openPersistence }, { openAuth }, { connectWatch }, { createMemoryIdempotency }] = await Promise.all([
       import('./engine/store.js'),
       import('./http/app.js'),
       import('./http/routes/ui.js'),
@@ -156,6 +163,7 @@ export async function startServer(
       import('./persistence/persistence.js'),
       import('./open-auth.js'),
       import('./watch/connect.js'),
+      import('./idempotency/memory.js'),
     ]);
     signal?.throwIfAborted();
     // The data: the embedded engine, or Redis, which connects in the background: the server starts
@@ -172,6 +180,8 @@ export async function startServer(
         watchHistory: config.watchHistory,
         onConnectionError: (error) => logger.warn({ err: error }, `Redis is unreachable (reconnecting): ${error.message}`),
       });
+      const { createRedisIdempotency } = await import('./idempotency/redis.js');
+      redisIdempotency = createRedisIdempotency({ client: redis.client, keyPrefix: `${config.redisKeyPrefix}idem:`, ttlMs: config.idempotencyTtlMs });
     } else {
       store = createStore({
         defaultTtlMs: config.defaultTtlMs,
@@ -182,6 +192,9 @@ export async function startServer(
         // Only a debug logger pays for the callback.
         onEvict: logger.isLevelEnabled('debug') ? (key) => logger.debug({ key, policy: config.evictionPolicy }, 'evicted') : undefined,
       });
+      const data = store;
+      // Kept answers count toward MAX_MEMORY, and live in the log beside the data.
+      idempotency = createMemoryIdempotency({ ttlMs: config.idempotencyTtlMs, holdBytes: (bytes, force) => data.holdBytes(bytes, force) });
     }
     const metrics = createMetrics({ store, database: redis });
     health = await buildHealthApp({
@@ -223,6 +236,7 @@ export async function startServer(
           loaded = { bytesRead, totalBytes };
         },
         logger,
+        idempotency,
       });
     }
     // After the log: with persistence on, DB_PATH exists and this process holds its lock.
@@ -259,6 +273,8 @@ export async function startServer(
       },
       corsOrigins: config.corsOrigins,
       trustProxy: config.trustProxy,
+      idempotencyTtlMs: config.idempotencyTtlMs,
+      idempotency: idempotency ?? redisIdempotency,
       watch: watch ?? redisWatch,
       watchUnavailable,
       ...(redis === undefined ? { store } : { storage: redis, database: redis }),

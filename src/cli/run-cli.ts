@@ -54,6 +54,8 @@ const CLIENT_OPTIONS = {
 const TTL_OPTION = { ttl: { type: 'string' } } as const satisfies Options;
 const LIST_OPTION = { list: { type: 'boolean' } } as const satisfies Options;
 const LIMIT_OPTION = { limit: { type: 'string' } } as const satisfies Options;
+/** push and pop: the Idempotency-Key to send (default a new one per run), for a script that runs the same command again after a lost answer. */
+const IDEMPOTENCY_OPTION = { 'idempotency-key': { type: 'string' } } as const satisfies Options;
 /** Compare-and-set: write only if the key's version is N (`none`: only if the key is missing). */
 const IF_VERSION_OPTION = { 'if-version': { type: 'string' } } as const satisfies Options;
 
@@ -100,28 +102,33 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   update: writeCommand('replace the value of an existing KEY (its expiry stays unless --ttl)', (client, ...args) =>
     client.wire.update(...args),
   ),
-  // memkv push KEY VALUE... [--ttl 1h]
+  // memkv push KEY VALUE... [--ttl 1h] [--if-version N] [--idempotency-key K]
   push: {
-    args: 'KEY VALUE... [--ttl 1h]',
+    args: 'KEY VALUE... [--ttl 1h] [--if-version N] [--idempotency-key K]',
     summary: 'append to the list at KEY (created if missing) and print the list',
     minArgs: 2,
     maxArgs: Infinity,
-    options: { ...TTL_OPTION, ...IF_VERSION_OPTION },
+    options: { ...TTL_OPTION, ...IF_VERSION_OPTION, ...IDEMPOTENCY_OPTION },
     async run(client, [key, ...values], flags, output) {
-      const options = { ttl: stringFlag(flags.ttl), ifVersion: ifVersionOf(flags) };
+      const options = { ttl: stringFlag(flags.ttl), ifVersion: ifVersionOf(flags), idempotencyKey: stringFlag(flags['idempotency-key']) };
       if (flags.json === true) return json(output, await client.wire.push(key!, values, options));
       output.out(formatValue(await client.push(key!, values, options)));
       return EXIT.ok;
     },
   },
-  // memkv pop KEY [--if-version N]
-  pop: keyCommand('remove the last element of the list at KEY and print it', async (client, key, flags, output) => {
-    const ifVersion = ifVersionOf(flags) ?? undefined;
-    if (flags.json === true) return json(output, await client.wire.pop(key, { ifVersion }));
-    // Only the element is printed: the minimal answer spares the server copying and sending the list.
-    output.out((await client.pop(key, { minimal: true, ifVersion })).popped);
-    return EXIT.ok;
-  }, IF_VERSION_OPTION),
+  // memkv pop KEY [--if-version N] [--idempotency-key K]
+  pop: keyCommand(
+    'remove the last element of the list at KEY and print it (with --idempotency-key, running it again prints the same element and removes nothing more)',
+    async (client, key, flags, output) => {
+      const ifVersion = ifVersionOf(flags) ?? undefined;
+      const idempotencyKey = stringFlag(flags['idempotency-key']);
+      if (flags.json === true) return json(output, await client.wire.pop(key, { ifVersion, idempotencyKey }));
+      // Only the element is printed: the minimal answer spares the server copying and sending the list.
+      output.out((await client.pop(key, { minimal: true, ifVersion, idempotencyKey })).popped);
+      return EXIT.ok;
+    },
+    { ...IF_VERSION_OPTION, ...IDEMPOTENCY_OPTION },
+  ),
   // memkv range KEY START STOP
   range: {
     args: 'KEY START STOP',
@@ -239,13 +246,13 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     output.out('OK');
     return EXIT.ok;
   }, IF_VERSION_OPTION),
-  // memkv txn [FILE]
+  // memkv txn [FILE] [--idempotency-key K]
   txn: {
-    args: '[FILE]',
+    args: '[FILE] [--idempotency-key K]',
     summary: 'apply a transaction, {"checks": [...], "ops": [...]} as JSON from FILE or stdin, all or nothing; print its version',
     minArgs: 0,
     maxArgs: 1,
-    options: {},
+    options: IDEMPOTENCY_OPTION,
     async run(client, [file], flags, output, { readInput }) {
       const text = file === undefined ? await readInput() : await readFile(file, 'utf8');
       let body: { checks?: TxnCheckJson[]; ops?: TxnOpJson[] };
@@ -255,7 +262,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         throw new UsageError(`the transaction is not JSON: ${(error as Error).message}`);
       }
       if (typeof body !== 'object' || body === null || !Array.isArray(body.ops)) throw new UsageError('the transaction needs "ops": an array of ops');
-      const answer = await client.txn(body.ops, { checks: body.checks });
+      const answer = await client.txn(body.ops, { checks: body.checks, idempotencyKey: stringFlag(flags['idempotency-key']) });
       output.out(flags.json === true ? JSON.stringify(answer) : `OK (version ${answer.version})`);
       return EXIT.ok;
     },
@@ -272,14 +279,14 @@ function ifVersionOf(flags: Flags): number | null | undefined {
   return version;
 }
 
-/** get, pop and rm: one KEY (pop and rm take --if-version). */
+/** get, pop and rm: one KEY (pop and rm take --if-version, pop --idempotency-key). */
 function keyCommand(
   summary: string,
   run: (client: MemkvClient, key: string, flags: Flags, output: CliOutput) => Promise<CliResult>,
   options: Options = {},
 ): Command {
   return {
-    args: Object.keys(options).length === 0 ? 'KEY' : 'KEY [--if-version N]',
+    args: ['KEY', ...('if-version' in options ? ['[--if-version N]'] : []), ...('idempotency-key' in options ? ['[--idempotency-key K]'] : [])].join(' '),
     summary,
     minArgs: 1,
     maxArgs: 1,

@@ -56,6 +56,8 @@ export interface Config {
   readonly maxTxnOps: number;
   /** Longest time to receive a whole request, head and body, in ms; 0 = no limit (REQUEST_TIMEOUT). */
   readonly requestTimeoutMs: number;
+  /** How long the answer to a request with an `Idempotency-Key` is kept for its retries, in ms (IDEMPOTENCY_TTL). */
+  readonly idempotencyTtlMs: number;
   /** Limit on the accounted data bytes; 0 = unlimited (MAX_MEMORY). */
   readonly maxMemoryBytes: number;
   /** What to evict when a write would pass MAX_MEMORY (EVICTION_POLICY). */
@@ -132,6 +134,7 @@ export const DEFAULTS: Config = Object.freeze({
   maxBodyBytes: 1024 * 1024, // 1 MiB
   maxTxnOps: 128, // ops (and checks) in one transaction: DEFAULT_MAX_TXN_OPS
   requestTimeoutMs: 30_000, // 30 s: a body announced and never sent, or sent a byte at a time, is answered 408
+  idempotencyTtlMs: 24 * 3_600_000, // 24 hours, as Stripe keeps idempotency keys
   maxMemoryBytes: 0, // unlimited, as Redis on 64-bit systems
   evictionPolicy: 'noeviction', // as Redis: refuse writes rather than lose keys
   authEnabled: false, // off, so the quick start stays one command

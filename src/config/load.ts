@@ -40,6 +40,7 @@ const OPTIONS: { readonly [K in keyof Config]: { env: string; parse: Parser<Conf
   maxBodyBytes: { env: 'MAX_BODY_BYTES', parse: bytes(64, 1024 ** 3) },
   maxTxnOps: { env: 'MAX_TXN_OPS', parse: integer(1, TXN_OPS_HARD_LIMIT) },
   requestTimeoutMs: { env: 'REQUEST_TIMEOUT', parse: duration({ allowZero: true }) },
+  idempotencyTtlMs: { env: 'IDEMPOTENCY_TTL', parse: duration({ allowZero: false, minMs: 1000 }) },
   maxMemoryBytes: { env: 'MAX_MEMORY', parse: memoryLimit },
   evictionPolicy: { env: 'EVICTION_POLICY', parse: oneOf(EVICTION_POLICIES) },
   authEnabled: { env: 'AUTH_ENABLED', parse: boolean },

@@ -217,6 +217,8 @@ export class Store {
 
   // ---- Accounting and counters ----
   #dataBytes = 0;
+  /** Bytes counted toward the limit outside the keyspace (holdBytes). */
+  #heldBytes = 0;
   #accessTick = 0;
   #hits = 0;
   #misses = 0;
@@ -794,6 +796,31 @@ export class Store {
     this.#timer = undefined;
   }
 
+  // ---- Memory held outside the keyspace ----
+
+  /**
+   * Counts `deltaBytes` held outside the keyspace (kept idempotent answers) toward
+   * `maxMemoryBytes`; a negative delta releases them. Room for a positive one is made by evicting
+   * keys per the policy (held bytes themselves are never evicted); when none can be made it
+   * throws `out_of_memory` and counts nothing, unless `force`, which counts it anyway (memory
+   * then passes the limit until it is released, and writes that grow the data are refused).
+   */
+  holdBytes(deltaBytes: number, force = false): void {
+    if (deltaBytes > 0 && this.#dataBytes + this.#heldBytes + deltaBytes > this.#maxMemoryBytes) {
+      try {
+        this.#makeRoom(deltaBytes, -1);
+      } catch (error) {
+        if (!force) throw error;
+      }
+    }
+    this.#heldBytes += deltaBytes;
+  }
+
+  /** Bytes held outside the keyspace (see {@link holdBytes}); they count toward `maxMemoryBytes`. */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
   /** One tick of active expiry: slices of at most `sweepSliceMs`, yielding to the event loop between slices. */
   #sweepInSlices(): void {
     if (this.#sweeping) return;
@@ -830,7 +857,7 @@ export class Store {
    * updates work over the limit. `protectedSlot` (the key being written, or -1) is never evicted.
    */
   #reserve(deltaBytes: number, protectedSlot: number): void {
-    if (deltaBytes <= 0 || this.#dataBytes + deltaBytes <= this.#maxMemoryBytes) return;
+    if (deltaBytes <= 0 || this.#dataBytes + this.#heldBytes + deltaBytes <= this.#maxMemoryBytes) return;
     this.#makeRoom(deltaBytes, protectedSlot);
   }
 
@@ -838,8 +865,8 @@ export class Store {
     const max = this.#maxMemoryBytes;
     const keptBytes = protectedSlot < 0 ? 0 : this.#bytes[protectedSlot]!;
     // Evicting everything else would not be enough: fail before losing any key.
-    if (this.#policy === 'noeviction' || keptBytes + deltaBytes > max) throw this.#outOfMemory(deltaBytes);
-    while (this.#dataBytes + deltaBytes > max) {
+    if (this.#policy === 'noeviction' || keptBytes + this.#heldBytes + deltaBytes > max) throw this.#outOfMemory(deltaBytes);
+    while (this.#dataBytes + this.#heldBytes + deltaBytes > max) {
       const victim = this.#eviction.pickVictim(protectedSlot);
       if (victim < 0) throw this.#outOfMemory(deltaBytes);
       this.#evict(victim);
@@ -854,7 +881,7 @@ export class Store {
         : `the eviction policy ${this.#policy} found nothing more to evict`;
     return new MemkvError(
       'out_of_memory',
-      `out of memory: the write needs ${deltaBytes} more bytes, ${this.#dataBytes} of the limit of ${max} bytes are used ` +
+      `out of memory: the write needs ${deltaBytes} more bytes, ${this.#dataBytes + this.#heldBytes} of the limit of ${max} bytes are used ` +
         `and ${reason}; remove keys, or raise MAX_MEMORY or choose an evicting EVICTION_POLICY`,
     );
   }

@@ -12,6 +12,8 @@ import Fastify, {
 import type { Logger } from 'pino';
 import type { AuthService } from '../auth/auth-service.js';
 import { Executor } from '../commands/execute.js';
+import type { IdempotencyStore } from '../idempotency/idempotency-store.js';
+import { createMemoryIdempotency } from '../idempotency/memory.js';
 import { COMMANDS } from '../commands/table.js';
 import { DEFAULT_MAX_TXN_OPS } from '../commands/limits.js';
 import type { Store } from '../engine/store.js';
@@ -22,6 +24,7 @@ import { formatSchemaErrors, frameworkErrorHandler, installErrorHandling } from 
 import { FastPath, fastPathBlockers, type FastPathStats } from './fast-path.js';
 import { createApiServer, type ApiServer, type ApiServerOptions } from './api-server.js';
 import type { RequestHandler } from './in-order.js';
+import idempotencyPlugin from './idempotency.js';
 import { UNMATCHED_ROUTE, type Metrics } from './metrics.js';
 import { installRawFront, type RawFront } from './raw-front.js';
 import { authRoutes, type LoginRateLimit } from './routes/auth.js';
@@ -113,6 +116,14 @@ export interface AppOptions {
    */
   trustProxy?: boolean | number | readonly string[];
   /**
+   * Where the answers of requests with an `Idempotency-Key` are kept (see http/idempotency.ts).
+   * Default: kept in this process for `idempotencyTtlMs`, counted toward the store's memory
+   * limit (with `store`), and closed with the app.
+   */
+  idempotency?: IdempotencyStore;
+  /** How long the default idempotency store keeps an answer, in ms; default 24 h. */
+  idempotencyTtlMs?: number;
+  /**
    * The change feed served at `GET /db/watch` (src/watch/): a hub that the store's change
    * listener (or any other source of changes) publishes to. Default none: the route answers 404
    * (watch off). The app ends its watch streams when it closes; the hub's owner closes the hub.
@@ -123,9 +134,9 @@ export interface AppOptions {
 }
 
 /** The request headers a cross-origin page may send (the preflight's `Access-Control-Allow-Headers`). */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer', 'Last-Event-ID'] as const;
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer', 'Last-Event-ID', 'Idempotency-Key'] as const;
 /** The answer headers a cross-origin page may read besides the safelisted ones. */
-export const CORS_EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'Preference-Applied'] as const;
+export const CORS_EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'Preference-Applied', 'Idempotent-Replayed'] as const;
 /** How long a browser may keep a preflight's answer, in seconds (Chromium caps it at 2 h). */
 export const CORS_MAX_AGE_S = 600;
 
@@ -168,6 +179,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestTimeoutMs = given?.requestTimeoutMs ?? APP_DEFAULTS.requestTimeoutMs,
     corsOrigins = [],
     trustProxy = false,
+    idempotencyTtlMs,
     watch,
   } = options;
   if (!/^[A-Za-z0-9._-]+$/.test(apiVersion)) throw new TypeError('apiVersion must be a path segment such as "v1"');
@@ -192,6 +204,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const basePath = `/api/${apiVersion}`;
   const requestLogging = logger?.isLevelEnabled('debug') === true;
   const executor = new Executor({ storage, durable, limits: { maxTxnOps } });
+  const ownIdempotency =
+    options.idempotency === undefined
+      ? createMemoryIdempotency({ ttlMs: idempotencyTtlMs, holdBytes: store === undefined ? undefined : (bytes, force) => store.holdBytes(bytes, force) })
+      : undefined;
+  const idempotency = options.idempotency ?? ownIdempotency!;
   const fastPath =
     fastPathWanted &&
     fastPathBlockers({ requestLogging, authentication: auth !== undefined, remoteStorage: store === undefined }).length === 0
@@ -305,6 +322,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       if (auth !== undefined) await api.register(authPlugin, { auth });
+      // After the auth hooks: a refused request never claims an idempotency key.
+      await api.register(idempotencyPlugin, { store: idempotency, waitForLog: () => durable?.(), limits: { maxBodyBytes, maxKeyBytes } });
       await api.register(commandRoutes, { executor });
       await api.register(dbRoutes, { prefix: '/db', database, storage, persistenceStatus, startedAtMs, compact, durable });
       await api.register(watchRoutes, {
@@ -321,6 +340,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     await registerDocsRoutes(docs, basePath);
   });
   if (uiDir !== undefined) await app.register(async (ui) => registerUiRoutes(ui, uiDir));
+  if (ownIdempotency !== undefined) app.addHook('onClose', (_app, done) => {
+    ownIdempotency.close();
+    done();
+  });
   await app.ready();
   serveGiven?.();
   return app;

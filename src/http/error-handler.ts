@@ -123,6 +123,9 @@ function describeSchemaError(errors: readonly SchemaError[], dataVar: string): s
     }
     if (first.keyword === 'type') return `the request ${dataVar} must be a JSON object`;
   }
+  if (dataVar === 'headers' && field === 'idempotency-key') {
+    return 'the Idempotency-Key header must be 1 to 255 visible ASCII characters (no spaces), such as a UUID';
+  }
   if (field === 'value') {
     if (errors.some((e) => e.keyword === 'minItems')) return 'value must not be an empty array';
     return 'value must be a string or an array of strings';

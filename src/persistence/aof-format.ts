@@ -16,6 +16,7 @@
 import { crc32 } from 'node:zlib';
 import type { Entry } from '../engine/store.js';
 import type { KeyMutation, Mutation } from '../engine/mutation.js';
+import type { KeptRecord } from '../idempotency/idempotency-store.js';
 
 /** First bytes of every log file. */
 export const AOF_MAGIC = Buffer.from('MEMKVAOF', 'latin1');
@@ -50,7 +51,11 @@ const enum Op {
   Flush = 13,
   /** The database's revision (compaction writes it: the last change may have removed its key). */
   Revision = 14,
-  // 15: the kept answer of an idempotent request.
+  /**
+   * A kept answer to a request with an `Idempotency-Key` (src/idempotency/), written in the same
+   * write as the change it answers; its revision field is 0 (it changes no key).
+   */
+  Kept = 15,
 }
 
 // ---- Encoding ----
@@ -196,6 +201,30 @@ export class RecordEncoder {
     this.#end();
   }
 
+  /**
+   * Appends one framed record keeping the answer of an idempotent request:
+   * `u8 Kept, f64 0, f64 expiresAtMs, string scope, string key, string fingerprint, varint status,
+   * string body, varint header count, (string name, string value) × count`.
+   */
+  kept(record: KeptRecord): void {
+    this.#begin();
+    this.#u8(Op.Kept);
+    this.#f64(0);
+    this.#f64(record.expiresAtMs);
+    this.#string(record.scope);
+    this.#string(record.key);
+    this.#string(record.fingerprint);
+    this.#varint(record.answer.status);
+    this.#string(record.answer.body);
+    const names = Object.keys(record.answer.headers);
+    this.#varint(names.length);
+    for (const name of names) {
+      this.#string(name);
+      this.#string(record.answer.headers[name]!);
+    }
+    this.#end();
+  }
+
   /** The fields most records start with after the type and revision: expiry, time of the change, key. */
   #timedKey(expiresAtMs: number, atMs: number, key: string): void {
     this.#f64(expiresAtMs);
@@ -289,6 +318,9 @@ export class MalformedRecordError extends Error {
  */
 export type RecordSink = (mutation: Mutation) => void;
 
+/** Receives the kept answers of idempotent requests (see {@link RecordEncoder.kept}); without one they are skipped. */
+export type KeptSink = (record: KeptRecord) => void;
+
 /**
  * Checks whether `file[0, available)` starts with a valid header.
  * @returns `'ok'`, `'short'` (a prefix of a header: a file torn while it was created) or `'bad'`.
@@ -315,7 +347,14 @@ export interface ScanResult {
  * Decodes the records in `buffer[start, limit)` and hands each to `sink`, stopping at the first
  * record that is incomplete (`partial`) or fails its length bound or CRC (`bad`).
  */
-export function scanRecords(buffer: Buffer, start: number, limit: number, sink: RecordSink, version: AofVersion = AOF_VERSION): ScanResult {
+export function scanRecords(
+  buffer: Buffer,
+  start: number,
+  limit: number,
+  sink: RecordSink,
+  version: AofVersion = AOF_VERSION,
+  keptSink?: KeptSink,
+): ScanResult {
   let offset = start;
   let records = 0;
   while (offset < limit) {
@@ -326,7 +365,7 @@ export function scanRecords(buffer: Buffer, start: number, limit: number, sink: 
     if (crcAt + 4 > limit) return { end: offset, records, stop: 'partial' };
     if (crc32Range(buffer, offset, crcAt) !== buffer.readUInt32LE(crcAt)) return { end: offset, records, stop: 'bad' };
     try {
-      decodePayload(buffer, offset + 4, crcAt, sink, version);
+      decodePayload(buffer, offset + 4, crcAt, sink, version, keptSink);
     } catch (error) {
       if (error instanceof MalformedRecordError || error instanceof RangeError) return { end: offset, records, stop: 'bad' };
       throw error;
@@ -356,7 +395,7 @@ function crc32Range(buffer: Buffer, start: number, end: number): number {
 }
 
 /** Decodes one payload `buffer[start, end)` into mutations for `sink`. */
-function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordSink, version: AofVersion): void {
+function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordSink, version: AofVersion, keptSink: KeptSink | undefined): void {
   const reader = new PayloadReader(buffer, start + 1, end);
   const op = buffer[start] as Op;
   const revision = version === 1 ? 0 : reader.f64();
@@ -390,6 +429,26 @@ function decodePayload(buffer: Buffer, start: number, end: number, sink: RecordS
       reader.finish();
       sink({ type: 'set', revision, key, value, expiresAtMs, atMs: createdAtMs });
       if (updatedAtMs !== createdAtMs) sink({ type: 'ttl', revision, key, expiresAtMs, atMs: updatedAtMs });
+      return;
+    }
+    case Op.Kept: {
+      if (version === 1) break;
+      const expiresAtMs = reader.f64();
+      const scope = reader.string();
+      const key = reader.string();
+      const fingerprint = reader.string();
+      const status = reader.varint();
+      const body = reader.string();
+      const count = reader.varint();
+      if (count > end - start) throw new MalformedRecordError('bad header count');
+      const headers: Record<string, string> = {};
+      for (let i = 0; i < count; i++) {
+        const name = reader.string();
+        headers[name] = reader.string();
+      }
+      reader.finish();
+      if (status < 100 || status > 599) throw new MalformedRecordError('bad status');
+      keptSink?.({ scope, key, fingerprint, answer: { status, body, headers }, expiresAtMs });
       return;
     }
     default:

@@ -8,7 +8,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { PersistenceError } from '../errors.js';
-import { AOF_HEADER_BYTES, type AofVersion, FRAME_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, checkHeader, scanRecords, type RecordSink } from './aof-format.js';
+import { AOF_HEADER_BYTES, type AofVersion, FRAME_OVERHEAD_BYTES, MAX_PAYLOAD_BYTES, checkHeader, scanRecords, type KeptSink, type RecordSink } from './aof-format.js';
 
 export interface ReplayOptions {
   /**
@@ -25,6 +25,8 @@ export interface ReplayOptions {
    * aborted). Default none.
    */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
+  /** Receives the kept answers of idempotent requests; default none (they are skipped). */
+  onKept?: KeptSink;
 }
 
 /** What replay found. */
@@ -53,7 +55,7 @@ const DEFAULT_CHUNK_BYTES = 1024 * 1024;
  *   before its end (unless `loadUpToDamage`).
  */
 export async function replayAof(path: string, sink: RecordSink, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const { loadUpToDamage = false, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress } = options;
+  const { loadUpToDamage = false, chunkBytes = DEFAULT_CHUNK_BYTES, onProgress, onKept } = options;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
   let handle: FileHandle;
   try {
@@ -77,7 +79,7 @@ export async function replayAof(path: string, sink: RecordSink, options: ReplayO
       }
     });
   try {
-    return await replayOpen(handle, path, sink, loadUpToDamage, chunkBytes, progress);
+    return await replayOpen(handle, path, sink, loadUpToDamage, chunkBytes, progress, onKept);
   } catch (error) {
     if (stoppedBy !== undefined) throw stoppedBy.error;
     if (error instanceof PersistenceError) throw error;
@@ -94,6 +96,7 @@ async function replayOpen(
   loadUpToDamage: boolean,
   chunkBytes: number,
   onProgress: ReplayOptions['onProgress'],
+  onKept: KeptSink | undefined,
 ): Promise<ReplayResult> {
   const fileBytes = (await handle.stat()).size;
   onProgress?.(0, fileBytes);
@@ -132,7 +135,7 @@ async function replayOpen(
 
   let position = AOF_HEADER_BYTES;
   for (;;) {
-    const scan = scanRecords(buffer, position, filled, sink, header);
+    const scan = scanRecords(buffer, position, filled, sink, header, onKept);
     records += scan.records;
     position = scan.end;
     const offset = base + position;

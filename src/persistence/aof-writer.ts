@@ -15,6 +15,7 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import { MemkvError } from '../errors.js';
 import type { KeyState, Mutation } from '../engine/mutation.js';
+import type { KeptRecord } from '../idempotency/idempotency-store.js';
 import { FSYNC_POLICIES, type FsyncPolicy } from '../fsync-policy.js';
 import { RecordEncoder } from './aof-format.js';
 
@@ -112,6 +113,8 @@ export class AofWriter {
   #needsRepair = false;
   /** Keys written while a rewrite runs (see compaction.ts); undefined otherwise. */
   #touched: Set<string> | undefined;
+  /** Kept answers (scope and key) written while a rewrite runs; undefined otherwise. */
+  #touchedKept: { scope: string; key: string }[] | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closed = false;
   #lastWriteAtMs: number | null = null;
@@ -160,6 +163,20 @@ export class AofWriter {
     }
     // Never written in the middle of a turn, even for a flush of a million keys: an undo must
     // come after the store's operation has finished, not in the middle of it.
+    if (this.#pending === 1) setImmediate(this.#endOfTurn);
+  };
+
+  /**
+   * The idempotency store's journal: buffers the kept answer `record` for the write at the end of
+   * this turn, the same write as the change it answers (journaled just before it), so one fsync
+   * covers both. A failed write is the change's failure; the caller then drops the answer.
+   * @throws MemkvError `persistence_failed` when the log is closed.
+   */
+  readonly appendKept = (record: KeptRecord): void => {
+    if (this.#closed) throw new MemkvError('persistence_failed', 'the log is closed');
+    this.#encoder.kept(record);
+    this.#pending++;
+    this.#touchedKept?.push({ scope: record.scope, key: record.key });
     if (this.#pending === 1) setImmediate(this.#endOfTurn);
   };
 
@@ -252,6 +269,14 @@ export class AofWriter {
   /** Starts collecting the keys of every write, until `takeTouched()`/`stopTracking()`. */
   startTracking(): void {
     this.#touched = new Set();
+    this.#touchedKept = [];
+  }
+
+  /** Returns the kept answers written since tracking started or since the last call, and starts a new list. */
+  takeTouchedKept(): { scope: string; key: string }[] {
+    const touched = this.#touchedKept ?? [];
+    this.#touchedKept = [];
+    return touched;
   }
 
   /** Returns the keys written since tracking started or since the last call, and starts a new set. */
@@ -268,6 +293,7 @@ export class AofWriter {
 
   stopTracking(): void {
     this.#touched = undefined;
+    this.#touchedKept = undefined;
   }
 
   /**
@@ -283,6 +309,7 @@ export class AofWriter {
     this.#allocated = sizeBytes;
     this.#needsRepair = false;
     this.#touched = undefined;
+    this.#touchedKept = undefined;
     // Everything written so far is in the new file, which is on disk.
     this.#syncedSeq = this.#writtenSeq;
     this.#lastFsyncAtMs = Date.now();

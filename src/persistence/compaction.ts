@@ -17,6 +17,7 @@ import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
+import type { MemoryIdempotency } from '../idempotency/memory.js';
 import { RecordEncoder } from './aof-format.js';
 import { LOG_FLAGS, type AofWriter } from './aof-writer.js';
 import { fsyncDirectory } from './atomic-file.js';
@@ -61,6 +62,8 @@ export interface CompactorOptions {
   /** Period of the automatic check, in ms; default 1000. */
   checkIntervalMs?: number;
   logger?: Logger;
+  /** The kept answers of idempotent requests, rewritten with the keys (the live ones); default none. */
+  idempotency?: MemoryIdempotency;
 }
 
 /** Starts compactions, one at a time, on demand and when the log has grown enough. */
@@ -70,6 +73,7 @@ export class Compactor {
   readonly #ratio: number;
   readonly #minBytes: number;
   readonly #logger: Logger | undefined;
+  readonly #idempotency: MemoryIdempotency | undefined;
   #baseBytes: number;
   #running: Promise<CompactionStatus> | undefined;
   #last: CompactionStatus | null = null;
@@ -77,7 +81,7 @@ export class Compactor {
   #closing = false;
 
   constructor(options: CompactorOptions) {
-    const { store, writer, ratio, minBytes, baseBytes = writer.sizeBytes, checkIntervalMs = 1000, logger } = options;
+    const { store, writer, ratio, minBytes, baseBytes = writer.sizeBytes, checkIntervalMs = 1000, logger, idempotency } = options;
     if (!(ratio === 0 || ratio > 1)) throw new TypeError('ratio must be 0 (off) or a number > 1');
     if (!Number.isSafeInteger(minBytes) || minBytes < 0) throw new TypeError('minBytes must be an integer >= 0');
     this.#store = store;
@@ -85,6 +89,7 @@ export class Compactor {
     this.#ratio = ratio;
     this.#minBytes = minBytes;
     this.#logger = logger;
+    this.#idempotency = idempotency;
     this.#baseBytes = baseBytes;
     if (ratio > 0) {
       this.#timer = setInterval(() => {
@@ -128,7 +133,7 @@ export class Compactor {
     this.#logger?.info({ reason, beforeBytes }, 'persistence: compaction started');
     let status: CompactionStatus;
     try {
-      const { keys, afterBytes } = await rewriteLog(this.#store, this.#writer, () => this.#closing);
+      const { keys, afterBytes } = await rewriteLog(this.#store, this.#writer, () => this.#closing, this.#idempotency);
       this.#baseBytes = afterBytes;
       status = { startedAtMs, finishedAtMs: Date.now(), result: 'ok', beforeBytes, afterBytes, keys };
       this.#logger?.info({ ...status, ms: status.finishedAtMs - startedAtMs }, `persistence: compacted the log from ${beforeBytes} to ${afterBytes} bytes`);
@@ -155,6 +160,7 @@ export async function rewriteLog(
   store: Store,
   writer: AofWriter,
   cancelled: () => boolean = () => false,
+  idempotency?: MemoryIdempotency,
 ): Promise<{ keys: number; afterBytes: number }> {
   const tempPath = writer.path + REWRITE_SUFFIX;
   const fd = fs.openSync(tempPath, LOG_FLAGS | fs.constants.O_CREAT | fs.constants.O_TRUNC, 0o644);
@@ -186,6 +192,15 @@ export async function rewriteLog(
       if (chunkDone(++keys)) await flush();
     }
     await flush();
+    // The live kept answers after the keys (each record is whole: replay keeps the last of a key).
+    if (idempotency !== undefined) {
+      let count = 0;
+      for (const record of idempotency.records()) {
+        encoder.kept(record);
+        if (chunkDone(++count)) await flush();
+      }
+      await flush();
+    }
     for (let round = 0; round < MAX_CATCH_UP_ROUNDS && writer.touchedCount > FINAL_STEP_KEYS; round++) {
       let count = 0;
       for (const key of writer.takeTouched()) {
@@ -200,6 +215,11 @@ export async function rewriteLog(
     // Writes of this turn go to the old log first (their keys are among the touched ones).
     writer.writePending();
     for (const key of writer.takeTouched()) encodeCurrent(key);
+    // Answers kept while the snapshot ran, still kept now (an answer whose write failed was dropped).
+    for (const { scope, key } of writer.takeTouchedKept()) {
+      const record = idempotency?.record(scope, key);
+      if (record !== undefined) encoder.kept(record);
+    }
     // The revision goes on even when its last change removed a key.
     encoder.mutation({ type: 'revision', revision: store.revision, key: '' });
     for (let at = 0; at < encoder.length; ) at += fs.writeSync(fd, encoder.buffer, at, encoder.length - at);

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Store } from '../engine/store.js';
+import type { MemoryIdempotency } from '../idempotency/memory.js';
 import { MemkvError, PersistenceError } from '../errors.js';
 import type { FsyncPolicy } from '../fsync-policy.js';
 import { RecordEncoder } from './aof-format.js';
@@ -35,6 +36,11 @@ export interface PersistenceOptions {
    */
   onProgress?: (bytesRead: number, totalBytes: number) => void;
   logger?: Logger;
+  /**
+   * The kept answers of idempotent requests: replayed from the log into it, journaled to the log
+   * from it (in the same write as the change each answers), rewritten by compaction. Default none.
+   */
+  idempotency?: MemoryIdempotency;
 }
 
 export const PERSISTENCE_DEFAULTS = {
@@ -85,6 +91,7 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
     loadDamaged = PERSISTENCE_DEFAULTS.loadDamaged,
     onProgress,
     logger,
+    idempotency,
   } = options;
   try {
     fs.mkdirSync(dir, { recursive: true });
@@ -104,7 +111,11 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
     // key meanwhile, since a later record may extend its TTL: a journal that refuses every write
     // stops it (replay's apply() does not go through the journal).
     store.setJournal(refuseDuringReplay);
-    const replay = await replayAof(path, (mutation) => store.apply(mutation), { loadUpToDamage: loadDamaged, onProgress });
+    const replay = await replayAof(path, (mutation) => store.apply(mutation), {
+      loadUpToDamage: loadDamaged,
+      onProgress,
+      onKept: idempotency === undefined ? undefined : (record) => idempotency.load(record),
+    });
     store.setJournal(undefined);
     if (replay.outcome === 'damaged') {
       const copy = `${path}.damaged-${new Date().toISOString().replaceAll(':', '-')}`;
@@ -141,12 +152,14 @@ export async function openPersistence(store: Store, options: PersistenceOptions)
       restore: (states) => store.restoreKeys(states),
     });
     store.setJournal(writer.append);
+    idempotency?.setJournal(writer.appendKept);
     // Live data is estimated as the share of the log that the surviving keys' records take.
     const baseBytes = replay.records === 0 ? writer.sizeBytes : Math.ceil((writer.sizeBytes * Math.min(store.size, replay.records)) / replay.records);
-    const compactor = new Compactor({ store, writer, ratio: compactRatio, minBytes: compactMinBytes, baseBytes, logger });
-    return createHandle(store, writer, compactor, lock);
+    const compactor = new Compactor({ store, writer, ratio: compactRatio, minBytes: compactMinBytes, baseBytes, logger, idempotency });
+    return createHandle(store, writer, compactor, lock, idempotency);
   } catch (error) {
     store.setJournal(undefined);
+    idempotency?.setJournal(undefined);
     lock.release();
     throw error;
   }
@@ -156,7 +169,7 @@ function refuseDuringReplay(): never {
   throw new MemkvError('service_unavailable', 'the log is being replayed');
 }
 
-function createHandle(store: Store, writer: AofWriter, compactor: Compactor, lock: DirLock): Persistence {
+function createHandle(store: Store, writer: AofWriter, compactor: Compactor, lock: DirLock, idempotency: MemoryIdempotency | undefined): Persistence {
   let closing: Promise<void> | undefined;
   return {
     durable: writer.durable,
@@ -175,6 +188,7 @@ function createHandle(store: Store, writer: AofWriter, compactor: Compactor, loc
         try {
           await compactor.close();
           store.setJournal(undefined);
+          idempotency?.setJournal(undefined);
           await writer.close();
         } finally {
           lock.release();

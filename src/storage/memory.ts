@@ -36,7 +36,8 @@ export function memoryDatabase(store: Store): Database {
           {
             address: 'memkv',
             version: VERSION,
-            usedMemoryBytes: stats.dataBytes,
+            // What MAX_MEMORY limits: the data and the kept answers of idempotent requests.
+            usedMemoryBytes: stats.dataBytes + store.heldBytes,
             maxMemoryBytes: stats.maxMemoryBytes,
             evictionPolicy: stats.evictionPolicy,
             keys: stats.keys,

@@ -83,6 +83,17 @@ describe('data commands', () => {
     expect(popped.stdout).toMatch(/,"popped":"b"\}\n$/);
   });
 
+  it('pop and push --idempotency-key: run again after a lost answer, the same key prints the same element and removes nothing more', async () => {
+    expect((await memkv(['push', 'ilist', 'a', 'b', 'c', '--idempotency-key', 'fill-1'], env)).code).toBe(0);
+    expect((await memkv(['push', 'ilist', 'a', 'b', 'c', '--idempotency-key', 'fill-1'], env)).code).toBe(0);
+    expect(await memkv(['pop', 'ilist', '--idempotency-key', 'job-1'], env)).toEqual({ code: 0, stdout: 'c\n', stderr: '' });
+    expect(await memkv(['pop', 'ilist', '--idempotency-key', 'job-1'], env)).toEqual({ code: 0, stdout: 'c\n', stderr: '' });
+    expect(JSON.parse(await api(server, 'GET', '/ilist')).value).toEqual(['a', 'b']);
+    const reused = await memkv(['pop', 'other', '--idempotency-key', 'job-1'], env);
+    expect(reused.code).toBe(2);
+    expect(reused.stderr).toContain('Idempotency-Key');
+  });
+
   it('set, update and rm --json print the API\'s {"message":"ok"}', async () => {
     for (const args of [['set', 'm', 'v'], ['update', 'm', 'w'], ['rm', 'm']]) {
       const run = await memkv([...args, '--json'], env);

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/defaults.js';
 import { STORE_DEFAULTS } from '../../src/engine/store.js';
 import { APP_DEFAULTS } from '../../src/http/app.js';
+import { DEFAULT_IDEMPOTENCY_TTL_MS } from '../../src/idempotency/idempotency-store.js';
 import { PERSISTENCE_DEFAULTS } from '../../src/persistence/persistence.js';
 import { REDIS_DEFAULTS } from '../../src/storage/redis.js';
 import { WATCH_DEFAULTS } from '../../src/watch/watch-hub.js';
@@ -50,6 +51,7 @@ describe('configuration defaults', () => {
       defaultTtlMs: DEFAULTS.defaultTtlMs,
       maxKeyBytes: DEFAULTS.maxKeyBytes,
     }).toEqual(REDIS_DEFAULTS);
+    expect(DEFAULTS.idempotencyTtlMs).toBe(DEFAULT_IDEMPOTENCY_TTL_MS);
     expect({ historyEvents: DEFAULTS.watchHistory, maxBufferBytes: DEFAULTS.watchMaxBufferBytes }).toEqual({
       historyEvents: WATCH_DEFAULTS.historyEvents,
       maxBufferBytes: WATCH_DEFAULTS.maxBufferBytes,

@@ -1128,6 +1128,31 @@ export function runContract(name: string, open: () => Promise<Door>, capabilitie
           });
         });
 
+        it('a write repeated with the same Idempotency-Key gets the first answer and applies once; another request with the key is 422', async () => {
+          await ok({ op: 'set', key: key(), value: ['a', 'b', 'c'] });
+          const idempotent = (request: HttpRequest, idempotencyKey: string): HttpRequest => ({
+            ...request,
+            headers: { ...request.headers, 'idempotency-key': idempotencyKey },
+          });
+          const pop = idempotent({ method: 'PATCH', path: path(key(), '/pop') }, `${key()}-pop`);
+          const first = await send(pop);
+          expect(first.status).toBe(200);
+          expect((first.body as { popped: string }).popped).toBe('c');
+          expect(await send(pop)).toEqual(first);
+          expect((await ok({ op: 'get', key: key() })).value).toEqual(['a', 'b']);
+          const push = idempotent(json('PATCH', path(key(), '/push'), { value: 'd' }), `${key()}-push`);
+          const pushed = await send(push);
+          expect(await send(push)).toEqual(pushed);
+          expect((await ok({ op: 'get', key: key() })).value).toEqual(['a', 'b', 'd']);
+          expectRefusal(await send({ ...pop, path: path(key('other'), '/pop') }), 422, 'idempotency_key_reused');
+          expectRefusal(await send(idempotent(json('PATCH', path(key(), '/push'), { value: 'e' }), `${key()}-push`)), 422, 'idempotency_key_reused');
+          // A validation failure is not kept: the corrected request runs.
+          const bad = idempotent(json('POST', '/set', { key: key('n'), value: 5 }), `${key()}-set`);
+          expectRefusal(await send(bad), 400, 'invalid_request');
+          expect((await send({ ...bad, body: JSON.stringify({ key: key('n'), value: '5' }) })).status).toBe(200);
+          expectRefusal(await send(idempotent({ method: 'PATCH', path: path(key(), '/pop') }, 'has space')), 400, 'invalid_request');
+        });
+
         it('PATCH ttl refuses a body without ttl, a number ttl and unknown fields with 400 invalid_request', async () => {
           await ok({ op: 'set', key: key(), value: 'v' });
           expectRefusal(await send(json('PATCH', path(key(), '/ttl'), {})), 400, 'invalid_request');

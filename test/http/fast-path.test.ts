@@ -119,6 +119,8 @@ const CASES: Case[] = [
   { name: 'range (a query string)', method: 'GET', path: '/api/v1/l/range?start=0&stop=-1', status: 200, via: 'fastify' },
   { name: 'ttl', method: 'GET', path: '/api/v1/a/ttl', status: 200, via: 'fast' },
   { name: 'set the ttl', method: 'PATCH', path: '/api/v1/a/ttl', headers: JSON_HEADERS, body: '{"ttl":"1h"}', status: 200, via: 'fast' },
+  { name: 'pop with an Idempotency-Key', method: 'PATCH', path: '/api/v1/l/pop', headers: { 'idempotency-key': 'k-pop' }, status: 200, via: 'fastify' },
+  { name: 'the same pop again: the kept answer', method: 'PATCH', path: '/api/v1/l/pop', headers: { 'idempotency-key': 'k-pop' }, status: 200, via: 'fastify' },
   { name: 'unknown route', method: 'GET', path: '/api/v2/a', status: 404, via: 'fastify' },
   { name: 'the OpenAPI document', method: 'GET', path: '/api/v1/docs/swagger.json', status: 200, via: 'fastify' },
 ];

@@ -34,7 +34,7 @@ describe('the served OpenAPI document', () => {
       const operation = doc.paths[path].patch;
       expect(operation.parameters).toContainEqual(expect.objectContaining({ in: 'header', name: 'prefer', required: false }));
       const ok = operation.responses['200'];
-      expect(Object.keys(ok.headers)).toEqual(['Preference-Applied', 'ETag']);
+      expect(Object.keys(ok.headers)).toEqual(['Preference-Applied', 'ETag', 'Idempotent-Replayed']);
       const shapes = ok.content['application/json'].schema.anyOf as { properties: Record<string, unknown> }[];
       expect(shapes.map((shape) => Object.keys(shape.properties).includes('value'))).toEqual([true, false]);
       expect(shapes.map((shape) => Object.keys(shape.properties).includes('length'))).toEqual([false, true]);

@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStore, type Store } from '../../src/engine/store.js';
 import { buildApp, fastPathStats } from '../../src/http/app.js';
+import { parseRequest } from '../../src/http/raw-front.js';
 
 const MAX_BODY_BYTES = 1024;
 const T0 = 1_764_000_000_000;
@@ -240,6 +241,23 @@ describe('raw front', () => {
   ])('hands over a malformed request (%s), which node:http refuses with 400', async (_name, request) => {
     const a = await same([request], 1);
     expect(a.answers[0]!.status).toBe(400);
+  });
+
+  it.each([
+    ['Idempotency-Key', 'Idempotency-Key: k-1\r\n'],
+    ['If-Match', 'If-Match: *\r\n'],
+    ['If-None-Match', 'If-None-Match: *\r\n'],
+  ])('hands over a write with %s, which Fastify answers', async (name, header) => {
+    const parse = parseRequest(Buffer.from(set('hd', 'v', header)), 0);
+    expect(parse).toBeUndefined();
+    // If-Match: * needs the key to exist.
+    fast.store.set(`h-${name}-old`, 'v0');
+    const key = name === 'If-Match' ? `h-${name}-old` : `h-${name}`;
+    const handedOver = fastPathStats(fast.app)!.handedOver;
+    const a = await exchange(fast.port, [set(key, 'v', header) + get(key)], 2);
+    expect(a.answers.map((x) => x.status)).toEqual([200, 200]);
+    expect(JSON.parse(a.answers[1]!.body).value).toBe('v');
+    await expect.poll(() => fastPathStats(fast.app)!.handedOver).toBe(handedOver + 1);
   });
 
   it('hands over a body over MAX_BODY_BYTES, which Fastify refuses with 413', async () => {

@@ -96,14 +96,24 @@ export interface ClientOptions {
    * Further attempts after a failure that is safe to retry; default 2 (three attempts in all).
    * Retried: a connection refused (the request never left) for every call but `login`; for the
    * idempotent calls (`get`, `set`, `update`, `remove`, `range`, `getTtl`, `setTtl`, `listKeys`,
-   * `size`, `stats`, `flush`, `deletePrefix`, `logout`) also a connection broken before the answer and an HTTP
-   * 502/503/504 (such as `503 loading` while the server replays its log at start). Never
-   * retried: timeouts, other answers, and a `push` or `pop` whose request may have reached the
-   * server. An answer's `Retry-After` (`1` from a loading server) lengthens the wait before the
+   * `size`, `stats`, `flush`, `deletePrefix`, `logout`, and `push`, `pop` and `txn` sent with an
+   * idempotency key, see {@link idempotencyKeys}) also a connection broken before the answer and
+   * an HTTP 502/503/504 (such as `503 loading` while the server replays its log at start), and a
+   * `409 idempotency_in_flight` (the first attempt still runs). Never retried: timeouts, other
+   * answers, and a `push`, `pop` or `txn` without an idempotency key whose request may have
+   * reached the server. An answer's `Retry-After` (`1` from a loading server) lengthens the wait before the
    * next attempt to what it asks, up to the longest backoff (5 s); an answer asking for longer
    * is not retried, but reported at once.
    */
   retries?: number;
+  /**
+   * Send an `Idempotency-Key` (a new random UUID per call, the same for each of its attempts) with
+   * every `push`, `pop` and `txn`, so that they are retried like the idempotent calls: the server keeps
+   * the first attempt's answer (IDEMPOTENCY_TTL, default 24 h) and answers a retry with it
+   * instead of applying the call again, so a lost answer never loses or doubles an element.
+   * Default true; false sends none unless a call gives its own ({@link IdempotentOptions.idempotencyKey}).
+   */
+  idempotencyKeys?: boolean;
   /** Backoff before the first retry, in ms; doubled for each further one (with jitter, at most 5 s); default 100. */
   retryDelayMs?: number;
   /** The `fetch` to use; default `globalThis.fetch`. */
@@ -141,6 +151,17 @@ export interface ConditionalOptions extends CallOptions {
   ifVersion?: number | null;
 }
 
+/** Per-call options of the calls that send an idempotency key (`push`, `pop`, `txn`). */
+export interface IdempotentOptions {
+  /**
+   * The `Idempotency-Key` of this call (1 to 255 visible ASCII characters), for a caller that
+   * retries across processes or restarts: the same key and the same request get the first
+   * answer back. Default a new random UUID when the client's `idempotencyKeys` is on (the
+   * default), none when it is off.
+   */
+  idempotencyKey?: string;
+}
+
 /** Per-call options of the writing calls. */
 export interface WriteOptions extends ConditionalOptions {
   /**
@@ -153,13 +174,13 @@ export interface WriteOptions extends ConditionalOptions {
 }
 
 /** Options of {@link MemkvClient.txn}. */
-export interface TxnOptions extends CallOptions {
+export interface TxnOptions extends CallOptions, IdempotentOptions {
   /** Versions the keys must have (`null`: missing); if one does not hold, nothing applies ({@link TxnConflictError}). */
   checks?: TxnCheckJson[];
 }
 
 /** Options of {@link MemkvClient.push}. */
-export interface PushOptions extends WriteOptions {
+export interface PushOptions extends WriteOptions, IdempotentOptions {
   /**
    * Answer the list's `length` instead of its elements (a {@link MinimalListRow}); sent as
    * `Prefer: return=minimal`. The whole list costs O(list length) per call on the server and on
@@ -169,7 +190,7 @@ export interface PushOptions extends WriteOptions {
 }
 
 /** Options of {@link MemkvClient.pop}. */
-export interface PopOptions extends ConditionalOptions {
+export interface PopOptions extends ConditionalOptions, IdempotentOptions {
   /** Answer the list's `length` and `popped`, not its elements (a {@link MinimalPopRow}); see {@link PushOptions.minimal}. Default false. */
   minimal?: boolean;
 }
@@ -259,6 +280,7 @@ export const CLIENT_DEFAULTS = {
   timeoutMs: 10_000,
   retries: 2,
   retryDelayMs: 100,
+  idempotencyKeys: true,
 } as const;
 
 /** Longest backoff between two attempts, in ms. */
@@ -284,6 +306,8 @@ interface RequestSpec {
   options: CallOptions | undefined;
   /** `Prefer` request header (RFC 7240), if any. */
   prefer?: string;
+  /** `Idempotency-Key` request header, if any: the same for every attempt, which makes the call safe to retry. */
+  idempotencyKey?: string;
   /** `If-Match` request header (a version in quotes), if any. */
   ifMatch?: string | undefined;
 }
@@ -309,6 +333,7 @@ export class MemkvClient {
   readonly #timeoutMs: number;
   readonly #retries: number;
   readonly #retryDelayMs: number;
+  readonly #idempotencyKeys: boolean;
   #authorization: string | undefined;
   #refreshToken: string | undefined;
   readonly #onTokens: ((tokens: TokenPairJson) => void) | undefined;
@@ -332,6 +357,7 @@ export class MemkvClient {
       retryDelayMs = CLIENT_DEFAULTS.retryDelayMs,
       fetch = globalThis.fetch,
       fetchOptions,
+      idempotencyKeys = CLIENT_DEFAULTS.idempotencyKeys,
     } = options;
     const base = parseBaseUrl(url);
     if (typeof apiVersion !== 'string' || !/^[A-Za-z0-9._-]+$/.test(apiVersion)) {
@@ -356,6 +382,8 @@ export class MemkvClient {
     this.#timeoutMs = timeoutMs;
     this.#retries = retries;
     this.#retryDelayMs = retryDelayMs;
+    if (typeof idempotencyKeys !== 'boolean') throw new TypeError(`idempotencyKeys must be true or false; got ${String(idempotencyKeys)}`);
+    this.#idempotencyKeys = idempotencyKeys;
     this.setToken(token);
     this.#refreshToken = refreshToken;
     this.#onTokens = onTokens;
@@ -688,6 +716,7 @@ export class MemkvClient {
           idempotent: false,
           options,
           prefer: minimal ? PREFER_MINIMAL : undefined,
+          idempotencyKey: this.#idempotencyKeyFor(options),
         });
         return minimal ? checkMinimalRow(answer.body, answer.status) : checkListRow(answer.body, answer.status);
       }) as WireCalls['push'],
@@ -700,6 +729,7 @@ export class MemkvClient {
           options,
           ifMatch: ifMatchOf(options),
           prefer: minimal ? PREFER_MINIMAL : undefined,
+          idempotencyKey: this.#idempotencyKeyFor(options),
         });
         return minimal ? checkMinimalPopRow(answer.body, answer.status) : checkPopRow(answer.body, answer.status);
       }) as WireCalls['pop'],
@@ -722,8 +752,9 @@ export class MemkvClient {
       txn: async (ops, options) => {
         if (!Array.isArray(ops) || ops.length === 0) throw invalid('a transaction needs at least one op');
         const body: TxnBody = options?.checks === undefined ? { ops } : { checks: options.checks, ops };
-        // Not idempotent: a retry after a lost answer would apply the ops again.
-        const answer = await request({ method: 'POST', path: '/db/txn', body, idempotent: false, options });
+        // Not idempotent by itself (a retry after a lost answer would apply the ops again): safe to
+        // retry with its idempotency key, whose first answer the server sends again.
+        const answer = await request({ method: 'POST', path: '/db/txn', body, idempotent: false, options, idempotencyKey: this.#idempotencyKeyFor(options) });
         return checkTxn(answer);
       },
       listKeys: async (options = {}) => {
@@ -789,6 +820,21 @@ export class MemkvClient {
     };
   }
 
+  /**
+   * The idempotency key of a call: its own, else a new one when the client sends them.
+   * @throws ValidationError when the call's own is not 1 to 255 visible ASCII characters
+   */
+  #idempotencyKeyFor(options: IdempotentOptions | undefined): string | undefined {
+    const given = options?.idempotencyKey;
+    if (given !== undefined) {
+      if (typeof given !== 'string' || !/^[\x21-\x7e]{1,255}$/.test(given)) {
+        throw new ValidationError('invalid_request', 'idempotencyKey must be 1 to 255 visible ASCII characters (no spaces)');
+      }
+      return given;
+    }
+    return this.#idempotencyKeys ? newIdempotencyKey() : undefined;
+  }
+
   // ---- The one request path ----
 
   /**
@@ -812,7 +858,8 @@ export class MemkvClient {
           attempt--;
           continue;
         }
-        if (attempt >= this.#retries || !isRetryable(error, spec.idempotent)) throw error;
+        // An idempotency key makes any call safe to repeat: the server answers a repeat with the first answer.
+        if (attempt >= this.#retries || !isRetryable(error, spec.idempotent || spec.idempotencyKey !== undefined)) throw error;
         // The server's Retry-After is a least wait; one past the longest backoff is not waited for.
         const retryAfterMs = error instanceof MemkvClientError ? (retryAfterMsOf.get(error) ?? 0) : 0;
         if (retryAfterMs > MAX_RETRY_DELAY_MS) throw error;
@@ -823,7 +870,7 @@ export class MemkvClient {
   }
 
   /** One attempt: sends the request, reads the whole answer under the timeout, parses it. */
-  async #send({ method, path, body, options, prefer, ifMatch }: RequestSpec): Promise<Answer> {
+  async #send({ method, path, body, options, prefer, ifMatch, idempotencyKey }: RequestSpec): Promise<Answer> {
     const signal = options?.signal;
     signal?.throwIfAborted();
     const timeoutMs = options?.timeoutMs ?? this.#timeoutMs;
@@ -834,6 +881,7 @@ export class MemkvClient {
     if (this.#authorization !== undefined) headers.authorization = this.#authorization;
     if (prefer !== undefined) headers.prefer = prefer;
     if (ifMatch !== undefined) headers['if-match'] = ifMatch;
+    if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
 
     const controller = new AbortController();
     const timer = setTimeout(abortTimedOut, timeoutMs, controller);
@@ -900,8 +948,25 @@ function abortTimedOut(controller: AbortController): void {
 function isRetryable(error: unknown, idempotent: boolean): boolean {
   // A refused certificate is refused again: no retry.
   if (error instanceof ConnectionError) return !certificateRefused(error.cause) && (idempotent || neverSent(error.cause));
-  if (error instanceof MemkvClientError && idempotent) return error.status === 502 || error.status === 503 || error.status === 504;
+  if (error instanceof MemkvClientError && idempotent) {
+    return error.status === 502 || error.status === 503 || error.status === 504 || error.code === 'idempotency_in_flight';
+  }
   return false;
+}
+
+/**
+ * A new idempotency key: a random UUID (`crypto.randomUUID`, or the same format from
+ * `crypto.getRandomValues` where only that exists, as in a browser page served over plain HTTP).
+ */
+export function newIdempotencyKey(): string {
+  const webCrypto = (globalThis as { crypto?: Crypto }).crypto;
+  if (typeof webCrypto?.randomUUID === 'function') return webCrypto.randomUUID();
+  if (typeof webCrypto?.getRandomValues !== 'function') throw new TypeError('no crypto.getRandomValues on this platform: give each call its idempotencyKey');
+  const bytes = webCrypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { Command, CommandArgs } from '../../commands/command.js';
 import type { Executor } from '../../commands/execute.js';
 import { COMMANDS } from '../../commands/table.js';
 import { etagOf, notModified, writePreconditions, type PreconditionFields } from '../../commands/preconditions.js';
+import { answersBeforeLog } from '../idempotency.js';
 import { prefersMinimal } from '../prefer.js';
 import {
   KeyParams,
@@ -35,7 +36,13 @@ export const commandRoutes: FastifyPluginAsync<CommandRoutesOptions> = async (ap
     app.route({
       method: command.method,
       url: command.path,
-      config: { access: command.access, keyFrom: command.keyFrom, ...(command.keys === undefined ? {} : { keys: command.keys }) },
+      // Writes honour Idempotency-Key (idempotency.ts).
+      config: {
+        access: command.access,
+        keyFrom: command.keyFrom,
+        idempotent: command.writes,
+        ...(command.keys === undefined ? {} : { keys: command.keys }),
+      },
       schema: {
         summary: command.summary,
         ...(command.description === undefined ? {} : { description: command.description }),
@@ -85,7 +92,10 @@ function argsOf(command: Command<any, any, unknown>, request: Request, minimal: 
 function handlerOf(executor: Executor, command: Command<any, any, unknown>) {
   return (request: Request, reply: FastifyReply) => {
     const minimal = command.minimal === true && prefersMinimal(request.headers.prefer);
-    const result = executor.execute(command, argsOf(command, request, minimal));
+    const args = argsOf(command, request, minimal);
+    // A request that claimed an idempotency key is answered at once: the idempotency hook journals
+    // the kept answer beside the write, then waits for the log (one write, one fsync for both).
+    const result = answersBeforeLog(request) ? executor.run(command, args) : executor.execute(command, args);
     const answer = (value: unknown): FastifyReply => {
       if (minimal) reply.header('preference-applied', PREFER_MINIMAL);
       const version = (value as { version?: unknown }).version;
