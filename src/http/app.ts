@@ -134,9 +134,9 @@ export interface AppOptions {
 }
 
 /** The request headers a cross-origin page may send (the preflight's `Access-Control-Allow-Headers`). */
-export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer', 'Last-Event-ID', 'Idempotency-Key'] as const;
+export const CORS_ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Prefer', 'If-Match', 'If-None-Match', 'Last-Event-ID', 'Idempotency-Key'] as const;
 /** The answer headers a cross-origin page may read besides the safelisted ones. */
-export const CORS_EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'Preference-Applied', 'Idempotent-Replayed'] as const;
+export const CORS_EXPOSED_HEADERS = ['Retry-After', 'WWW-Authenticate', 'Preference-Applied', 'ETag', 'Idempotent-Replayed'] as const;
 /** How long a browser may keep a preflight's answer, in seconds (Chromium caps it at 2 h). */
 export const CORS_MAX_AGE_S = 600;
 

@@ -32,7 +32,7 @@ describe('the server process', () => {
 
     const base = `${server.url}/api/v1`;
     const set = await fetch(`${base}/set`, { method: 'POST', headers: json, body: JSON.stringify({ key: 'a/b c', value: ['x'], ttl: '1h' }) });
-    expect(await set.json()).toEqual({ message: 'ok' });
+    expect(await set.json()).toEqual({ message: 'ok', version: 1 });
     const key = encodeURIComponent('a/b c');
     const pushed = await fetch(`${base}/${key}/push`, { method: 'PATCH', headers: json, body: JSON.stringify({ value: ['y', 'z'] }) });
     expect(((await pushed.json()) as { value: string[] }).value).toEqual(['x', 'y', 'z']);
@@ -101,7 +101,7 @@ describe('the server process', () => {
     socket.write(body.slice(5));
     const code = await server.exited;
     expect(answer).toMatch(/^HTTP\/1\.1 200/);
-    expect(answer).toContain('{"message":"ok"}');
+    expect(answer).toContain('{"message":"ok","version":1}');
     expect(code).toBe(0);
     expect(server.logs.some((entry) => entry.msg === 'memkv stopped')).toBe(true);
   });

@@ -37,7 +37,7 @@ describe('CORS with auth off', () => {
     expect(answer.status).toBe(204);
     expect(answer.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(listOf(answer.headers.get('access-control-allow-methods'))).toEqual(expect.arrayContaining(['get', 'post', 'patch', 'delete']));
-    expect(listOf(answer.headers.get('access-control-allow-headers'))).toEqual(['authorization', 'content-type', 'prefer', 'last-event-id', 'idempotency-key']);
+    expect(listOf(answer.headers.get('access-control-allow-headers'))).toEqual(['authorization', 'content-type', 'prefer', 'if-match', 'if-none-match', 'last-event-id', 'idempotency-key']);
     expect(answer.headers.get('access-control-max-age')).toBe(String(CORS_MAX_AGE_S));
     expect(listOf(answer.headers.get('vary'))).toContain('origin');
     expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
@@ -57,7 +57,7 @@ describe('CORS with auth off', () => {
     expect(await get.json()).toMatchObject({ key: 'k', value: 'v' });
     expect(get.headers.get('access-control-allow-origin')).toBe(ALLOWED);
     expect(listOf(get.headers.get('vary'))).toContain('origin');
-    expect(listOf(get.headers.get('access-control-expose-headers'))).toEqual(['retry-after', 'www-authenticate', 'preference-applied', 'idempotent-replayed']);
+    expect(listOf(get.headers.get('access-control-expose-headers'))).toEqual(['retry-after', 'www-authenticate', 'preference-applied', 'etag', 'idempotent-replayed']);
     // An error answer carries them too, so that the page can read it.
     const missing = await fetch(`${server.url}/api/v1/nope`, { headers: { origin: ALLOWED } });
     expect(missing.status).toBe(404);
