@@ -50,6 +50,7 @@ describe('configuration defaults', () => {
       commandTimeoutMs: DEFAULTS.redisCommandTimeoutMs,
       defaultTtlMs: DEFAULTS.defaultTtlMs,
       maxKeyBytes: DEFAULTS.maxKeyBytes,
+      watchHistory: DEFAULTS.watchHistory,
     }).toEqual(REDIS_DEFAULTS);
     expect(DEFAULTS.idempotencyTtlMs).toBe(DEFAULT_IDEMPOTENCY_TTL_MS);
     expect({ historyEvents: DEFAULTS.watchHistory, maxBufferBytes: DEFAULTS.watchMaxBufferBytes }).toEqual({
