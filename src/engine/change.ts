@@ -20,10 +20,10 @@ export interface Change {
    * length, no elements) for push and pop; undefined for remove, expire, evict and flush.
    */
   readonly entry: Entry | ListSummary | undefined;
-  /** push: the values pushed. */
-  readonly values?: readonly string[];
-  /** pop: the element removed. */
-  readonly popped?: string;
+  /** push: the values pushed (undefined otherwise). */
+  readonly values?: readonly string[] | undefined;
+  /** pop: the element removed (undefined otherwise). */
+  readonly popped?: string | undefined;
 }
 
 export type ChangeListener = (change: Change) => void;

@@ -1009,16 +1009,8 @@ export class Store {
   /** Reports a change to the listener, or keeps it for the end of the running transaction. */
   #changed(op: ChangeOp, key: string, entry: Entry | ListSummary | undefined, values?: readonly string[], popped?: string): void {
     const pending = this.#txnChanges;
-    const change: Change = {
-      revision: pending === undefined ? this.#revision : this.#txnRevision,
-      index: 0,
-      count: 1,
-      op,
-      key,
-      entry,
-      ...(values === undefined ? {} : { values }),
-      ...(popped === undefined ? {} : { popped }),
-    };
+    // One shape for every change (no optional fields added on the way): this runs on every write.
+    const change: Change = { revision: pending === undefined ? this.#revision : this.#txnRevision, index: 0, count: 1, op, key, entry, values, popped };
     if (pending !== undefined) pending.push(change);
     else this.#onChange!(change);
   }
