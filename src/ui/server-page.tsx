@@ -1,10 +1,10 @@
 /**
  * The server page: `GET /api/v1/db/stats` read once a second, as figures (keys, memory against
  * the limit, hits and misses, operations per second, expirations, evictions, persistence) and as
- * small live charts of the last minute (uPlot). The live tail of changes needs a watch stream,
- * which the server does not offer yet.
+ * small live charts of the last minute (uPlot); and a live tail of the latest changes, from the
+ * watch stream (`GET /api/v1/db/watch`, through the client's `watch()`).
  */
-import type { MemkvClient, StatsJson } from '@memkv/client';
+import { MemkvClientError, type MemkvClient, type StatsJson, type WatchEvent } from '@memkv/client';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 import { formatBytes, formatCount } from './format.js';
@@ -74,8 +74,7 @@ export function ServerPage({ client, onError }: { client: MemkvClient; onError: 
   return (
     <main class="server">
       <p class="muted note">
-        Refreshed every second from <code>/api/v1/db/stats</code>. A live tail of changes is not available yet: it needs a
-        watch stream that memkv does not have.
+        Refreshed every second from <code>/api/v1/db/stats</code>; the latest changes come live from <code>/api/v1/db/watch</code>.
       </p>
       {error !== undefined && (
         <p role="alert" class="error">
@@ -129,8 +128,81 @@ export function ServerPage({ client, onError }: { client: MemkvClient; onError: 
           format={(n) => formatBytes(n)}
         />
       </div>
+      <LiveTail client={client} />
     </main>
   );
+}
+
+/** Changes the live tail shows, newest first. */
+const TAIL_LENGTH = 50;
+
+interface TailEntry {
+  id: string;
+  atMs: number;
+  event: WatchEvent;
+}
+
+/**
+ * The latest changes to any key, newest first, as the watch stream sends them (the client
+ * reconnects and resumes by itself). A server or user that cannot watch says why instead.
+ */
+function LiveTail({ client }: { client: MemkvClient }) {
+  const [entries, setEntries] = useState<TailEntry[]>([]);
+  const [unavailable, setUnavailable] = useState<string | undefined>();
+
+  useEffect(() => {
+    const stop = new AbortController();
+    void (async () => {
+      try {
+        for await (const event of client.watch({ signal: stop.signal })) {
+          setEntries((list) => [{ id: event.id, atMs: Date.now(), event }, ...list.slice(0, TAIL_LENGTH - 1)]);
+        }
+      } catch (caught) {
+        if (stop.signal.aborted) return;
+        // Watch off (WATCH_HISTORY=0), a Redis Cluster, or a user without the read right on every key.
+        setUnavailable(caught instanceof MemkvClientError ? caught.message : String(caught));
+      }
+    })();
+    return () => stop.abort();
+  }, [client]);
+
+  return (
+    <section class="card tail" aria-label="Latest changes">
+      <h3>Latest changes</h3>
+      {unavailable !== undefined ? (
+        <p class="muted" role="status">
+          No live changes: {unavailable}
+        </p>
+      ) : entries.length === 0 ? (
+        <p class="muted">Waiting for the next change…</p>
+      ) : (
+        <ol class="tail-list" data-testid="tail">
+          {entries.map(({ id, atMs, event }) => (
+            <li key={id}>
+              <time>{new Date(atMs).toLocaleTimeString()}</time> <span class={`op op-${event.op}`}>{event.op}</span>{' '}
+              <code>{'key' in event ? event.key : 'every key'}</code> <span class="muted">{describe(event)}</span>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+/** What a change did, in a few words. */
+function describe(event: WatchEvent): string {
+  switch (event.op) {
+    case 'push':
+      return `+${event.values.length} · length ${event.row.length} · version ${event.revision}`;
+    case 'pop':
+      return `popped ${JSON.stringify(event.popped)} · length ${event.row.length} · version ${event.revision}`;
+    case 'set':
+    case 'update':
+    case 'ttl':
+      return `${event.row.kind === 'string' ? 'string' : `list of ${event.row.value.length}`} · version ${event.revision}`;
+    default:
+      return `version ${event.revision}`;
+  }
 }
 
 function Figure(props: { label: string; value: string; detail: string; meter?: number | undefined; alert?: boolean; testId?: string }) {

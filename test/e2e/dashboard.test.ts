@@ -226,6 +226,16 @@ describe('the dashboard in a real browser', () => {
       await fetch(`${base}/api/v1/set`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ key: `live:${i}`, value: 'v' }) });
     }
     await expect.poll(() => keys.textContent(), POLL).toBe((before + 200).toLocaleString('en-US'));
+    // The live tail shows the changes as they happen, newest first.
+    await fetch(`${base}/api/v1/db/txn`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ops: [{ op: 'push', key: 'tail:list', value: ['a', 'b'] }, { op: 'remove', key: 'live:0' }] }),
+    });
+    const tail = page.getByTestId('tail').locator('li');
+    await expect.poll(async () => (await tail.first().textContent()) ?? '', POLL).toMatch(/remove live:0/);
+    expect(await tail.nth(1).textContent()).toMatch(/push tail:list \+2 · length 2/);
+    expect(await tail.nth(2).textContent()).toMatch(/set live:199 string/);
     // Six more seconds of reads and writes while the page samples once a second: operations per
     // second above zero, and the charts show a minute's beginning.
     const traffic = (async () => {
