@@ -25,6 +25,13 @@ import type { RedisWatch } from './storage/redis-watch.js';
 import type { MemkvError } from './errors.js';
 import { VERSION } from './version.js';
 
+/**
+ * How long the API port still accepts connections after the health port closed, at shutdown: a
+ * client (or supervisor) told "healthy" just before can still connect (the same grace as a load
+ * balancer's drain). Short enough not to slow a stop.
+ */
+const HEALTH_TO_API_GRACE_MS = 200;
+
 export interface RunningServer {
   /** The embedded engine (STORAGE=memory); undefined with STORAGE=redis. */
   readonly store: Store | undefined;
@@ -122,8 +129,9 @@ export async function startServer(
     (closing ??= (async () => {
       ready = false;
       // The health port first, as it opened last: /health never answers while the API port
-      // refuses connections, which it does from the next step on.
+      // refuses connections, which it does from the step after the grace on.
       await health?.close();
+      if (health !== undefined) await new Promise((resolve) => setTimeout(resolve, HEALTH_TO_API_GRACE_MS));
       const server = api.server;
       // Connections that were busy when closing began become idle once answered: close those too.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
