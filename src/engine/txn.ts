@@ -31,5 +31,3 @@ export interface TxnResult {
   results: TxnOpResult[];
 }
 
-/** The ops a transaction may hold. */
-export const TXN_OPS = ['set', 'update', 'push', 'pop', 'remove', 'ttl'] as const;

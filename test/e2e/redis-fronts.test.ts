@@ -7,15 +7,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, useTwoFronts, whenReady } from '../helpers/fronts.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { useRedisServer } from '../helpers/redis.js';
-
-const api = (front: ServerProcess, path: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-  fetch(`${front.url}/api/v1${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
 
 /** A login sent from `localAddress` (a loopback address other than 127.0.0.1): its status, and its body when asked. */
 function loginFrom(localAddress: string, front: ServerProcess, username: string, password: string): Promise<number>;
@@ -37,26 +31,10 @@ function loginFrom(localAddress: string, front: ServerProcess, username: string,
   });
 }
 
-/** Waits until the front's /ready answers 200 (connected to Redis). */
-async function whenReady(front: ServerProcess): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while ((await fetch(`http://127.0.0.1:${front.healthPort}/ready`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`front on port ${front.port} not ready: ${front.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('two front processes on one Redis', () => {
   const redis = useRedisServer();
-  const fronts: ServerProcess[] = [];
 
-  beforeAll(async () => {
-    for (let i = 0; i < 2; i++) fronts.push(await startServerProcess({ STORAGE: 'redis', REDIS_URL: redis.current.url }));
-    await Promise.all(fronts.map(whenReady));
-  }, 30_000);
-  afterAll(async () => {
-    await Promise.all(fronts.map((front) => front.stop()));
-  });
+  const fronts = useTwoFronts(() => ({ STORAGE: 'redis', REDIS_URL: redis.current.url }));
 
   it('a write through one front is read through the other, with the same row', async () => {
     const [a, b] = fronts as [ServerProcess, ServerProcess];
@@ -150,7 +128,6 @@ describe('WORKERS=2', () => {
 
 describe('auth shared through Redis by two fronts', () => {
   const redis = useRedisServer();
-  const fronts: ServerProcess[] = [];
   const AUTH = {
     STORAGE: 'redis',
     AUTH_ENABLED: 'true',
@@ -164,13 +141,7 @@ describe('auth shared through Redis by two fronts', () => {
     api(front, '/auth/login', 'POST', { username, password });
   const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
 
-  beforeAll(async () => {
-    for (let i = 0; i < 2; i++) fronts.push(await startServerProcess({ ...AUTH, REDIS_URL: redis.current.url }));
-    await Promise.all(fronts.map(whenReady));
-  }, 30_000);
-  afterAll(async () => {
-    await Promise.all(fronts.map((front) => front.stop()));
-  });
+  const fronts = useTwoFronts(() => ({ ...AUTH, REDIS_URL: redis.current.url }));
 
   it('a token from one front works on the other; a logout on one is refused on the other at once', async () => {
     const [a, b] = fronts as [ServerProcess, ServerProcess];

@@ -4,35 +4,14 @@
  * increment exactly once; transactions sent to both fronts at once are all or nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServerProcess, type ServerProcess } from '../helpers/process.js';
+import { api, useTwoFronts } from '../helpers/fronts.js';
+import type { ServerProcess } from '../helpers/process.js';
 import { useRedisServer } from '../helpers/redis.js';
-
-const api = (front: ServerProcess, path: string, method = 'GET', body?: unknown, headers: Record<string, string> = {}): Promise<Response> =>
-  fetch(`${front.url}/api/v1${path}`, {
-    method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-
-async function whenReady(front: ServerProcess): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while ((await fetch(`http://127.0.0.1:${front.healthPort}/ready`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`front on port ${front.port} not ready: ${front.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('versions over two fronts on one Redis', () => {
   const redis = useRedisServer();
-  const fronts: ServerProcess[] = [];
 
-  beforeAll(async () => {
-    for (let i = 0; i < 2; i++) fronts.push(await startServerProcess({ STORAGE: 'redis', REDIS_URL: redis.current.url }));
-    await Promise.all(fronts.map(whenReady));
-  }, 30_000);
-  afterAll(async () => {
-    await Promise.all(fronts.map((front) => front.stop()));
-  });
+  const fronts = useTwoFronts(() => ({ STORAGE: 'redis', REDIS_URL: redis.current.url }));
 
   it('a write answers its version and ETag; the other front reads the same version; If-Match on a stale one is 412 with the current', async () => {
     const [a, b] = fronts as [ServerProcess, ServerProcess];

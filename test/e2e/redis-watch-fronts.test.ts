@@ -4,23 +4,9 @@
  * front from the last event id; on a Redis Cluster, watch answers 501 watch_unavailable.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, useTwoFronts, whenReady } from '../helpers/fronts.js';
 import { startServerProcess, type ServerProcess } from '../helpers/process.js';
 import { useRedisCluster, useRedisServer } from '../helpers/redis.js';
-
-const api = (front: ServerProcess, path: string, method = 'GET', body?: unknown): Promise<Response> =>
-  fetch(`${front.url}/api/v1${path}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-
-async function whenReady(front: ServerProcess): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while ((await fetch(`http://127.0.0.1:${front.healthPort}/ready`)).status !== 200) {
-    if (Date.now() > deadline) throw new Error(`front on port ${front.port} not ready: ${front.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Event {
   id: string;
@@ -61,15 +47,8 @@ async function watch(front: ServerProcess, query: string, headers: Record<string
 
 describe('watch over two fronts on one standalone Redis', () => {
   const redis = useRedisServer();
-  const fronts: ServerProcess[] = [];
 
-  beforeAll(async () => {
-    for (let i = 0; i < 2; i++) fronts.push(await startServerProcess({ STORAGE: 'redis', REDIS_URL: redis.current.url }));
-    await Promise.all(fronts.map(whenReady));
-  }, 30_000);
-  afterAll(async () => {
-    await Promise.all(fronts.map((front) => front.stop()));
-  });
+  const fronts = useTwoFronts(() => ({ STORAGE: 'redis', REDIS_URL: redis.current.url }));
 
   it('both fronts send every change in the same order, with its row; a watch resumes on the other front', async () => {
     const [a, b] = fronts as [ServerProcess, ServerProcess];
